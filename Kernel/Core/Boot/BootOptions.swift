@@ -1,0 +1,99 @@
+/// A deliberate fault for testing the panic path end to end.
+public enum PanicTest: CaseIterable, Sendable {
+    case pageFault
+    case divideError
+    case generalProtection
+    case breakpoint
+    case overflow
+    case fatalError
+    case precondition
+    case doubleFree
+
+    /// The name used on the command line: `panic-test=<name>`.
+    public var name: StaticString {
+        switch self {
+        case .pageFault: return "page-fault"
+        case .divideError: return "divide-error"
+        case .generalProtection: return "general-protection"
+        case .breakpoint: return "breakpoint"
+        case .overflow: return "overflow"
+        case .fatalError: return "fatal-error"
+        case .precondition: return "precondition"
+        case .doubleFree: return "double-free"
+        }
+    }
+
+    public init?(name: [UInt8]) {
+        guard let match = PanicTest.allCases.first(where: { name.matches($0.name) }) else { return nil }
+        self = match
+    }
+}
+
+/// What the kernel command line asks of this boot. Everything here can be
+/// chosen per boot, so tests select behaviour without rebuilding the image.
+public struct BootOptions {
+    /// A problem with one argument; reported on the console, never fatal.
+    public struct Problem {
+        public enum Kind: Sendable { case unknownArgument, badValue, missingValue }
+        public var kind: Kind
+        public var argument: [UInt8]
+    }
+
+    /// `panic-test=<kind>`: fault on purpose once the kernel is up.
+    public var panicTest: PanicTest?
+    /// `fail-test`: report a kernel failure on purpose.
+    public var failTest = false
+    /// `shutdown-after=<ms>`: shut down cleanly this long after `ready` (0: at once).
+    public var shutdownAfter: Interval?
+    /// `heartbeat=<ms>`: print a status line this often (0: never).
+    public var heartbeat: Interval?
+    /// `selftest`: exercise the heap and timers on the real machine before `ready`.
+    public var selfTest = false
+    public private(set) var problems: [Problem] = []
+
+    public init(_ arguments: KernelArguments) {
+        for argument in arguments.arguments {
+            let key = argument.key
+            if key.matches("panic-test") {
+                guard let value = required(argument) else { continue }
+                if let test = PanicTest(name: value) { panicTest = test } else { reject(argument, .badValue) }
+            } else if key.matches("fail-test") {
+                failTest = true
+            } else if key.matches("selftest") {
+                selfTest = true
+            } else if key.matches("shutdown-after") {
+                shutdownAfter = milliseconds(argument)
+            } else if key.matches("heartbeat") {
+                heartbeat = milliseconds(argument)
+            } else {
+                reject(argument, .unknownArgument)
+            }
+        }
+    }
+
+    private mutating func required(_ argument: KernelArguments.Argument) -> [UInt8]? {
+        guard let value = argument.value, !value.isEmpty else {
+            reject(argument, .missingValue)
+            return nil
+        }
+        return value
+    }
+
+    private mutating func milliseconds(_ argument: KernelArguments.Argument) -> Interval? {
+        guard let value = required(argument) else { return nil }
+        guard let number = value.decimalValue, number <= 86_400_000 else {
+            reject(argument, .badValue)
+            return nil
+        }
+        return .milliseconds(number)
+    }
+
+    private mutating func reject(_ argument: KernelArguments.Argument, _ kind: Problem.Kind) {
+        var text = argument.key
+        if let value = argument.value {
+            text.append(0x3D)
+            text.append(contentsOf: value)
+        }
+        problems.append(Problem(kind: kind, argument: text))
+    }
+}

@@ -1,0 +1,152 @@
+/// Boot sequence and the kernel's top level.
+enum Kernel {
+    /// Highest address the boot page tables map.
+    static let identityMapEnd: UInt64 = 4 << 30
+
+    nonisolated(unsafe) static var features = CPUFeatures()
+    nonisolated(unsafe) static var availableMemory: UInt64 = 0
+
+    static func boot(magic: UInt32, info: UInt32) -> Never {
+        Serial.initialize()
+        InterruptController.initialize()
+        Clock.calibrate()
+        console.newline()
+
+        guard magic == MultibootInfo.bootloaderMagic else {
+            fail("not started by a Multiboot loader")
+        }
+        let multiboot = MultibootInfo(address: UInt64(info))
+        var placement = HeapPlacement(
+            reservedBelow: max(address(of: &kernelEndSymbol), multiboot.highestUsedAddress),
+            mappedBelow: identityMapEnd)
+        multiboot.forEachRegion { placement.consider($0) }
+        guard let region = placement.best, region.end - region.start >= 4 << 20 else {
+            fail("no usable memory above the kernel (need at least 4 MiB)")
+        }
+        kernelHeap = Heap(
+            start: UnsafeMutableRawPointer(bitPattern: UInt(region.start)).unsafelyUnwrapped,
+            byteCount: Int(region.end - region.start))
+        availableMemory = placement.availableBytes
+
+        features = CPUFeatures(query: { cpuid($0, $1) })
+        Entropy.configure(features)
+
+        let arguments = KernelArguments(commandLine: multiboot.arguments)
+        let options = BootOptions(arguments)
+
+        writeBanner(commandLine: multiboot.arguments)
+        for problem in options.problems {
+            console.write("warning: ")
+            switch problem.kind {
+            case .unknownArgument: console.write("unknown kernel argument '")
+            case .badValue: console.write("bad value in kernel argument '")
+            case .missingValue: console.write("kernel argument needs a value: '")
+            }
+            console.write(bytes: problem.argument)
+            console.line("'")
+        }
+
+        let loop = KernelLoop(platform: MachineEvents())
+        if options.selfTest { SelfTest.run(loop: loop) }
+
+        InterruptController.unmask(InterruptController.timerLine)
+        InterruptController.unmask(InterruptController.serialLine)
+        var shell = Shell(loop: loop)
+        loop.addPoller { shell.poll() }
+
+        console.write("boot: ")
+        console.write(fixedPoint: Clock.now().nanoseconds / 1_000, fractionDigits: 3)
+        console.line(" ms since entry")
+        console.line(KernelContract.readyLine)
+
+        if options.failTest { fail("fail-test requested on the kernel command line") }
+        if let test = options.panicTest { PanicTests.trigger(test) }
+        if let delay = options.shutdownAfter {
+            loop.schedule(after: delay) { shutdown() }
+        }
+        if let period = options.heartbeat, period > .zero {
+            loop.repeating(every: period) { writeStatus(loop: loop) }
+        }
+        Shell.prompt()
+        loop.run()
+        shutdown()
+    }
+
+    private static func writeBanner(commandLine: UnsafeBufferPointer<UInt8>) {
+        console.write(KernelContract.bannerPrefix)
+        console.write(KernelVersion.text)
+        console.line(" - unikernel load balancer and firewall")
+        console.write("cpu: ")
+        console.write(bytes: features.vendor)
+        if !features.brand.isEmpty {
+            console.write(", ")
+            console.write(bytes: features.brand)
+        }
+        console.write(", tsc ")
+        console.write(fixedPoint: Clock.converter.cyclesPerSecond / 1_000_000, fractionDigits: 3)
+        console.line(" GHz")
+        console.write("cpu features: ")
+        features.writeFlags(to: &console)
+        console.newline()
+        console.write("memory: ")
+        console.write(byteCount: availableMemory)
+        console.write(" available, heap ")
+        console.write(byteCount: UInt64(kernelHeap.statistics.capacity))
+        console.newline()
+        console.write("entropy: ")
+        console.line(Entropy.sourceName)
+        console.write("command line: ")
+        if commandLine.isEmpty { console.write("(empty)") } else { console.write(bytes: commandLine) }
+        console.newline()
+    }
+
+    static func writeHeap() {
+        let stats = kernelHeap.statistics
+        console.write("heap: used ")
+        console.write(byteCount: UInt64(stats.inUse))
+        console.write(", free ")
+        console.write(byteCount: UInt64(stats.free))
+        console.write(", peak ")
+        console.write(byteCount: UInt64(stats.peak))
+        console.write(", allocations ")
+        console.write(decimal: stats.allocations)
+        console.write(", frees ")
+        console.write(decimal: stats.frees)
+        console.newline()
+    }
+
+    static func writeStatus(loop: KernelLoop) {
+        console.write("uptime ")
+        console.write(fixedPoint: Clock.now().nanoseconds / 1_000_000, fractionDigits: 3)
+        console.write(" s, loop load ")
+        console.write(fixedPoint: loop.statistics.loadPerMille, fractionDigits: 1)
+        console.write("%, timers ")
+        console.write(decimal: loop.pendingTimers)
+        console.write(", irq timer ")
+        console.write(decimal: irqCount(InterruptController.timerLine))
+        console.write(", serial ")
+        console.write(decimal: irqCount(InterruptController.serialLine))
+        console.newline()
+        writeHeap()
+    }
+
+    static func shutdown() -> Never {
+        console.newline()
+        writeHeap()
+        console.line(KernelContract.ExitValue.cleanShutdown.finalLine)
+        exitQEMU(.cleanShutdown)
+    }
+
+    static func fail(_ reason: StaticString) -> Never {
+        console.newline()
+        console.write(KernelContract.failurePrefix)
+        console.line(reason)
+        console.line(KernelContract.ExitValue.failure.finalLine)
+        exitQEMU(.failure)
+    }
+}
+
+@_cdecl("skerry_kernel_main")
+func skerryKernelMain(_ magic: UInt32, _ info: UInt32) -> Never {
+    Kernel.boot(magic: magic, info: info)
+}

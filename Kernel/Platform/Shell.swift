@@ -1,0 +1,47 @@
+/// Commands typed on the serial console. The console is physical access,
+/// so nothing here asks for a token.
+struct Shell {
+    private var editor = LineEditor()
+    let loop: KernelLoop
+
+    init(loop: KernelLoop) { self.loop = loop }
+
+    static func prompt() { console.write("skerry> ") }
+
+    /// Drains the UART. Returns true when any byte arrived.
+    mutating func poll() -> Bool {
+        var received = false
+        while let byte = Serial.read() {
+            received = true
+            let result = editor.feed(byte)
+            console.write(bytes: editor.echo)
+            if case .line(let line) = result {
+                run(line)
+                Shell.prompt()
+            }
+        }
+        return received
+    }
+
+    private func run(_ line: [UInt8]) {
+        let words = KernelArguments(commandLine: line).arguments
+        guard let command = words.first?.key else { return }
+        if command.matches("help") {
+            console.line("commands:")
+            console.line("  help       this list")
+            console.line("  status     uptime, heap and event-loop figures")
+            console.line("  heap       heap statistics")
+            console.line("  shutdown   stop the appliance cleanly")
+        } else if command.matches("status") {
+            Kernel.writeStatus(loop: loop)
+        } else if command.matches("heap") {
+            Kernel.writeHeap()
+        } else if command.matches("shutdown") {
+            Kernel.shutdown()
+        } else {
+            console.write("unknown command: ")
+            console.write(bytes: command)
+            console.line(" (try help)")
+        }
+    }
+}

@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Host side of Skerry. The kernel itself is not built by SwiftPM: `skerry
+// build` compiles Kernel/ with the Embedded Swift flags. Its portable core
+// (Kernel/Core) is also built here as an ordinary module so `swift test`
+// exercises it at host speed.
+let package = Package(
+    name: "Skerry",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "skerry", targets: ["skerry"]),
+        .library(name: "SkerryKit", targets: ["SkerryKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "KernelCore", path: "Kernel/Core"),
+        .target(name: "SkerryKit", dependencies: ["KernelCore"], path: "Sources/SkerryKit"),
+        .executableTarget(
+            name: "skerry",
+            dependencies: [
+                "SkerryKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/skerry"),
+        .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore"], path: "Tests/KernelCoreTests"),
+        .testTarget(name: "SkerryKitTests", dependencies: ["SkerryKit"], path: "Tests/SkerryKitTests"),
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["SkerryKit", "KernelCore"], path: "Tests/IntegrationTests"),
+    ]
+)
