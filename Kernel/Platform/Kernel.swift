@@ -10,7 +10,6 @@ enum Kernel {
         Serial.initialize()
         InterruptController.initialize()
         Clock.calibrate()
-        console.newline()
 
         guard magic == MultibootInfo.bootloaderMagic else {
             fail("not started by a Multiboot loader")

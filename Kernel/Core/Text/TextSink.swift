@@ -61,8 +61,15 @@ extension TextSink {
 
     public mutating func write(decimal value: Int, width: Int = 0) {
         if value < 0 {
+            var digits = 1
+            var probe = value.magnitude / 10
+            while probe != 0 {
+                digits += 1
+                probe /= 10
+            }
+            write(spaces: width - digits - 1)
             write(byte: 0x2D)
-            write(decimal: UInt64(value.magnitude), width: width - 1)
+            write(decimal: UInt64(value.magnitude))
         } else {
             write(decimal: UInt64(value), width: width)
         }

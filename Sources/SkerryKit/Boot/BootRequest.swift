@@ -1,0 +1,23 @@
+import Foundation
+
+/// Everything `skerry boot` needs to run one VM headless.
+public struct BootRequest: Sendable {
+    public var image: URL
+    /// The ELF64 with symbols, used to name the functions in a panic backtrace.
+    public var symbols: URL?
+    public var memoryMiB = 128
+    public var kernelArguments = ""
+    public var accelerator = Accelerator.auto
+    public var qemuExecutable: String?
+    /// Succeed (and stop the VM) when a console line matches.
+    public var untilPattern: String?
+    /// Fail (and stop the VM) when a console line matches.
+    public var failPatterns: [String] = []
+    /// Seconds from starting QEMU; nil waits forever.
+    public var timeout: Double?
+    /// Forward this process's standard input to the serial console.
+    public var forwardInput = false
+    public var extraQemuArguments: [String] = []
+
+    public init(image: URL) { self.image = image }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import KernelCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one appliance VM headless: starts QEMU, streams the serial console
+/// as events, watches for `--until`/`--fail` patterns, the timeout and
+/// signals, and decides the outcome from what the console said *and* how
+/// QEMU exited. Whatever happens, QEMU is gone when `run` returns.
+public final class BootSession {
+    public let request: BootRequest
+    private let observe: (BootEvent) -> Void
+
+    private var until: Regex<AnyRegexOutput>?
+    private var failures: [(pattern: String, regex: Regex<AnyRegexOutput>)] = []
+    private var recentLines: [String] = []
+    private var qemuLines: [String] = []
+    private var sawConsoleOutput = false
+    private var readyAfter: Double?
+    private var finalLine: KernelContract.ExitValue?
+    private var panicHeadline: String?
+    private var failureReason: String?
+    private var partialLine: [UInt8] = []
+    private var pendingInput: [UInt8] = []
+
+    static let keptLines = 40
+
+    public init(request: BootRequest, observe: @escaping (BootEvent) -> Void) throws(BootSetupError) {
+        self.request = request
+        self.observe = observe
+        if let pattern = request.untilPattern {
+            until = try BootSession.compile(pattern, option: "--until")
+        }
+        for pattern in request.failPatterns {
+            failures.append((pattern, try BootSession.compile(pattern, option: "--fail")))
+        }
+        guard FileManager.default.isReadableFile(atPath: request.image.path) else {
+            throw .imageMissing(request.image.path)
+        }
+    }
+
+    static func compile(_ pattern: String, option: String) throws(BootSetupError) -> Regex<AnyRegexOutput> {
+        do {
+            return try Regex(pattern)
+        } catch {
+            throw .badPattern(option: option, pattern: pattern, reason: "\(error)")
+        }
+    }
+
+    /// Boots and blocks until the VM is gone.
+    public func run() throws(BootSetupError) -> BootResult {
+        let qemu = try QemuCommand.locateExecutable(request.qemuExecutable)
+        let accelerator = resolveAccelerator(qemu: qemu)
+        let workspace = try TemporaryDirectory(prefix: "skerry-boot")
+        defer { workspace.remove() }
+
+        var command = QemuCommand(executable: qemu, image: request.image)
+        command.memoryMiB = request.memoryMiB
+        command.kernelArguments = request.kernelArguments
+        command.accelerator = accelerator
+        command.qmpSocket = workspace.path + "/qmp.sock"
+        command.extraArguments = request.extraQemuArguments
+
+        let signalFD = SignalTrap.install()
+        _ = SignalTrap.drain()
+        let started = Date()
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.spawn(executable: qemu, arguments: command.arguments)
+        } catch {
+            return finish(.qemuStartFailed, "\(error)", termination: nil, started: started)
+        }
+        observe(.started(pid: child.pid, accelerator: accelerator, command: [qemu] + command.arguments))
+
+        let stop = monitor(child: child, signalFD: signalFD, started: started)
+        if let stop {
+            stopVM(child, qmpSocket: command.qmpSocket)
+            flushPartialLine(started: started)
+            return finish(stop.outcome, stop.detail, termination: child.termination, started: started)
+        }
+        return finish(judgeExit(child.termination), exitDetail(child.termination), termination: child.termination, started: started)
+    }
+
+    /// Reads console and QEMU output until QEMU exits (nil) or a reason to
+    /// stop it arises.
+    private func monitor(child: ChildProcess, signalFD: Int32, started: Date) -> (outcome: BootOutcome, detail: String)? {
+        var fds = [
+            pollfd(fd: child.standardOutput, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: child.standardError, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: request.forwardInput ? 0 : -1, events: Int16(POLLIN), revents: 0),
+        ]
+        var stderrPartial: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while fds[0].fd >= 0 || fds[1].fd >= 0 {
+            var wait: Int32 = 250
+            if let timeout = request.timeout {
+                let remaining = timeout - Date().timeIntervalSince(started)
+                if remaining <= 0 {
+                    return (.timeout, "no outcome within \(BootSession.seconds(timeout))")
+                }
+                wait = Int32(min(250, max(1, remaining * 1000)))
+            }
+            let ready = Glibc.poll(&fds, nfds_t(fds.count), wait)
+            if ready < 0 && errno != EINTR { break }
+            if fds[2].revents != 0 && SignalTrap.drain() {
+                return (.interrupted, "received signal \(SignalTrap.lastSignal)")
+            }
+            if fds[3].fd >= 0 && fds[3].revents != 0 {
+                let count = read(0, &buffer, buffer.count)
+                if count > 0 {
+                    pendingInput.append(contentsOf: buffer[0..<count])
+                } else {
+                    fds[3].fd = -1
+                }
+            }
+            // The UART drops what arrives before the kernel sets it up, so
+            // input waits for the ready line.
+            if readyAfter != nil && !pendingInput.isEmpty {
+                _ = pendingInput.withUnsafeBytes { write(child.standardInput, $0.baseAddress, $0.count) }
+                pendingInput.removeAll()
+            }
+            if fds[1].fd >= 0 && fds[1].revents != 0 {
+                let count = read(fds[1].fd, &buffer, buffer.count)
+                if count > 0 {
+                    stderrPartial.append(contentsOf: buffer[0..<count])
+                    while let newline = stderrPartial.firstIndex(of: 0x0A) {
+                        qemuLine(String(decoding: stderrPartial[..<newline], as: UTF8.self), started: started)
+                        stderrPartial.removeSubrange(...newline)
+                    }
+                } else {
+                    if !stderrPartial.isEmpty {
+                        qemuLine(String(decoding: stderrPartial, as: UTF8.self), started: started)
+                        stderrPartial = []
+                    }
+                    fds[1].fd = -1
+                }
+            }
+            if fds[0].fd >= 0 && fds[0].revents != 0 {
+                let count = read(fds[0].fd, &buffer, buffer.count)
+                if count > 0 {
+                    partialLine.append(contentsOf: buffer[0..<count])
+                    while let newline = partialLine.firstIndex(of: 0x0A) {
+                        let line = BootSession.text(partialLine[..<newline])
+                        partialLine.removeSubrange(...newline)
+                        if let stop = consoleLine(line, started: started) { return stop }
+                    }
+                } else {
+                    fds[0].fd = -1
+                    flushPartialLine(started: started)
+                }
+            }
+        }
+        // Both streams closed: QEMU is exiting. Reap it.
+        if child.wait(timeout: 10) == nil {
+            child.terminate()
+        }
+        return nil
+    }
+
+    private func flushPartialLine(started: Date) {
+        guard !partialLine.isEmpty else { return }
+        let line = BootSession.text(partialLine[...])
+        partialLine = []
+        _ = consoleLine(line, started: started)
+    }
+
+    /// Decodes a console line, dropping a trailing CR and control bytes other than tab.
+    static func text(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes.filter { $0 == 0x09 || $0 >= 0x20 }, as: UTF8.self)
+    }
+
+    private func consoleLine(_ line: String, started: Date) -> (outcome: BootOutcome, detail: String)? {
+        let time = Date().timeIntervalSince(started)
+        sawConsoleOutput = true
+        recentLines.append(line)
+        if recentLines.count > BootSession.keptLines { recentLines.removeFirst() }
+        observe(.console(time: time, line: line))
+
+        if readyAfter == nil && line.hasPrefix(KernelContract.readyLine.description) { readyAfter = time }
+        for value in KernelContract.ExitValue.allCases where line == value.finalLine.description {
+            finalLine = value
+        }
+        if panicHeadline == nil && line.hasPrefix(KernelContract.panicPrefix.description) {
+            panicHeadline = String(line.dropFirst(KernelContract.panicPrefix.utf8CodeUnitCount))
+        }
+        if failureReason == nil && line.hasPrefix(KernelContract.failurePrefix.description) {
+            failureReason = String(line.dropFirst(KernelContract.failurePrefix.utf8CodeUnitCount))
+        }
+        for failure in failures where line.contains(failure.regex) {
+            return (.failMatched, "--fail '\(failure.pattern)' matched: \(line)")
+        }
+        if let until, line.contains(until) {
+            return (.untilMatched, "--until matched: \(line)")
+        }
+        return nil
+    }
+
+    private func qemuLine(_ line: String, started: Date) {
+        qemuLines.append(line)
+        if qemuLines.count > BootSession.keptLines { qemuLines.removeFirst() }
+        observe(.qemu(time: Date().timeIntervalSince(started), line: line))
+    }
+
+    /// QEMU exited by itself: only a kernel line and the matching debug-exit
+    /// status together make a kernel-reported outcome.
+    private func judgeExit(_ termination: ProcessTermination?) -> BootOutcome {
+        guard case .exited(let status) = termination else { return .qemuDied }
+        if let value = finalLine, status == value.qemuStatus {
+            switch value {
+            case .cleanShutdown: return .cleanShutdown
+            case .failure: return .kernelFailure
+            case .panic: return .kernelPanic
+            }
+        }
+        if status != 0 && !sawConsoleOutput { return .qemuStartFailed }
+        return .qemuDied
+    }
+
+    private func exitDetail(_ termination: ProcessTermination?) -> String {
+        let outcome = judgeExit(termination)
+        switch outcome {
+        case .cleanShutdown:
+            return "QEMU \(termination.map(String.init(describing:)) ?? "gone")"
+        case .kernelPanic:
+            return panicHeadline ?? "panic"
+        case .kernelFailure:
+            return failureReason ?? "failure"
+        case .qemuStartFailed:
+            return qemuLines.suffix(3).joined(separator: " | ").nonEmpty ?? "QEMU \(termination.map(String.init(describing:)) ?? "gone")"
+        default:
+            var detail = "QEMU \(termination.map(String.init(describing:)) ?? "gone")"
+            if case .exited(0) = termination {
+                detail += " without the kernel's shutdown sequence (triple fault or reset?)"
+            } else if let line = finalLine {
+                detail += " after the kernel printed '\(line.finalLine)'"
+            }
+            if let last = qemuLines.last { detail += "; QEMU said: \(last)" }
+            return detail
+        }
+    }
+
+    /// Stops the VM: QMP `quit` first, then SIGTERM, then SIGKILL, by PID.
+    private func stopVM(_ child: ChildProcess, qmpSocket: String?) {
+        guard child.poll() == nil else { return }
+        if let qmpSocket, let client = try? QMPClient(socketPath: qmpSocket, timeout: 1) {
+            client.quit()
+            if child.wait(timeout: 3) != nil { return }
+        }
+        child.terminate(grace: 2)
+    }
+
+    private func resolveAccelerator(qemu: String) -> Accelerator {
+        switch request.accelerator {
+        case .tcg: return .tcg
+        case .kvm: return .kvm
+        case .auto:
+            let probe = AcceleratorProbe(qemu: qemu, image: request.image)
+            let verdict = probe.run()
+            if !verdict.usable { observe(.note("KVM unavailable (\(verdict.reason)); using TCG")) }
+            return verdict.usable ? .kvm : .tcg
+        }
+    }
+
+    private func finish(_ outcome: BootOutcome, _ detail: String, termination: ProcessTermination?, started: Date)
+        -> BootResult
+    {
+        let result = BootResult(
+            outcome: outcome, detail: detail, qemuTermination: termination,
+            elapsed: Date().timeIntervalSince(started), readyAfter: readyAfter, lastConsoleLines: recentLines)
+        observe(.finished(result))
+        return result
+    }
+
+    static func seconds(_ value: Double) -> String { String(format: "%.1f s", value) }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}

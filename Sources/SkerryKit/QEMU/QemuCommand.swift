@@ -1,0 +1,74 @@
+import Foundation
+import KernelCore
+
+/// Which accelerator QEMU uses.
+public enum Accelerator: String, CaseIterable, Sendable, Codable {
+    /// KVM when a probe boot succeeds, TCG otherwise (with a note saying why).
+    case auto
+    case tcg
+    case kvm
+}
+
+/// The QEMU command line for one appliance VM.
+public struct QemuCommand: Sendable {
+    public var executable: String
+    public var image: URL
+    public var memoryMiB: Int = 128
+    public var kernelArguments: String = ""
+    public var accelerator: Accelerator = .tcg
+    public var qmpSocket: String?
+    public var extraArguments: [String] = []
+
+    public static let defaultExecutable = "qemu-system-x86_64"
+
+    public init(executable: String, image: URL) {
+        self.executable = executable
+        self.image = image
+    }
+
+    public var arguments: [String] {
+        var arguments = [
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-machine", "pc", "-m", String(memoryMiB),
+            "-accel", accelerator == .kvm ? "kvm" : "tcg",
+            "-kernel", image.path,
+            "-device", "isa-debug-exit,iobase=0x\(String(KernelContract.debugExitPort, radix: 16)),iosize=0x04",
+            // The serial console on QEMU's stdin/stdout; signal=off so a ^C
+            // byte typed into the console is data, not a request to quit.
+            "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
+        ]
+        if !kernelArguments.isEmpty { arguments += ["-append", kernelArguments] }
+        if let qmpSocket { arguments += ["-qmp", "unix:\(qmpSocket),server=on,wait=off"] }
+        return arguments + extraArguments
+    }
+
+    /// Resolves the QEMU binary, with install advice when it is missing.
+    public static func locateExecutable(_ requested: String?) throws(BootSetupError) -> String {
+        let name = requested ?? ProcessInfo.processInfo.environment["SKERRY_QEMU"] ?? defaultExecutable
+        guard let path = findExecutable(name) else {
+            throw .qemuMissing(name)
+        }
+        return path
+    }
+}
+
+/// Problems found before QEMU is started.
+public enum BootSetupError: Error, CustomStringConvertible, Sendable {
+    case qemuMissing(String)
+    case imageMissing(String)
+    case badPattern(option: String, pattern: String, reason: String)
+    case temporaryDirectory(String)
+
+    public var description: String {
+        switch self {
+        case .qemuMissing(let name):
+            return "\(name) not found on PATH: install it with `apt-get install qemu-system-x86` (or set SKERRY_QEMU)"
+        case .imageMissing(let path):
+            return "no kernel image at \(path) (build one with `skerry build`)"
+        case .badPattern(let option, let pattern, let reason):
+            return "\(option) '\(pattern)' is not a valid regular expression: \(reason)"
+        case .temporaryDirectory(let reason):
+            return "cannot create a temporary directory: \(reason)"
+        }
+    }
+}

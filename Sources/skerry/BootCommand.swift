@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import SkerryKit
+
+struct BootCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boot",
+        abstract: "Boot an appliance image headless and stream its serial console.",
+        discussion: """
+            Without IMAGE, builds the kernel in this tree (a cache hit when unchanged) and boots it.
+
+            Exit codes:
+              0    the kernel shut down cleanly (its shutdown line and QEMU's exit status agree)
+              1    skerry could not run (bad arguments, missing QEMU, failed build)
+              2    --until matched; skerry stopped the VM
+              3    --fail matched; skerry stopped the VM
+              4    the kernel reported a failure
+              5    the kernel panicked
+              6    --timeout expired; skerry stopped the VM
+              7    QEMU failed to start
+              8    QEMU died unexpectedly (crash, signal, triple fault, or an exit the kernel did not announce)
+              130  interrupted by SIGINT, SIGTERM or SIGHUP; skerry stopped the VM
+            """)
+
+    @Argument(help: ArgumentHelp("Bootable image (the elf32 from `skerry build`).", valueName: "image"))
+    var image: String?
+
+    @Option(help: ArgumentHelp("Also write the timestamped console to this file.", valueName: "file"))
+    var log: String?
+
+    @Option(help: ArgumentHelp("Stop with exit code 2 when a console line matches.", valueName: "regex"))
+    var until: String?
+
+    @Option(help: ArgumentHelp("Stop with exit code 3 when a console line matches (repeatable).", valueName: "regex"))
+    var fail: [String] = []
+
+    @Option(help: ArgumentHelp("Stop with exit code 6 after this many seconds.", valueName: "seconds"))
+    var timeout: Double?
+
+    @Option(help: ArgumentHelp("Guest memory in MiB.", valueName: "MiB"))
+    var memory: Int = 128
+
+    @Option(help: ArgumentHelp("Kernel command line, e.g. 'shutdown-after=0' or 'panic-test=page-fault'.", valueName: "args"))
+    var append: String = ""
+
+    @Option(help: ArgumentHelp("auto probes KVM and falls back to TCG.", valueName: "auto|tcg|kvm"))
+    var accel: Accelerator = .auto
+
+    @Option(help: ArgumentHelp("QEMU binary.", valueName: "path"))
+    var qemu: String?
+
+    @Flag(help: "Print one JSON object per event instead of text.")
+    var json = false
+
+    @Flag(help: "Forward standard input to the serial console (the kernel shell).")
+    var input = false
+
+    func validate() throws {
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
+    }
+
+    func run() throws {
+        let imageURL: URL
+        var symbols: URL?
+        if let image {
+            imageURL = URL(fileURLWithPath: image)
+            let elf64 = imageURL.deletingPathExtension().appendingPathExtension("elf")
+            symbols = FileManager.default.fileExists(atPath: elf64.path) ? elf64 : nil
+        } else {
+            let built = try KernelBuild.build(kernel: nil, output: nil, verbose: !json)
+            imageURL = built.bootable
+            symbols = built.elf64
+        }
+
+        var request = BootRequest(image: imageURL)
+        request.symbols = symbols
+        request.memoryMiB = memory
+        request.kernelArguments = append
+        request.accelerator = accel
+        request.qemuExecutable = qemu
+        request.untilPattern = until
+        request.failPatterns = fail
+        request.timeout = timeout
+        request.forwardInput = input
+
+        let output = try BootOutput(json: json, logPath: log)
+        let result: BootResult
+        do {
+            let session = try BootSession(request: request, observe: output.emit)
+            result = try session.run()
+        } catch {
+            throw CLIError("\(error)")
+        }
+        if result.outcome == .kernelPanic, let symbols, let symbolizer = Symbolizer(elf: symbols) {
+            let addresses = Symbolizer.backtraceAddresses(in: result.lastConsoleLines)
+            let names = symbolizer.describe(addresses)
+            if !names.isEmpty {
+                output.note("backtrace symbols:")
+                for (index, name) in names.enumerated() { output.note("  #\(index) \(name)") }
+            }
+        }
+        throw ExitCode(result.outcome.exitCode)
+    }
+}
+
+extension Accelerator: ExpressibleByArgument {}
+
+/// Writes boot events as text (console on stdout, the rest on stderr) or JSON lines.
+final class BootOutput {
+    let json: Bool
+    let log: FileHandle?
+
+    init(json: Bool, logPath: String?) throws {
+        self.json = json
+        if let logPath {
+            guard FileManager.default.createFile(atPath: logPath, contents: nil),
+                let handle = FileHandle(forWritingAtPath: logPath)
+            else { throw CLIError("cannot write log file \(logPath)") }
+            log = handle
+        } else {
+            log = nil
+        }
+    }
+
+    func emit(_ event: BootEvent) {
+        if json {
+            write(event.jsonLine + "\n", to: .standardOutput)
+        }
+        switch event {
+        case .note(let message):
+            if !json { write("skerry: \(message)\n", to: .standardError) }
+            log?.write(Data("# \(message)\n".utf8))
+        case .started(let pid, let accelerator, let command):
+            if !json { write("skerry: QEMU pid \(pid), \(accelerator.rawValue)\n", to: .standardError) }
+            log?.write(Data("# \(command.joined(separator: " "))\n".utf8))
+        case .console(let time, let line):
+            let text = BootEvent.stamp(time) + " " + line + "\n"
+            if !json { write(text, to: .standardOutput) }
+            log?.write(Data(text.utf8))
+        case .qemu(let time, let line):
+            let text = BootEvent.stamp(time) + " qemu: " + line + "\n"
+            if !json { write(text, to: .standardError) }
+            log?.write(Data(text.utf8))
+        case .finished(let result):
+            var text = "skerry: \(result.outcome.rawValue) (exit \(result.outcome.exitCode)): \(result.outcome.summary)"
+            if !result.detail.isEmpty { text += " - \(result.detail)" }
+            if let ready = result.readyAfter { text += String(format: "; ready after %.3f s", ready) }
+            if !json { write(text + "\n", to: .standardError) }
+            log?.write(Data("# \(text)\n".utf8))
+        }
+    }
+
+    func note(_ message: String) { emit(.note(message)) }
+
+    private func write(_ text: String, to handle: FileHandle) {
+        handle.write(Data(text.utf8))
+    }
+}
