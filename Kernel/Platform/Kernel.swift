@@ -115,6 +115,7 @@ enum Kernel {
     }
 
     static func writeStatus(loop: KernelLoop) {
+        console.beginLine()
         console.write("uptime ")
         console.write(fixedPoint: Clock.now().nanoseconds / 1_000_000, fractionDigits: 3)
         console.write(" s, loop load ")
@@ -130,14 +131,14 @@ enum Kernel {
     }
 
     static func shutdown() -> Never {
-        console.newline()
+        console.beginLine()
         writeHeap()
         console.line(KernelContract.ExitValue.cleanShutdown.finalLine)
         exitQEMU(.cleanShutdown)
     }
 
     static func fail(_ reason: StaticString) -> Never {
-        console.newline()
+        console.beginLine()
         console.write(KernelContract.failurePrefix)
         console.line(reason)
         console.line(KernelContract.ExitValue.failure.finalLine)

@@ -35,7 +35,17 @@ enum Serial {
 
 /// The serial console as a `TextSink`.
 struct Console: TextSink {
+    /// True while the shell prompt ends the last line, so that output not
+    /// typed by the operator starts on a line of its own.
+    var atPrompt = false
+
     @inline(__always) mutating func write(byte: UInt8) { Serial.write(byte) }
+
+    /// Starts unsolicited output (status lines, shutdown) on a fresh line.
+    mutating func beginLine() {
+        if atPrompt { newline() }
+        atPrompt = false
+    }
 }
 
 nonisolated(unsafe) var console = Console()

@@ -6,7 +6,10 @@ struct Shell {
 
     init(loop: KernelLoop) { self.loop = loop }
 
-    static func prompt() { console.write("skerry> ") }
+    static func prompt() {
+        console.write("skerry> ")
+        console.atPrompt = true
+    }
 
     /// Drains the UART. Returns true when any byte arrived.
     mutating func poll() -> Bool {
@@ -16,6 +19,7 @@ struct Shell {
             let result = editor.feed(byte)
             console.write(bytes: editor.echo)
             if case .line(let line) = result {
+                console.atPrompt = false
                 run(line)
                 Shell.prompt()
             }

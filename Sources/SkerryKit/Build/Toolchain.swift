@@ -26,7 +26,10 @@ public struct Toolchain: Sendable {
     public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws(BuildError)
         -> Toolchain
     {
-        guard let swiftc = environment["SKERRY_SWIFTC"].flatMap({ findExecutable($0) }) ?? findExecutable("swiftc")
+        let searchPath = environment["PATH"] ?? ""
+        guard
+            let swiftc = environment["SKERRY_SWIFTC"].flatMap({ findExecutable($0, searchPath: searchPath) })
+                ?? findExecutable("swiftc", searchPath: searchPath)
         else {
             throw .missingTool(Tool.swiftc.rawValue, hint: Tool.swiftc.hint)
         }
@@ -34,7 +37,9 @@ public struct Toolchain: Sendable {
         let binDirectory = resolved.deletingLastPathComponent().path
         func tool(_ tool: Tool, alternatives: [String]) throws(BuildError) -> String {
             for name in alternatives {
-                if let found = findExecutable(name, extraDirectories: [binDirectory]) { return found }
+                if let found = findExecutable(name, extraDirectories: [binDirectory], searchPath: searchPath) {
+                    return found
+                }
             }
             throw .missingTool(tool.rawValue, hint: tool.hint)
         }

@@ -14,7 +14,7 @@ public struct AcceleratorProbe {
 
     public var qemu: String
     public var image: URL
-    public var timeout: Double = 6
+    public var timeout: Double = 4
     public var cacheFile: URL? = AcceleratorProbe.defaultCacheFile
 
     static let cacheLifetime: Double = 24 * 3600

@@ -205,9 +205,9 @@ public struct CapturedRun: Sendable {
 }
 
 /// Finds `name` on PATH (or returns it if it is already a path to an executable).
-public func findExecutable(_ name: String, extraDirectories: [String] = []) -> String? {
+public func findExecutable(_ name: String, extraDirectories: [String] = [], searchPath: String? = nil) -> String? {
     if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
     for directory in extraDirectories + path.split(separator: ":").map(String.init) {
         let candidate = directory + "/" + name
         if access(candidate, X_OK) == 0 { return candidate }

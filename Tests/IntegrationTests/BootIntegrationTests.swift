@@ -1,0 +1,182 @@
+import Foundation
+import KernelCore
+import SkerryKit
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// These boot the real kernel image in QEMU (TCG) through the `skerry`
+/// command. They run one at a time: each boot is quick, and timing-based
+/// outcomes (timeouts, signals) are clearer without contention.
+@Suite(.serialized) struct BootIntegrationTests {
+    /// Every run must leave no QEMU behind.
+    private func expectQEMUGone(_ run: SkerryCLI.Run, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let pid = run.qemuPID else {
+            Issue.record("no started event in: \(run.stdout.prefix(500)) \(run.stderr.prefix(500))", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(!SkerryCLI.isRunning(pid), "QEMU pid \(pid) survived", sourceLocation: sourceLocation)
+    }
+
+    @Test func bootsShowsTheBannerAndReadyAndShutsDownCleanly() {
+        let run = SkerryCLI.boot(["--append", "shutdown-after=0"])
+        #expect(run.code == 0, "\(run.stderr)")
+        let console = run.consoleLines
+        #expect(console.contains { $0.hasPrefix("Skerry \(KernelVersion.text)") })
+        #expect(console.contains { $0.hasPrefix("cpu features: ") })
+        #expect(console.contains { $0.hasPrefix("memory: ") && $0.contains("MiB available") })
+        #expect(console.contains { $0.hasPrefix("boot: ") && $0.hasSuffix(" ms since entry") })
+        #expect(console.contains("skerry: ready"))
+        #expect(console.last == "skerry: shutdown clean")
+        #expect(run.exitEvent?["outcome"] as? String == "clean-shutdown")
+        #expect(run.exitEvent?["qemuStatus"] as? Int == 33)
+        expectQEMUGone(run)
+    }
+
+    @Test(arguments: [
+        ("page-fault", "CPU exception 14 #PF (page fault)", "fault address (cr2) 0x00000001dead0000"),
+        ("divide-error", "CPU exception 0 #DE (divide error)", "backtrace:"),
+        ("general-protection", "CPU exception 13 #GP (general protection fault)", "error code 0x0000000000000000"),
+        ("breakpoint", "CPU exception 3 #BP (breakpoint)", "backtrace:"),
+        ("overflow", "Swift runtime trap: arithmetic overflow", "backtrace:"),
+        ("fatal-error", "Swift runtime trap: SkerryKernel/PanicTests.swift:", "Fatal error: panic-test fatal error"),
+        ("precondition", "Swift runtime trap: SkerryKernel/PanicTests.swift:", "Precondition failed: panic-test precondition"),
+        ("double-free", "heap: double free of 0x", "backtrace:"),
+    ])
+    func everyPanicKindIsReportedWithItsCause(kind: String, headline: String, detail: String) {
+        let run = SkerryCLI.boot(["--append", "panic-test=\(kind)"])
+        #expect(run.code == BootOutcome.kernelPanic.exitCode, "\(run.stderr)")
+        let console = run.consoleLines
+        let panic = console.first { $0.hasPrefix("PANIC: ") }
+        #expect(panic?.contains(headline) == true, "panic line: \(panic ?? "none")")
+        #expect(console.contains { $0.contains(detail) })
+        #expect(console.contains { $0.hasPrefix("  #0 0x") })
+        #expect(console.last == "skerry: shutdown panic")
+        #expect((run.exitEvent?["detail"] as? String)?.contains(headline) == true)
+        expectQEMUGone(run)
+    }
+
+    @Test func aKernelFailureHasItsOwnCode() {
+        let run = SkerryCLI.boot(["--append", "fail-test"])
+        #expect(run.code == BootOutcome.kernelFailure.exitCode)
+        #expect((run.exitEvent?["detail"] as? String)?.contains("fail-test requested") == true)
+        expectQEMUGone(run)
+    }
+
+    @Test func timeoutStopsTheVM() {
+        let run = SkerryCLI.boot(["--timeout", "1.5"])
+        #expect(run.code == BootOutcome.timeout.exitCode)
+        #expect(run.consoleLines.contains("skerry: ready"), "the kernel was up, just not finished")
+        expectQEMUGone(run)
+    }
+
+    @Test func untilSucceedsOnAMatchingLine() {
+        let run = SkerryCLI.boot(["--until", "^skerry: re.dy$", "--timeout", "30"])
+        #expect(run.code == BootOutcome.untilMatched.exitCode)
+        #expect((run.exitEvent?["detail"] as? String)?.contains("skerry: ready") == true)
+        #expect(!run.consoleLines.contains("skerry: shutdown clean"), "skerry stopped the VM itself")
+        expectQEMUGone(run)
+    }
+
+    @Test func failStopsOnAMatchingLineBeforeUntil() {
+        let run = SkerryCLI.boot(["--fail", "cpu features", "--until", "skerry: ready", "--timeout", "30"])
+        #expect(run.code == BootOutcome.failMatched.exitCode)
+        #expect(!run.consoleLines.contains("skerry: ready"), "the VM stopped at the failing line")
+        expectQEMUGone(run)
+    }
+
+    @Test func aFailPatternThatNeverMatchesLetsTheBootSucceed() {
+        let run = SkerryCLI.boot(["--fail", "PANIC", "--append", "shutdown-after=0"])
+        #expect(run.code == 0)
+    }
+
+    @Test func anImageQEMUCannotLoadIsAStartFailure() throws {
+        let garbage = FileManager.default.temporaryDirectory.appendingPathComponent("skerry-garbage-\(getpid()).elf32")
+        try Data("this is not a kernel".utf8).write(to: garbage)
+        defer { try? FileManager.default.removeItem(at: garbage) }
+        let run = SkerryCLI.run(["boot", garbage.path, "--accel", "tcg", "--json", "--timeout", "30"])
+        #expect(run.code == BootOutcome.qemuStartFailed.exitCode, "\(run.stdout)")
+        #expect(run.exitEvent?["outcome"] as? String == "qemu-start-failed")
+        expectQEMUGone(run)
+    }
+
+    @Test func qemuDyingUnexpectedlyIsReportedAsSuch() {
+        let run = SkerryCLI.boot(["--timeout", "30"]) { line, _ in
+            guard line.contains("\"event\":\"started\""),
+                let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let pid = object["pid"] as? Int
+            else { return }
+            kill(pid_t(pid), SIGKILL)
+        }
+        #expect(run.code == BootOutcome.qemuDied.exitCode, "\(run.stdout)")
+        #expect((run.exitEvent?["detail"] as? String)?.contains("signal 9") == true)
+        expectQEMUGone(run)
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalStopsTheVMThroughQMP(signal: Int32) {
+        var sent = false
+        let run = SkerryCLI.boot(["--timeout", "30"]) { line, child in
+            if !sent && line.contains("skerry: ready") {
+                sent = true
+                child.send(signal)
+            }
+        }
+        #expect(sent)
+        #expect(run.code == BootOutcome.interrupted.exitCode)
+        expectQEMUGone(run)
+    }
+
+    @Test func theSerialShellTakesInput() {
+        let run = SkerryCLI.boot(["--input", "--timeout", "30"], input: "help\nstatus\nshutdown\n")
+        #expect(run.code == 0, "\(run.stdout)")
+        let console = run.consoleLines
+        #expect(console.contains("commands:"))
+        #expect(console.contains { $0.hasPrefix("uptime ") && $0.contains("loop load") })
+        #expect(console.contains { $0.hasPrefix("heap: used ") })
+        #expect(console.last == "skerry: shutdown clean")
+    }
+
+    @Test func theKernelSelfTestPassesOnTheRealMachine() {
+        let run = SkerryCLI.boot(["--append", "selftest shutdown-after=0"])
+        #expect(run.code == 0)
+        #expect(run.consoleLines.contains { $0.hasPrefix("selftest: passed") })
+    }
+
+    @Test func unknownKernelArgumentsAreWarnedAboutNotFatal() {
+        let run = SkerryCLI.boot(["--append", "frobnicate=1 shutdown-after=0"])
+        #expect(run.code == 0)
+        #expect(run.consoleLines.contains("warning: unknown kernel argument 'frobnicate=1'"))
+    }
+
+    @Test func theLogFileKeepsTheTimestampedConsole() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("skerry-log-\(getpid()).txt")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let run = SkerryCLI.run(["boot", SkerryCLI.image, "--accel", "tcg", "--append", "shutdown-after=0", "--log", log.path])
+        #expect(run.code == 0)
+        #expect(run.stdout.contains("] skerry: ready"), "text mode streams timestamped lines")
+        let text = try String(contentsOf: log, encoding: .utf8)
+        #expect(text.contains("] skerry: ready"))
+        #expect(text.contains("clean-shutdown (exit 0)"))
+    }
+
+    @Test func badInputIsRefusedBeforeBooting() {
+        let missing = SkerryCLI.run(["boot", "/nonexistent/image.elf32", "--accel", "tcg"])
+        #expect(missing.code == BootOutcome.toolErrorExitCode)
+        #expect(missing.stderr.contains("no kernel image at /nonexistent/image.elf32"))
+        let badRegex = SkerryCLI.run(["boot", SkerryCLI.image, "--until", "(unclosed"])
+        #expect(badRegex.code == BootOutcome.toolErrorExitCode)
+        #expect(badRegex.stderr.contains("--until '(unclosed' is not a valid regular expression"))
+        let badTimeout = SkerryCLI.run(["boot", SkerryCLI.image, "--timeout", "-1"])
+        #expect(badTimeout.code == 64)
+    }
+
+    @Test func anUnchangedTreeIsACacheHit() {
+        let first = SkerryCLI.run(["build"])
+        let second = SkerryCLI.run(["build"])
+        #expect(first.code == 0 && second.code == 0)
+        #expect(second.stdout.contains("up to date"))
+        #expect(second.stdout.contains(SkerryCLI.image))
+    }
+}
