@@ -143,3 +143,31 @@ skerry_raise_general_protection:
 skerry_raise_breakpoint:
     int3
     ret
+
+// Memory-mapped I/O and device-shared memory. Out-of-line calls are also
+// compiler barriers: Swift cannot cache or reorder memory across them.
+    .globl skerry_mmio_read32
+skerry_mmio_read32:             // (address) -> UInt32
+    movl (%rdi), %eax
+    ret
+
+    .globl skerry_mmio_write32
+skerry_mmio_write32:            // (address, value)
+    movl %esi, (%rdi)
+    ret
+
+    .globl skerry_mmio_read16
+skerry_mmio_read16:
+    movzwl (%rdi), %eax
+    ret
+
+    .globl skerry_mmio_write16
+skerry_mmio_write16:
+    movw %si, (%rdi)
+    ret
+
+    // Orders this CPU's earlier stores before its later ones as a device sees them.
+    .globl skerry_memory_barrier
+skerry_memory_barrier:
+    mfence
+    ret

@@ -88,6 +88,11 @@ exception_common:
 .macro IRQ line
 irq_\line:
     push %rax
+    // Return with interrupts off: IRQs only exist to end `hlt`, and a
+    // level-triggered PCI line stays asserted until the driver (Swift, after
+    // this returns) acknowledges the device. Leaving IF set would re-enter
+    // here forever before that code could run.
+    andq $~0x200, 24(%rsp)
     lock incq skerry_irq_counts + 8 * \line(%rip)
     mov $0x20, %al
     .if \line >= 8

@@ -48,6 +48,7 @@ enum Kernel {
         let loop = KernelLoop(platform: MachineEvents())
         if options.selfTest { SelfTest.run(loop: loop) }
 
+        Network.start(options: options, loop: loop)
         InterruptController.unmask(InterruptController.timerLine)
         InterruptController.unmask(InterruptController.serialLine)
         var shell = Shell(loop: loop)
@@ -127,11 +128,14 @@ enum Kernel {
         console.write(", serial ")
         console.write(decimal: irqCount(InterruptController.serialLine))
         console.newline()
+        Network.writeCounters()
         writeHeap()
     }
 
     static func shutdown() -> Never {
         console.beginLine()
+        Network.writeCounters()
+        Network.writeStackCounters()
         writeHeap()
         console.line(KernelContract.ExitValue.cleanShutdown.finalLine)
         exitQEMU(.cleanShutdown)

@@ -53,3 +53,9 @@ func irqCount(_ line: Int) -> UInt64 {
 func haltForever() -> Never {
     while true { haltForeverEntry() }
 }
+
+@_extern(c, "skerry_mmio_read32") func mmioRead32(_ address: UInt) -> UInt32
+@_extern(c, "skerry_mmio_write32") func mmioWrite32(_ address: UInt, _ value: UInt32)
+@_extern(c, "skerry_mmio_read16") func mmioRead16(_ address: UInt) -> UInt16
+@_extern(c, "skerry_mmio_write16") func mmioWrite16(_ address: UInt, _ value: UInt16)
+@_extern(c, "skerry_memory_barrier") func memoryBarrier()

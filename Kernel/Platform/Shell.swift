@@ -35,11 +35,17 @@ struct Shell {
             console.line("  help       this list")
             console.line("  status     uptime, heap and event-loop figures")
             console.line("  heap       heap statistics")
+            console.line("  nics       per-NIC counters and link state")
+            console.line("  netstat    the network stack's named counters")
             console.line("  shutdown   stop the appliance cleanly")
         } else if command.matches("status") {
             Kernel.writeStatus(loop: loop)
         } else if command.matches("heap") {
             Kernel.writeHeap()
+        } else if command.matches("nics") {
+            Network.writeCounters()
+        } else if command.matches("netstat") {
+            Network.writeStackCounters()
         } else if command.matches("shutdown") {
             Kernel.shutdown()
         } else {

@@ -49,6 +49,14 @@ struct BootCommand: ParsableCommand {
     @Option(help: ArgumentHelp("QEMU binary.", valueName: "path"))
     var qemu: String?
 
+    @Option(name: .customLong("nic-model"), help: ArgumentHelp("NIC model for all three interfaces.", valueName: "virtio|vmxnet3"))
+    var nicModel: NICModel = .virtio
+
+    @Option(help: ArgumentHelp(
+        "Forward 127.0.0.1:HOST to a guest port on the admin or public NIC (repeatable). HOST defaults to a free port; admin:udp:7 (echo) is always forwarded.",
+        valueName: "role:proto:guest[:host]"))
+    var forward: [String] = []
+
     @Flag(help: "Print one JSON object per event instead of text.")
     var json = false
 
@@ -83,6 +91,18 @@ struct BootCommand: ParsableCommand {
         request.failPatterns = fail
         request.timeout = timeout
         request.forwardInput = input
+        request.nicModel = nicModel
+        do {
+            for text in forward {
+                let parsed = try PortForward(parsing: text)
+                request.forwards.removeAll {
+                    $0.role == parsed.role && $0.transport == parsed.transport && $0.guestPort == parsed.guestPort
+                }
+                request.forwards.append(parsed)
+            }
+        } catch {
+            throw CLIError("\(error)")
+        }
 
         let output = try BootOutput(json: json, logPath: log)
         let result: BootResult
@@ -105,6 +125,7 @@ struct BootCommand: ParsableCommand {
 }
 
 extension Accelerator: ExpressibleByArgument {}
+extension NICModel: ExpressibleByArgument {}
 
 /// Writes boot events as text (console on stdout, the rest on stderr) or JSON lines.
 final class BootOutput {
@@ -134,6 +155,9 @@ final class BootOutput {
         case .started(let pid, let accelerator, let command):
             if !json { write("skerry: QEMU pid \(pid), \(accelerator.rawValue)\n", to: .standardError) }
             log?.write(Data("# \(command.joined(separator: " "))\n".utf8))
+        case .forwarded(let forward):
+            if !json { write("skerry: \(forward)\n", to: .standardError) }
+            log?.write(Data("# \(forward)\n".utf8))
         case .console(let time, let line):
             let text = BootEvent.stamp(time) + " " + line + "\n"
             if !json { write(text, to: .standardOutput) }

@@ -49,6 +49,10 @@ public struct BootOptions {
     public var heartbeat: Interval?
     /// `selftest`: exercise the heap and timers on the real machine before `ready`.
     public var selfTest = false
+    /// `admin=`, `public=`, `private=`: `ADDRESS/PREFIX[,gw=GATEWAY][,mac=MAC]` per NIC role.
+    public var interfaces: [InterfaceConfiguration] = InterfaceRole.allCases.map { InterfaceConfiguration.standard($0) }
+    /// `default-route=ROLE`: the interface whose gateway takes off-network traffic.
+    public var defaultRoute: InterfaceRole = .public
     public private(set) var problems: [Problem] = []
 
     public init(_ arguments: KernelArguments) {
@@ -65,6 +69,16 @@ public struct BootOptions {
                 shutdownAfter = milliseconds(argument)
             } else if key.matches("heartbeat") {
                 heartbeat = milliseconds(argument)
+            } else if let role = InterfaceRole(name: key) {
+                guard let value = required(argument) else { continue }
+                if let configuration = InterfaceConfiguration(role: role, text: value) {
+                    interfaces[role.rawValue] = configuration
+                } else {
+                    reject(argument, .badValue)
+                }
+            } else if key.matches("default-route") {
+                guard let value = required(argument) else { continue }
+                if let role = InterfaceRole(name: value) { defaultRoute = role } else { reject(argument, .badValue) }
             } else {
                 reject(argument, .unknownArgument)
             }

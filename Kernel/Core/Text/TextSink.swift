@@ -75,9 +75,9 @@ extension TextSink {
         }
     }
 
-    /// Hexadecimal with a `0x` prefix, zero-padded to `digits` digits.
-    public mutating func write(hex value: UInt64, digits: Int = 16) {
-        write("0x")
+    /// Hexadecimal with a `0x` prefix (unless `prefix` is false), zero-padded to `digits` digits.
+    public mutating func write(hex value: UInt64, digits: Int = 16, prefix: Bool = true) {
+        if prefix { write("0x") }
         var significant = 1
         var probe = value >> 4
         while probe != 0 {

@@ -6,6 +6,8 @@ public enum BootEvent: Sendable {
     /// Something the operator should know that is not console output.
     case note(String)
     case started(pid: Int32, accelerator: Accelerator, command: [String])
+    /// A host port that reaches a guest port on one NIC.
+    case forwarded(PortForward)
     /// One serial console line, `time` seconds after QEMU started.
     case console(time: Double, line: String)
     /// One line QEMU printed on its own stderr.
@@ -19,6 +21,11 @@ public enum BootEvent: Sendable {
             return ["event": "note", "message": message]
         case .started(let pid, let accelerator, let command):
             return ["event": "started", "pid": Int(pid), "accelerator": accelerator.rawValue, "command": command]
+        case .forwarded(let forward):
+            return [
+                "event": "forward", "role": forward.role.name.description, "transport": forward.transport.rawValue,
+                "guestPort": Int(forward.guestPort), "host": "127.0.0.1", "hostPort": Int(forward.hostPort),
+            ]
         case .console(let time, let line):
             return ["event": "console", "time": BootEvent.rounded(time), "line": line]
         case .qemu(let time, let line):

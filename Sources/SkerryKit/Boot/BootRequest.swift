@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 
 /// Everything `skerry boot` needs to run one VM headless.
 public struct BootRequest: Sendable {
@@ -18,6 +19,11 @@ public struct BootRequest: Sendable {
     /// Forward this process's standard input to the serial console.
     public var forwardInput = false
     public var extraQemuArguments: [String] = []
+    public var nicModel = NICModel.virtio
+    /// Host-to-guest forwards; the admin echo service by default.
+    public var forwards = [PortForward(role: .admin, transport: .udp, guestPort: 7)]
+    /// False boots with no NICs at all (the benchmark's floor image).
+    public var attachNetworks = true
 
     public init(image: URL) { self.image = image }
 }

@@ -61,6 +61,11 @@ public final class BootSession {
         command.accelerator = accelerator
         command.qmpSocket = workspace.path + "/qmp.sock"
         command.extraArguments = request.extraQemuArguments
+        if request.attachNetworks {
+            var networks = UserNetworks(model: request.nicModel, forwards: request.forwards)
+            try networks.resolvePorts()
+            command.networks = networks
+        }
 
         let signalFD = SignalTrap.install()
         _ = SignalTrap.drain()
@@ -72,6 +77,7 @@ public final class BootSession {
             return finish(.qemuStartFailed, "\(error)", termination: nil, started: started)
         }
         observe(.started(pid: child.pid, accelerator: accelerator, command: [qemu] + command.arguments))
+        for forward in command.networks?.forwards ?? [] { observe(.forwarded(forward)) }
 
         let stop = monitor(child: child, signalFD: signalFD, started: started)
         if let stop {

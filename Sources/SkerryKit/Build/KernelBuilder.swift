@@ -35,6 +35,8 @@ public struct KernelBuilder {
         "-wmo", "-Osize", "-parse-as-library",
         "-Xcc", "-mno-red-zone", "-Xcc", "-fno-pic",
         "-Xfrontend", "-disable-stack-protector",
+        // One section per function so the linker's --gc-sections drops what nothing calls.
+        "-Xfrontend", "-function-sections",
         // Keep fatalError and precondition messages: the panic report quotes them.
         "-Xfrontend", "-assert-config", "-Xfrontend", "Debug",
         "-module-name", "SkerryKernel",

@@ -17,6 +17,8 @@ public struct QemuCommand: Sendable {
     public var kernelArguments: String = ""
     public var accelerator: Accelerator = .tcg
     public var qmpSocket: String?
+    /// The three NICs; nil boots without network devices (the benchmark floor).
+    public var networks: UserNetworks?
     public var extraArguments: [String] = []
 
     public static let defaultExecutable = "qemu-system-x86_64"
@@ -39,6 +41,7 @@ public struct QemuCommand: Sendable {
         ]
         if !kernelArguments.isEmpty { arguments += ["-append", kernelArguments] }
         if let qmpSocket { arguments += ["-qmp", "unix:\(qmpSocket),server=on,wait=off"] }
+        if let networks { arguments += networks.arguments }
         return arguments + extraArguments
     }
 
@@ -58,6 +61,8 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
     case imageMissing(String)
     case badPattern(option: String, pattern: String, reason: String)
     case temporaryDirectory(String)
+    case badForward(String, String)
+    case portInUse(String, UInt16)
 
     public var description: String {
         switch self {
@@ -69,6 +74,12 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
             return "\(option) '\(pattern)' is not a valid regular expression: \(reason)"
         case .temporaryDirectory(let reason):
             return "cannot create a temporary directory: \(reason)"
+        case .badForward(let text, let reason):
+            return "bad --forward '\(text)': \(reason)"
+        case .portInUse(let transport, let port):
+            return port == 0
+                ? "no free \(transport) port on 127.0.0.1"
+                : "127.0.0.1:\(port)/\(transport) is already in use; pick another host port or leave it out to get a free one"
         }
     }
 }

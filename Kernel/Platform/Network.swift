@@ -1,0 +1,188 @@
+/// Brings up the NICs, assigns their roles, and runs the stack and the
+/// admin-network services on the event loop.
+enum Network {
+    nonisolated(unsafe) static var stack: NetworkStack?
+    nonisolated(unsafe) static var interruptLines: [UInt8] = []
+
+    static let echoPort: UInt16 = 7
+    static let poolSize = 1024
+
+    /// A NIC found on the bus, before it has a role.
+    struct Found {
+        var pci: PCIDevice
+        var device: any NetworkDevice
+    }
+
+    static func start(options: BootOptions, loop: KernelLoop) {
+        let devices = PCI.enumerate()
+        for device in devices { PCI.writeDevice(device) }
+
+        let pool = PacketPool(count: poolSize)
+        var found: [Found] = []
+        for pci in devices {
+            switch (pci.vendor, pci.deviceID) {
+            case (0x1AF4, 0x1000):
+                do {
+                    found.append(Found(pci: pci, device: try VirtioNet(device: pci, pool: pool)))
+                } catch {
+                    reportDriverFailure(pci, error)
+                }
+            case (0x15AD, 0x07B0):
+                do {
+                    found.append(Found(pci: pci, device: try Vmxnet3(device: pci, pool: pool)))
+                } catch {
+                    reportDriverFailure(pci, error)
+                }
+            default:
+                if pci.classCode == 0x02 {
+                    console.line("warning: network controller without a driver (supported: virtio-net, vmxnet3)")
+                }
+            }
+        }
+
+        guard found.count == InterfaceRole.allCases.count else {
+            console.write("nics: found ")
+            console.write(decimal: UInt64(found.count))
+            console.line(", need exactly 3 (admin, public, private)")
+            Kernel.fail(found.count < 3 ? "missing NIC: the appliance needs admin, public and private" : "extra NIC: the appliance takes exactly admin, public and private")
+        }
+
+        // Roles by configured MAC first, then the rest in PCI order.
+        var assigned: [Found?] = [nil, nil, nil]
+        var unclaimed = found
+        for configuration in options.interfaces {
+            guard let mac = configuration.hardware else { continue }
+            guard let index = unclaimed.firstIndex(where: { $0.device.macAddress == mac }) else {
+                console.write("nics: no NIC has MAC ")
+                mac.write(to: &console)
+                console.write(" (configured for ")
+                console.write(configuration.role.name)
+                console.line(")")
+                Kernel.fail("a configured NIC MAC address matches no device")
+            }
+            assigned[configuration.role.rawValue] = unclaimed.remove(at: index)
+        }
+        for role in InterfaceRole.allCases where assigned[role.rawValue] == nil {
+            assigned[role.rawValue] = unclaimed.removeFirst()
+        }
+
+        var interfaces: [NetworkInterface] = []
+        for role in InterfaceRole.allCases {
+            let nic = assigned[role.rawValue]!
+            let interface = NetworkInterface(configuration: options.interfaces[role.rawValue], device: nic.device)
+            interfaces.append(interface)
+            writeInterface(interface, irq: nic.pci.interruptLine)
+            let line = nic.pci.interruptLine
+            if line > 0 && line < 16 && !interruptLines.contains(line) { interruptLines.append(line) }
+        }
+
+        let stack = NetworkStack(pool: pool, interfaces: interfaces)
+        stack.defaultRoute = options.defaultRoute
+        stack.onEvent = { event in
+            switch event {
+            case .gatewayResolved(let role, let address, let hardware):
+                console.beginLine()
+                console.write("arp: ")
+                console.write(role.name)
+                console.write(" gateway ")
+                address.write(to: &console)
+                console.write(" is at ")
+                hardware.write(to: &console)
+                console.newline()
+            }
+        }
+        stack.bindUDP(port: echoPort, on: [.admin]) { datagram in
+            stack.sendUDP(from: echoPort, to: datagram.source, port: datagram.sourcePort,
+                          payload: UnsafeRawBufferPointer(datagram.payload), now: Clock.now())
+        }
+        Network.stack = stack
+
+        for line in interruptLines { InterruptController.unmask(Int(line)) }
+        loop.addPoller { stack.poll(now: Clock.now()) }
+        loop.repeating(every: .milliseconds(100)) { stack.tick(now: Clock.now()) }
+        stack.announce(now: Clock.now())
+        console.write("udp: echo service on admin port ")
+        console.write(decimal: UInt64(echoPort))
+        console.newline()
+    }
+
+    private static func reportDriverFailure(_ pci: PCIDevice, _ error: DriverError) {
+        console.write("nic ")
+        console.write(PCI.describe(pci))
+        console.write(": ")
+        console.line(error.message)
+    }
+
+    static func writeInterface(_ interface: NetworkInterface, irq: UInt8) {
+        let configuration = interface.configuration
+        console.write("nic ")
+        console.write(interface.role.name)
+        console.write(": ")
+        console.write(interface.device.model)
+        console.write(" ")
+        interface.mac.write(to: &console)
+        console.write(" ")
+        configuration.address.write(to: &console)
+        if let gateway = configuration.gateway {
+            console.write(" gw ")
+            gateway.write(to: &console)
+        }
+        console.write(interface.device.linkUp ? " link up" : " link down")
+        if irq > 0 && irq < 16 {
+            console.write(" irq ")
+            console.write(decimal: UInt64(irq))
+        }
+        console.newline()
+    }
+
+    /// One line per NIC with its counters.
+    static func writeCounters() {
+        guard let stack else { return }
+        for interface in stack.interfaces {
+            let counters = interface.device.counters
+            console.beginLine()
+            console.write("nic ")
+            console.write(interface.role.name)
+            console.write(": rx ")
+            console.write(decimal: counters.rxPackets)
+            console.write(" pkts ")
+            console.write(decimal: counters.rxBytes)
+            console.write(" bytes, tx ")
+            console.write(decimal: counters.txPackets)
+            console.write(" pkts ")
+            console.write(decimal: counters.txBytes)
+            console.write(" bytes, drops rx-no-buffer ")
+            console.write(decimal: counters.rxDropsNoBuffer)
+            console.write(" rx-bad-frame ")
+            console.write(decimal: counters.rxDropsBadFrame)
+            console.write(" tx-ring-full ")
+            console.write(decimal: counters.txDropsRingFull)
+            console.write(", errors ")
+            console.write(decimal: counters.errors)
+            console.write(interface.device.linkUp ? ", link up" : ", link down")
+            console.newline()
+        }
+    }
+
+    /// The stack's named counters that are not zero.
+    static func writeStackCounters() {
+        guard let stack else { return }
+        console.beginLine()
+        console.write("stack:")
+        var any = false
+        stack.counters.forEach { name, value in
+            guard value > 0 else { return }
+            console.write(" ")
+            console.write(name)
+            console.write("=")
+            console.write(decimal: value)
+            any = true
+        }
+        if !any { console.write(" (all zero)") }
+        console.write("; buffers free ")
+        console.write(decimal: UInt64(stack.pool.available))
+        console.write("/")
+        console.write(decimal: UInt64(stack.pool.count))
+        console.newline()
+    }
+}

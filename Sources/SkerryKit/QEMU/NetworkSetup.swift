@@ -1,0 +1,166 @@
+import Foundation
+import KernelCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The NIC model QEMU emulates for all three interfaces.
+public enum NICModel: String, CaseIterable, Sendable, Codable {
+    case virtio
+    case vmxnet3
+
+    var qemuDevice: String {
+        switch self {
+        // Legacy-only virtio: the transport the kernel's driver speaks.
+        case .virtio: return "virtio-net-pci,disable-modern=on"
+        case .vmxnet3: return "vmxnet3"
+        }
+    }
+}
+
+/// A host port on 127.0.0.1 forwarded to a guest port on one NIC.
+public struct PortForward: Hashable, Sendable, CustomStringConvertible {
+    public enum Transport: String, Sendable, CaseIterable { case tcp, udp }
+
+    public var role: InterfaceRole
+    public var transport: Transport
+    public var guestPort: UInt16
+    /// 0 until resolved: then an unused port is chosen.
+    public var hostPort: UInt16
+
+    public init(role: InterfaceRole, transport: Transport, guestPort: UInt16, hostPort: UInt16 = 0) {
+        self.role = role
+        self.transport = transport
+        self.guestPort = guestPort
+        self.hostPort = hostPort
+    }
+
+    /// `ROLE:PROTO:GUEST[:HOST]`, e.g. `admin:udp:7` or `public:tcp:80:8080`.
+    public init(parsing text: String) throws(BootSetupError) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3 || parts.count == 4 else {
+            throw .badForward(text, "expected ROLE:PROTO:GUEST[:HOST]")
+        }
+        guard let role = InterfaceRole(name: Array(parts[0].utf8)), role != .private else {
+            throw .badForward(text, "ROLE must be admin or public")
+        }
+        guard let transport = Transport(rawValue: parts[1]) else { throw .badForward(text, "PROTO must be tcp or udp") }
+        guard let guest = UInt16(parts[2]), guest > 0 else { throw .badForward(text, "GUEST must be a port 1-65535") }
+        var host: UInt16 = 0
+        if parts.count == 4 {
+            guard let parsed = UInt16(parts[3]), parsed > 0 else { throw .badForward(text, "HOST must be a port 1-65535") }
+            host = parsed
+        }
+        self.init(role: role, transport: transport, guestPort: guest, hostPort: host)
+    }
+
+    public var description: String {
+        "\(role.name.description) \(transport.rawValue)/\(guestPort) at 127.0.0.1:\(hostPort)"
+    }
+}
+
+/// The three user-mode networks of one VM: addresses from the kernel's
+/// standard interface configuration, so host and guest agree by construction.
+public struct UserNetworks: Sendable {
+    public var model: NICModel
+    public var forwards: [PortForward]
+
+    public init(model: NICModel, forwards: [PortForward]) {
+        self.model = model
+        self.forwards = forwards
+    }
+
+    /// The `-netdev`/`-device` arguments.
+    ///
+    /// Public and admin run with `restrict=on` so the guest cannot open
+    /// connections to the host, except where a UDP forward is needed:
+    /// libslirp's restrict mode drops every UDP datagram the guest sends,
+    /// replies to a host forward included. TCP forwards work restricted.
+    public var arguments: [String] {
+        var arguments: [String] = []
+        for role in InterfaceRole.allCases {
+            let configuration = InterfaceConfiguration.standard(role)
+            let id = role.name.description
+            var netdev = "user,id=\(id),ipv6=off,net=\(UserNetworks.text(configuration.address.network))/\(configuration.address.prefixLength)"
+            if let gateway = configuration.gateway { netdev += ",host=\(UserNetworks.text(gateway))" }
+            let roleForwards = forwards.filter { $0.role == role }
+            let restricted = role != .private && !roleForwards.contains { $0.transport == .udp }
+            netdev += restricted ? ",restrict=on" : ",restrict=off"
+            for forward in roleForwards {
+                netdev += ",hostfwd=\(forward.transport.rawValue):127.0.0.1:\(forward.hostPort)-\(UserNetworks.text(configuration.address.address)):\(forward.guestPort)"
+            }
+            arguments += ["-netdev", netdev]
+            arguments += ["-device", "\(model.qemuDevice),netdev=\(id),mac=\(UserNetworks.text(UserNetworks.mac(role))),romfile="]
+        }
+        return arguments
+    }
+
+    /// QEMU's customary MACs, one per role in PCI order.
+    public static func mac(_ role: InterfaceRole) -> MACAddress {
+        MACAddress(0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + UInt8(role.rawValue))
+    }
+
+    static func text(_ address: IPv4Address) -> String {
+        var sink = ByteText()
+        address.write(to: &sink)
+        return String(decoding: sink.bytes, as: UTF8.self)
+    }
+
+    static func text(_ address: MACAddress) -> String {
+        var sink = ByteText()
+        address.write(to: &sink)
+        return String(decoding: sink.bytes, as: UTF8.self)
+    }
+
+    /// Gives every forward a host port: chosen ports are checked free,
+    /// unchosen ones picked by the kernel. Duplicates are refused.
+    public mutating func resolvePorts() throws(BootSetupError) {
+        var seen = Set<String>()
+        for index in forwards.indices {
+            let forward = forwards[index]
+            let key = "\(forward.role.rawValue)/\(forward.transport.rawValue)/\(forward.guestPort)"
+            guard seen.insert(key).inserted else {
+                throw .badForward(forward.description, "forwarded twice")
+            }
+            if forward.hostPort == 0 {
+                forwards[index].hostPort = try HostPorts.free(forward.transport)
+            } else if !HostPorts.isFree(forward.hostPort, forward.transport) {
+                throw .portInUse(forward.transport.rawValue, forward.hostPort)
+            }
+        }
+        let hostKeys = forwards.map { "\($0.transport.rawValue)/\($0.hostPort)" }
+        if Set(hostKeys).count != hostKeys.count {
+            throw .badForward(hostKeys.joined(separator: ","), "two forwards share a host port")
+        }
+    }
+}
+
+/// Loopback port probing.
+enum HostPorts {
+    /// Binds 127.0.0.1:port; returns the bound port, or nil when refused.
+    static func bind(_ port: UInt16, _ transport: PortForward.Transport) -> UInt16? {
+        let fd = socket(AF_INET, Int32(transport == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    static func isFree(_ port: UInt16, _ transport: PortForward.Transport) -> Bool { bind(port, transport) != nil }
+
+    static func free(_ transport: PortForward.Transport) throws(BootSetupError) -> UInt16 {
+        guard let port = bind(0, transport) else { throw .portInUse(transport.rawValue, 0) }
+        return port
+    }
+}
