@@ -46,7 +46,7 @@ enum SkerryCLI {
     /// Runs skerry with `arguments`, feeding `input`, and calls `onLine` for
     /// each stdout line as it arrives (with the child, to signal it).
     static func run(
-        _ arguments: [String], input: String? = nil, timeout: Double = 60,
+        _ arguments: [String], input: String? = nil, keepInputOpen: Bool = false, timeout: Double = 60,
         onLine: ((String, ChildProcess) -> Void)? = nil
     ) -> Run {
         let child: ChildProcess
@@ -58,7 +58,7 @@ enum SkerryCLI {
         if let input {
             _ = input.withCString { write(child.standardInput, $0, strlen($0)) }
         }
-        child.closeInput()
+        if !keepInputOpen { child.closeInput() }
         var out = Data()
         var err = Data()
         var pendingLine = Data()
@@ -104,8 +104,17 @@ enum SkerryCLI {
     }
 
     /// Boots the kernel image headless under TCG with `--json`.
-    static func boot(_ extra: [String], input: String? = nil, timeout: Double = 60, onLine: ((String, ChildProcess) -> Void)? = nil) -> Run {
-        run(["boot", image, "--accel", "tcg", "--json"] + extra, input: input, timeout: timeout, onLine: onLine)
+    static func boot(
+        _ extra: [String], input: String? = nil, keepInputOpen: Bool = false, timeout: Double = 60,
+        onLine: ((String, ChildProcess) -> Void)? = nil
+    ) -> Run {
+        run(["boot", image, "--accel", "tcg", "--json"] + extra, input: input, keepInputOpen: keepInputOpen,
+            timeout: timeout, onLine: onLine)
+    }
+
+    /// The fields of a JSON event line, if it is one.
+    static func event(_ line: String) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
     }
 
     static func isRunning(_ pid: pid_t) -> Bool {
