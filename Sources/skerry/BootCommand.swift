@@ -57,6 +57,11 @@ struct BootCommand: ParsableCommand {
         valueName: "role:proto:guest[:host]"))
     var forward: [String] = []
 
+    @Option(help: ArgumentHelp(
+        "user: QEMU user-mode networks reached through --forward. tap: taps on bridges in a fresh network namespace (root only); run clients with `ip netns exec NAMESPACE`.",
+        valueName: "user|tap"))
+    var network: NetworkMode = .user
+
     @Flag(help: "Print one JSON object per event instead of text.")
     var json = false
 
@@ -92,6 +97,10 @@ struct BootCommand: ParsableCommand {
         request.timeout = timeout
         request.forwardInput = input
         request.nicModel = nicModel
+        request.networkMode = network
+        if network == .tap && !forward.isEmpty {
+            throw CLIError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
+        }
         do {
             for text in forward {
                 let parsed = try PortForward(parsing: text)
@@ -126,6 +135,7 @@ struct BootCommand: ParsableCommand {
 
 extension Accelerator: ExpressibleByArgument {}
 extension NICModel: ExpressibleByArgument {}
+extension NetworkMode: ExpressibleByArgument {}
 
 /// Writes boot events as text (console on stdout, the rest on stderr) or JSON lines.
 final class BootOutput {
@@ -155,6 +165,11 @@ final class BootOutput {
         case .started(let pid, let accelerator, let command):
             if !json { write("skerry: QEMU pid \(pid), \(accelerator.rawValue)\n", to: .standardError) }
             log?.write(Data("# \(command.joined(separator: " "))\n".utf8))
+        case .namespace(let name):
+            if !json {
+                write("skerry: NICs on bridges in network namespace \(name) (gateways 10.0.1.2, 10.0.2.2, 10.0.3.2); `ip netns exec \(name) …` reaches the appliance\n", to: .standardError)
+            }
+            log?.write(Data("# namespace \(name)\n".utf8))
         case .forwarded(let forward):
             if !json { write("skerry: \(forward)\n", to: .standardError) }
             log?.write(Data("# \(forward)\n".utf8))

@@ -73,6 +73,43 @@ import Testing
     }
 }
 
+@Suite struct NetworkSetupTests {
+    @Test func userNetworksFollowTheKernelsStandardAddresses() throws {
+        var networks = UserNetworks(model: .vmxnet3, forwards: [
+            PortForward(role: .admin, transport: .udp, guestPort: 7),
+            PortForward(role: .public, transport: .tcp, guestPort: 80),
+        ])
+        try networks.resolvePorts()
+        #expect(networks.forwards.allSatisfy { $0.hostPort != 0 })
+        let arguments = networks.arguments
+        let netdevs = arguments.enumerated().filter { $0.element == "-netdev" }.map { arguments[$0.offset + 1] }
+        #expect(netdevs.count == 3)
+        #expect(netdevs[0].hasPrefix("user,id=admin,ipv6=off,net=10.0.1.0/24,host=10.0.1.2,restrict=off,hostfwd=udp:127.0.0.1:"))
+        #expect(netdevs[0].hasSuffix("-10.0.1.15:7"))
+        #expect(netdevs[1].hasPrefix("user,id=public,ipv6=off,net=10.0.2.0/24,host=10.0.2.2,restrict=on,hostfwd=tcp:127.0.0.1:"))
+        #expect(netdevs[2] == "user,id=private,ipv6=off,net=10.0.3.0/24,host=10.0.3.2,restrict=off")
+        #expect(arguments.contains("vmxnet3,netdev=private,mac=52:54:00:12:34:58,romfile="))
+    }
+
+    @Test func forwardsParseAndRefuseNonsense() throws {
+        let forward = try PortForward(parsing: "public:tcp:80:8080")
+        #expect(forward.role == .public && forward.transport == .tcp && forward.guestPort == 80 && forward.hostPort == 8080)
+        for bad in ["private:tcp:80", "admin:icmp:1", "admin:udp:0", "admin", "admin:udp:7:0", "admin:udp:7:8:9"] {
+            #expect(throws: BootSetupError.self, "\(bad)") { try PortForward(parsing: bad) }
+        }
+        var twice = UserNetworks(model: .virtio, forwards: [
+            PortForward(role: .admin, transport: .udp, guestPort: 7), PortForward(role: .admin, transport: .udp, guestPort: 7),
+        ])
+        #expect(throws: BootSetupError.self) { try twice.resolvePorts() }
+    }
+
+    @Test func tapModeWithoutPrivilegeRefusesClearly() {
+        #expect { try TapNetwork(privileged: false) } throws: { error in
+            "\(error)".contains("tap networking needs root")
+        }
+    }
+}
+
 @Suite struct SymbolizerTests {
     @Test func extractsTheAddressesOfTheLastBacktrace() {
         let lines = [

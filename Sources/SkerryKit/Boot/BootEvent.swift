@@ -8,6 +8,8 @@ public enum BootEvent: Sendable {
     case started(pid: Int32, accelerator: Accelerator, command: [String])
     /// A host port that reaches a guest port on one NIC.
     case forwarded(PortForward)
+    /// The network namespace holding the VM's bridges (tap mode).
+    case namespace(String)
     /// One serial console line, `time` seconds after QEMU started.
     case console(time: Double, line: String)
     /// One line QEMU printed on its own stderr.
@@ -26,6 +28,8 @@ public enum BootEvent: Sendable {
                 "event": "forward", "role": forward.role.name.description, "transport": forward.transport.rawValue,
                 "guestPort": Int(forward.guestPort), "host": "127.0.0.1", "hostPort": Int(forward.hostPort),
             ]
+        case .namespace(let name):
+            return ["event": "namespace", "name": name]
         case .console(let time, let line):
             return ["event": "console", "time": BootEvent.rounded(time), "line": line]
         case .qemu(let time, let line):

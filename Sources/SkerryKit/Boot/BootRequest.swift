@@ -22,8 +22,17 @@ public struct BootRequest: Sendable {
     public var nicModel = NICModel.virtio
     /// Host-to-guest forwards; the admin echo service by default.
     public var forwards = [PortForward(role: .admin, transport: .udp, guestPort: 7)]
-    /// False boots with no NICs at all (the benchmark's floor image).
+    /// False boots with no NICs at all.
     public var attachNetworks = true
+    public var networkMode = NetworkMode.user
 
     public init(image: URL) { self.image = image }
+}
+
+/// Where the VM's NICs are attached.
+public enum NetworkMode: String, CaseIterable, Sendable {
+    /// QEMU user-mode networking: unprivileged, reached through forwards on 127.0.0.1.
+    case user
+    /// Taps on bridges in a network namespace created for the boot (root only).
+    case tap
 }

@@ -61,22 +61,34 @@ public final class BootSession {
         command.accelerator = accelerator
         command.qmpSocket = workspace.path + "/qmp.sock"
         command.extraArguments = request.extraQemuArguments
+        var tap: TapNetwork?
         if request.attachNetworks {
-            var networks = UserNetworks(model: request.nicModel, forwards: request.forwards)
-            try networks.resolvePorts()
-            command.networks = networks
+            switch request.networkMode {
+            case .user:
+                var networks = UserNetworks(model: request.nicModel, forwards: request.forwards)
+                try networks.resolvePorts()
+                command.networks = networks
+            case .tap:
+                tap = try TapNetwork()
+                command.tap = tap
+                command.networks = UserNetworks(model: request.nicModel, forwards: [])
+            }
         }
+        // The namespace goes when the VM does, whatever ended it.
+        defer { tap?.remove() }
 
         let signalFD = SignalTrap.install()
         _ = SignalTrap.drain()
         let started = Date()
         let child: ChildProcess
+        let (executable, arguments) = tap?.wrap(qemu, command.arguments) ?? (qemu, command.arguments)
         do {
-            child = try ChildProcess.spawn(executable: qemu, arguments: command.arguments)
+            child = try ChildProcess.spawn(executable: executable, arguments: arguments)
         } catch {
             return finish(.qemuStartFailed, "\(error)", termination: nil, started: started)
         }
         observe(.started(pid: child.pid, accelerator: accelerator, command: [qemu] + command.arguments))
+        if let tap { observe(.namespace(tap.namespace)) }
         for forward in command.networks?.forwards ?? [] { observe(.forwarded(forward)) }
 
         let stop = monitor(child: child, signalFD: signalFD, started: started)

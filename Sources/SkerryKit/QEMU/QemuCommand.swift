@@ -10,15 +10,17 @@ public enum Accelerator: String, CaseIterable, Sendable, Codable {
 }
 
 /// The QEMU command line for one appliance VM.
-public struct QemuCommand: Sendable {
+public struct QemuCommand {
     public var executable: String
     public var image: URL
     public var memoryMiB: Int = 128
     public var kernelArguments: String = ""
     public var accelerator: Accelerator = .tcg
     public var qmpSocket: String?
-    /// The three NICs; nil boots without network devices (the benchmark floor).
+    /// The three NICs on user-mode networks; nil (and no `tap`) boots without NICs.
     public var networks: UserNetworks?
+    /// The three NICs on taps in a namespace instead.
+    public var tap: TapNetwork?
     public var extraArguments: [String] = []
 
     public static let defaultExecutable = "qemu-system-x86_64"
@@ -41,7 +43,11 @@ public struct QemuCommand: Sendable {
         ]
         if !kernelArguments.isEmpty { arguments += ["-append", kernelArguments] }
         if let qmpSocket { arguments += ["-qmp", "unix:\(qmpSocket),server=on,wait=off"] }
-        if let networks { arguments += networks.arguments }
+        if let tap {
+            arguments += tap.qemuArguments(model: networks?.model ?? .virtio)
+        } else if let networks {
+            arguments += networks.arguments
+        }
         return arguments + extraArguments
     }
 
@@ -63,6 +69,7 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
     case temporaryDirectory(String)
     case badForward(String, String)
     case portInUse(String, UInt16)
+    case tapUnavailable(String)
 
     public var description: String {
         switch self {
@@ -74,6 +81,8 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
             return "\(option) '\(pattern)' is not a valid regular expression: \(reason)"
         case .temporaryDirectory(let reason):
             return "cannot create a temporary directory: \(reason)"
+        case .tapUnavailable(let reason):
+            return reason
         case .badForward(let text, let reason):
             return "bad --forward '\(text)': \(reason)"
         case .portInUse(let transport, let port):
