@@ -10,6 +10,7 @@ enum Kernel {
         Serial.initialize()
         InterruptController.initialize()
         Clock.calibrate()
+        let calibrated = Clock.now()
 
         guard magic == MultibootInfo.bootloaderMagic else {
             fail("not started by a Multiboot loader")
@@ -48,7 +49,9 @@ enum Kernel {
         let loop = KernelLoop(platform: MachineEvents())
         if options.selfTest { SelfTest.run(loop: loop) }
 
+        let networkStart = Clock.now()
         Network.start(options: options, loop: loop)
+        let networkDone = Clock.now()
         InterruptController.unmask(InterruptController.timerLine)
         InterruptController.unmask(InterruptController.serialLine)
         var shell = Shell(loop: loop)
@@ -56,7 +59,11 @@ enum Kernel {
 
         console.write("boot: ")
         console.write(fixedPoint: Clock.now().nanoseconds / 1_000, fractionDigits: 3)
-        console.line(" ms since entry")
+        console.write(" ms since entry (clock calibration ")
+        console.write(fixedPoint: calibrated.nanoseconds / 1_000, fractionDigits: 3)
+        console.write(" ms, network ")
+        console.write(fixedPoint: networkDone.since(networkStart).microseconds, fractionDigits: 3)
+        console.line(" ms)")
         console.line(KernelContract.readyLine)
 
         if options.failTest { fail("fail-test requested on the kernel command line") }

@@ -100,7 +100,9 @@ enum Network {
         for line in interruptLines { InterruptController.unmask(Int(line)) }
         loop.addPoller { stack.poll(now: Clock.now()) }
         loop.repeating(every: .milliseconds(100)) { stack.tick(now: Clock.now()) }
-        stack.announce(now: Clock.now())
+        // Gratuitous ARP and gateway resolution go out on the first turn of
+        // the loop: the NICs are ready, but `ready` need not wait for the wire.
+        loop.schedule(after: .zero) { stack.announce(now: Clock.now()) }
         console.write("udp: echo service on admin port ")
         console.write(decimal: UInt64(echoPort))
         console.newline()

@@ -17,6 +17,7 @@ final class EchoOutcome: @unchecked Sendable {
         let outcome = EchoOutcome()
         var port: UInt16?
         var started = false
+        var askedForHeap = false
         let run = SkerryCLI.boot(["--nic-model", model, "--input", "--timeout", "180"], keepInputOpen: true, timeout: 200) { line, child in
             guard let event = SkerryCLI.event(line) else { return }
             if event["event"] as? String == "forward", event["role"] as? String == "admin",
@@ -24,13 +25,19 @@ final class EchoOutcome: @unchecked Sendable {
             {
                 port = UInt16(hostPort)
             }
-            // Start once the kernel has resolved the admin gateway: the path is up both ways.
-            guard !started, let port, (event["line"] as? String)?.hasPrefix("arp: admin gateway") == true else { return }
-            started = true
+            let console = event["line"] as? String ?? ""
             let input = child.standardInput
+            // Once the admin gateway has answered, the path is up both ways:
+            // take a heap reading, then run the traffic, then another.
+            if !askedForHeap && console.hasPrefix("arp: admin gateway") {
+                askedForHeap = true
+                _ = "heap\n".withCString { write(input, $0, strlen($0)) }
+            }
+            guard askedForHeap, !started, let port, console.hasPrefix("heap: used") else { return }
+            started = true
             Thread.detachNewThread {
                 outcome.result = UDPEchoClient(port: port).run()
-                let commands = "nics\nnetstat\nshutdown\n"
+                let commands = "heap\nnics\nnetstat\nshutdown\n"
                 _ = commands.withCString { write(input, $0, strlen($0)) }
             }
         }
@@ -52,6 +59,18 @@ final class EchoOutcome: @unchecked Sendable {
         #expect(rxPackets >= 10_000, "\(adminCounters)")
         #expect(adminCounters.contains("drops rx-no-buffer 0 rx-bad-frame 0 tx-ring-full 0, errors 0"))
         #expect(console.contains { $0.hasPrefix("stack: ") && $0.contains("udp-delivered=10000") })
+
+        // The per-packet path does not allocate: 20,000 frames through the
+        // driver and the stack leave the heap's allocation count where the
+        // two shell commands around them put it.
+        let allocations = console.filter { $0.hasPrefix("heap: used ") }.compactMap { line -> Int? in
+            guard let range = line.range(of: "allocations ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(allocations.count >= 2)
+        if allocations.count >= 2 {
+            #expect(allocations[1] - allocations[0] < 50, "allocations before and after: \(allocations)")
+        }
     }
 
     @Test func aMissingNICStopsTheBootWithAClearError() throws {

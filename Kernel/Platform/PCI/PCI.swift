@@ -82,23 +82,34 @@ struct PCIDevice {
 }
 
 enum PCI {
-    /// Every function on buses 0-7 (plenty for QEMU's `pc` machine), in bus order.
+    /// Every function reachable from bus 0, following PCI-to-PCI bridges to
+    /// their secondary buses, in bus order.
     static func enumerate() -> [PCIDevice] {
         var found: [PCIDevice] = []
-        for bus in 0..<8 {
+        var buses: [UInt8] = [0]
+        var scanned: [UInt8] = []
+        while let bus = buses.first {
+            buses.removeFirst()
+            guard !scanned.contains(bus) else { continue }
+            scanned.append(bus)
             for device in 0..<32 {
                 for function in 0..<8 {
-                    let address = PCIAddress(bus: UInt8(bus), device: UInt8(device), function: UInt8(function))
+                    let address = PCIAddress(bus: bus, device: UInt8(device), function: UInt8(function))
                     let id = address.read32(0)
                     if id & 0xFFFF == 0xFFFF {
                         if function == 0 { break }
                         continue
                     }
                     let classWord = address.read32(0x08)
-                    found.append(PCIDevice(
+                    let pci = PCIDevice(
                         address: address, vendor: UInt16(truncatingIfNeeded: id), deviceID: UInt16(truncatingIfNeeded: id >> 16),
                         classCode: UInt8(truncatingIfNeeded: classWord >> 24), subclass: UInt8(truncatingIfNeeded: classWord >> 16),
-                        revision: UInt8(truncatingIfNeeded: classWord), interruptLine: address.read8(0x3C)))
+                        revision: UInt8(truncatingIfNeeded: classWord), interruptLine: address.read8(0x3C))
+                    found.append(pci)
+                    if pci.classCode == 0x06 && pci.subclass == 0x04 {
+                        let secondary = address.read8(0x19)
+                        if secondary != 0 { buses.append(secondary) }
+                    }
                     // Single-function devices answer on every function number; check the header type.
                     if function == 0 && address.read8(0x0E) & 0x80 == 0 { break }
                 }
