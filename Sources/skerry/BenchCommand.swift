@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (see BENCHMARKS.md).",
-        subcommands: [BootBench.self])
+        subcommands: [BootBench.self, UDPBench.self])
 }
 
 struct BootBench: ParsableCommand {
@@ -80,4 +80,98 @@ struct BootBench: ParsableCommand {
             format: "%@ %6.1f ms %6.1f ms %6.1f ms", padded, Statistics.median(values) * 1000,
             (values.min() ?? 0) * 1000, (values.max() ?? 0) * 1000)
     }
+}
+
+struct UDPBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "udp",
+        abstract: "UDP echo through the appliance under TCG, beside a host socket echo.",
+        discussion: """
+            Boots the kernel with each NIC model and sends datagrams of 8 to 1407 bytes to its admin \
+            echo service through QEMU's user-mode forward, with a window in flight; then the same \
+            client against a plain echo socket on the host. Every reply is checked byte for byte.
+            """)
+
+    @Option(help: "Datagrams per run.")
+    var count: Int = 20_000
+
+    @Option(help: "Datagrams in flight.")
+    var window: Int = 32
+
+    @Option(help: "Runs of each, alternating; the median is reported.")
+    var runs: Int = 3
+
+    func validate() throws {
+        if count < 1 || window < 1 || runs < 1 { throw ValidationError("--count, --window and --runs must be positive") }
+    }
+
+    func run() throws {
+        let image = try KernelBuild.build(kernel: nil, output: nil, verbose: true)
+        var rates: [String: [Double]] = [:]
+        for _ in 0..<runs {
+            for model in NICModel.allCases {
+                rates[model.rawValue, default: []].append(try throughApplianceRate(image: image.bootable, model: model))
+            }
+            let server = try UDPEchoServer()
+            let result = UDPEchoClient(port: server.port, count: count, window: window).run()
+            server.stop()
+            try check(result, "host echo")
+            rates["host", default: []].append(Double(result.matched) / result.seconds)
+        }
+        print("UDP echo, \(count) datagrams of 8-1407 bytes, \(window) in flight, median of \(runs)")
+        let floor = Statistics.median(rates["host"] ?? [])
+        for name in ["virtio", "vmxnet3", "host"] {
+            let median = Statistics.median(rates[name] ?? [])
+            let label = name == "host" ? "host socket echo" : "appliance, \(name)"
+            print(String(format: "%@ %8.0f datagrams/s  (%.2fx of host)", label.padding(toLength: 20, withPad: " ", startingAt: 0), median, median / floor))
+        }
+    }
+
+    private func throughApplianceRate(image: URL, model: NICModel) throws -> Double {
+        var request = BootRequest(image: image)
+        request.accelerator = .tcg
+        request.nicModel = model
+        request.timeout = 300
+        let client = EchoBox()
+        let session = try BootSession(request: request) { event in
+            switch event {
+            case .forwarded(let forward) where forward.role == .admin && forward.guestPort == 7:
+                client.port = forward.hostPort
+            case .console(_, let line) where line.hasPrefix("arp: admin gateway"):
+                guard let port = client.port else { return }
+                let count = self.count
+                let window = self.window
+                Thread.detachNewThread {
+                    client.result = UDPEchoClient(port: port, count: count, window: window).run()
+                    client.done.signal()
+                }
+            default:
+                break
+            }
+        }
+        let finished = DispatchSemaphore(value: 0)
+        let stopper = session.stopHandle
+        Thread.detachNewThread {
+            client.done.wait()
+            stopper.stop()
+            finished.signal()
+        }
+        _ = try session.run()
+        finished.wait()
+        let result = client.result ?? UDPEchoClient.Result()
+        try check(result, "appliance (\(model.rawValue))")
+        return Double(result.matched) / result.seconds
+    }
+
+    private func check(_ result: UDPEchoClient.Result, _ name: String) throws {
+        guard result.matched == count, result.mismatched == 0, result.lost == 0 else {
+            throw CLIError("\(name): \(result)")
+        }
+    }
+}
+
+final class EchoBox: @unchecked Sendable {
+    var port: UInt16?
+    var result: UDPEchoClient.Result?
+    let done = DispatchSemaphore(value: 0)
 }

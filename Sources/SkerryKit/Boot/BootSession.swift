@@ -23,12 +23,20 @@ public final class BootSession {
     private var failureReason: String?
     private var partialLine: [UInt8] = []
     private var pendingInput: [UInt8] = []
+    /// Written to by `stop()` from any thread; watched by the monitor loop.
+    private let stopPipe: [Int32]
+    /// QEMU's stdin (the serial console), once it runs.
+    private var consoleInput: Int32 = -1
 
     static let keptLines = 40
 
     public init(request: BootRequest, observe: @escaping (BootEvent) -> Void) throws(BootSetupError) {
         self.request = request
         self.observe = observe
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw .temporaryDirectory("cannot create a pipe") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        stopPipe = fds
         if let pattern = request.untilPattern {
             until = try BootSession.compile(pattern, option: "--until")
         }
@@ -38,6 +46,32 @@ public final class BootSession {
         guard FileManager.default.isReadableFile(atPath: request.image.path) else {
             throw .imageMissing(request.image.path)
         }
+    }
+
+    deinit {
+        close(stopPipe[0])
+        close(stopPipe[1])
+    }
+
+    /// Stops the VM from any thread; `run` then returns `interrupted`.
+    public func stop() { stopHandle.stop() }
+
+    /// A token another thread can keep to stop this session's VM.
+    public struct StopHandle: Sendable {
+        let fd: Int32
+        public func stop() {
+            var byte: UInt8 = 1
+            _ = write(fd, &byte, 1)
+        }
+    }
+
+    public var stopHandle: StopHandle { StopHandle(fd: stopPipe[1]) }
+
+    /// Types `text` on the serial console (the kernel shell). Text sent
+    /// before the kernel is ready is lost, as on a real serial line.
+    public func sendConsole(_ text: String) {
+        guard consoleInput >= 0 else { return }
+        _ = text.withCString { write(consoleInput, $0, strlen($0)) }
     }
 
     static func compile(_ pattern: String, option: String) throws(BootSetupError) -> Regex<AnyRegexOutput> {
@@ -87,6 +121,8 @@ public final class BootSession {
         } catch {
             return finish(.qemuStartFailed, "\(error)", termination: nil, started: started)
         }
+        consoleInput = child.standardInput
+        defer { consoleInput = -1 }
         observe(.started(pid: child.pid, accelerator: accelerator, command: [qemu] + command.arguments))
         if let tap { observe(.namespace(tap.namespace)) }
         for forward in command.networks?.forwards ?? [] { observe(.forwarded(forward)) }
@@ -108,6 +144,7 @@ public final class BootSession {
             pollfd(fd: child.standardError, events: Int16(POLLIN), revents: 0),
             pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
             pollfd(fd: request.forwardInput ? 0 : -1, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0),
         ]
         var stderrPartial: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -124,6 +161,9 @@ public final class BootSession {
             if ready < 0 && errno != EINTR { break }
             if fds[2].revents != 0 && SignalTrap.drain() {
                 return (.interrupted, "received signal \(SignalTrap.lastSignal)")
+            }
+            if fds[4].revents != 0 {
+                return (.interrupted, "stopped by its caller")
             }
             if fds[3].fd >= 0 && fds[3].revents != 0 {
                 let count = read(0, &buffer, buffer.count)

@@ -3,23 +3,32 @@ import Foundation
 import Glibc
 #endif
 
-/// Drives the appliance's UDP echo service from the host: `count`
-/// datagrams of varying size with up to `window` in flight, each checked
-/// byte for byte against what was sent.
-struct UDPEchoClient {
-    struct Result: Sendable, CustomStringConvertible {
-        var matched = 0
-        var mismatched = 0
-        var lost = 0
-        var seconds = 0.0
-        var description: String { "\(matched) matched, \(mismatched) mismatched, \(lost) lost in \(String(format: "%.2f", seconds)) s" }
+/// Drives a UDP echo service on 127.0.0.1 (the appliance's, through a
+/// forward): `count` datagrams of 8 to 1407 bytes with up to `window` in
+/// flight, each checked byte for byte against what was sent.
+public struct UDPEchoClient: Sendable {
+    public struct Result: Sendable, CustomStringConvertible {
+        public var matched = 0
+        public var mismatched = 0
+        public var lost = 0
+        public var seconds = 0.0
+        public init() {}
+        public var description: String {
+            "\(matched) matched, \(mismatched) mismatched, \(lost) lost in \(String(format: "%.2f", seconds)) s"
+        }
     }
 
-    var port: UInt16
-    var count = 10_000
-    var window = 32
+    public var port: UInt16
+    public var count = 10_000
+    public var window = 32
 
-    func run() -> Result {
+    public init(port: UInt16, count: Int = 10_000, window: Int = 32) {
+        self.port = port
+        self.count = count
+        self.window = window
+    }
+
+    public func run() -> Result {
         var result = Result()
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { return result }
@@ -38,11 +47,14 @@ struct UDPEchoClient {
         let started = Date()
         var outstanding: [UInt64: [UInt8]] = [:]
         var next: UInt64 = 0
+        // Payloads are slices of one random block at offsets that vary with
+        // the sequence number, so a reply mixed up with another is caught.
         var random = SystemRandomNumberGenerator()
+        let noise = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }
         func sendNext() {
-            // 8-byte sequence number, then 0-1399 bytes of noise: sizes cover tiny to near-MTU.
             var message = withUnsafeBytes(of: next.bigEndian) { Array($0) }
-            message += (0..<Int(next % 1400)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let offset = Int(next &* 7919 % 2048)
+            message += noise[offset..<(offset + Int(next % 1400))]
             outstanding[next] = message
             _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
             next += 1
