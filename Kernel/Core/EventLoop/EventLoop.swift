@@ -41,6 +41,7 @@ public final class EventLoop<Platform: EventLoopPlatform> {
     public private(set) var statistics = Statistics()
     private var timers = TimerQueue<Timer>()
     private var pollers: [Poller] = []
+    private var deadlineSources: [() -> Instant?] = []
     private var stopRequested = false
 
     public init(platform: Platform) {
@@ -72,6 +73,21 @@ public final class EventLoop<Platform: EventLoopPlatform> {
         pollers.append(poller)
     }
 
+    /// Adds a source of deadlines the loop must wake for, beyond its own
+    /// timers (the pollers do the work when they come due).
+    public func addDeadlineSource(_ source: @escaping () -> Instant?) {
+        deadlineSources.append(source)
+    }
+
+    /// The earliest timer or source deadline.
+    public var nextDeadline: Instant? {
+        var earliest = timers.nextDeadline
+        for source in deadlineSources {
+            if let deadline = source(), earliest == nil || deadline < earliest! { earliest = deadline }
+        }
+        return earliest
+    }
+
     /// Makes `run` return after the current turn.
     public func stop() { stopRequested = true }
 
@@ -94,7 +110,7 @@ public final class EventLoop<Platform: EventLoopPlatform> {
         statistics.busy = statistics.busy + worked.since(start)
         guard !didWork, !stopRequested else { return }
         statistics.sleeps += 1
-        platform.waitForEvents(until: timers.nextDeadline)
+        platform.waitForEvents(until: nextDeadline)
         statistics.idle = statistics.idle + platform.now().since(worked)
     }
 

@@ -15,6 +15,9 @@ public final class NetworkStack {
 
     public let pool: PacketPool
     public let interfaces: [NetworkInterface]
+    /// TCP endpoints on this stack's addresses.
+    public let tcp: TCPLayer
+    private var lastNow = Instant.zero
     public private(set) var counters = StackCounters()
     /// The interface whose gateway takes traffic for destinations no interface is on.
     public var defaultRoute: InterfaceRole? = .public
@@ -30,10 +33,33 @@ public final class NetworkStack {
 
     static let headerRoom = EthernetFrame.headerLength + IPv4Packet.minimumHeaderLength
 
-    public init(pool: PacketPool, interfaces: [NetworkInterface]) {
+    /// A forward reference from TCP's output back to this stack; it lives
+    /// as long as the stack (the kernel's never ends).
+    private final class Link {
+        var stack: NetworkStack?
+    }
+
+    public init(
+        pool: PacketPool, interfaces: [NetworkInterface], tcpConfiguration: TCPConfiguration = TCPConfiguration(),
+        random: @escaping () -> UInt32 = { UInt32.random(in: 0...UInt32.max) }
+    ) {
+        let link = Link()
         self.pool = pool
         self.interfaces = interfaces
+        tcp = TCPLayer(pool: pool, configuration: tcpConfiguration, random: random) { buffer, source, destination, length in
+            link.stack?.sendTCP(buffer, source: source, destination: destination, length: length)
+        }
+        link.stack = self
     }
+
+    private func sendTCP(_ buffer: PacketBuffer, source: IPv4Address, destination: IPv4Address, length: Int) {
+        let interface = interfaces.first { $0.address == source }
+        sendIPv4(buffer, protocolNumber: IPv4Packet.ProtocolNumber.tcp, source: source, destination: destination,
+                 payloadLength: length, via: interface, now: lastNow)
+    }
+
+    /// The earliest moment `poll` has timer work (TCP retransmissions, delayed ACKs).
+    public var nextDeadline: Instant? { tcp.nextDeadline }
 
     public func interface(_ role: InterfaceRole) -> NetworkInterface? {
         interfaces.first { $0.role == role }
@@ -48,6 +74,7 @@ public final class NetworkStack {
 
     /// Services every device and processes what arrived. Returns true if any frame was handled.
     public func poll(now: Instant) -> Bool {
+        lastNow = now
         var worked = false
         for index in interfaces.indices {
             let interface = interfaces[index]
@@ -59,6 +86,10 @@ public final class NetworkStack {
                 counters.framesReceived += 1
                 process(buffer, on: interface, now: now)
             }
+        }
+        if let deadline = tcp.nextDeadline, deadline <= now {
+            tcp.tick(now: now)
+            worked = true
         }
         return worked
     }
@@ -155,6 +186,10 @@ public final class NetworkStack {
             receiveICMP(packet, buffer: buffer, on: interface, now: now)
         case IPv4Packet.ProtocolNumber.udp:
             receiveUDP(packet, buffer: buffer, on: interface, now: now)
+        case IPv4Packet.ProtocolNumber.tcp where packet.destination == interface.address:
+            lastNow = now
+            tcp.receive(packet.payload, source: packet.source, destination: packet.destination, now: now)
+            pool.give(buffer)
         default:
             counters.ipv4UnknownProtocol += 1
             sendUnreachable(code: ICMPv4Message.UnreachableCode.protocol, about: packet, on: interface, now: now)
@@ -389,6 +424,7 @@ public final class NetworkStack {
 
     /// Periodic work: ARP retries, expiry, and gateway refresh.
     public func tick(now: Instant) {
+        lastNow = now
         for interface in interfaces {
             interface.arp.expire(
                 now: now, retry: { sendARPRequest(for: $0, on: interface) },
