@@ -3,8 +3,11 @@
 enum Network {
     nonisolated(unsafe) static var stack: NetworkStack?
     nonisolated(unsafe) static var interruptLines: [UInt8] = []
+    nonisolated(unsafe) static var tcpServices: [TCPTestService] = []
 
     static let echoPort: UInt16 = 7
+    static let discardPort: UInt16 = 9
+    static let chargenPort: UInt16 = 19
     static let poolSize = 1024
 
     /// A NIC found on the bus, before it has a role.
@@ -96,16 +99,21 @@ enum Network {
                           payload: UnsafeRawBufferPointer(datagram.payload), now: Clock.now())
         }
         Network.stack = stack
+        let admin = [options.interfaces[InterfaceRole.admin.rawValue].address.address]
+        for (port, kind) in [(echoPort, TCPTestService.Kind.echo), (discardPort, .discard), (chargenPort, .chargen)] {
+            if let listener = stack.tcp.listen(port: port, addresses: admin, backlog: 64) {
+                tcpServices.append(TCPTestService(kind: kind, listener: listener))
+            }
+        }
 
         for line in interruptLines { InterruptController.unmask(Int(line)) }
         loop.addPoller { stack.poll(now: Clock.now()) }
+        loop.addDeadlineSource { stack.nextDeadline }
         loop.repeating(every: .milliseconds(100)) { stack.tick(now: Clock.now()) }
         // Gratuitous ARP and gateway resolution go out on the first turn of
         // the loop: the NICs are ready, but `ready` need not wait for the wire.
         loop.schedule(after: .zero) { stack.announce(now: Clock.now()) }
-        console.write("udp: echo service on admin port ")
-        console.write(decimal: UInt64(echoPort))
-        console.newline()
+        console.line("services on admin: udp echo 7, tcp echo 7, discard 9, chargen 19")
     }
 
     private static func reportDriverFailure(_ pci: PCIDevice, _ error: DriverError) {
@@ -180,11 +188,51 @@ enum Network {
             console.write(decimal: value)
             any = true
         }
+        stack.tcp.counters.forEach { name, value in
+            guard value > 0 else { return }
+            console.write(" ")
+            console.write(name)
+            console.write("=")
+            console.write(decimal: value)
+            any = true
+        }
         if !any { console.write(" (all zero)") }
         console.write("; buffers free ")
         console.write(decimal: UInt64(stack.pool.available))
         console.write("/")
         console.write(decimal: UInt64(stack.pool.count))
+        console.newline()
+    }
+}
+
+extension Network {
+    /// TCP connections by state, and the layer's limits.
+    static func writeTCP() {
+        guard let stack else { return }
+        console.beginLine()
+        console.write("tcp:")
+        for state in TCPState.allCases where state != .closed && state != .listen {
+            let count = stack.tcp.count(in: state)
+            guard count > 0 else { continue }
+            console.write(" ")
+            console.write(state.name)
+            console.write("=")
+            console.write(decimal: UInt64(count))
+        }
+        console.write("; connections ")
+        console.write(decimal: UInt64(stack.tcp.connectionCount))
+        console.write("/")
+        console.write(decimal: UInt64(stack.tcp.configuration.maximumConnections))
+        console.write(", time-wait ")
+        console.write(decimal: UInt64(stack.tcp.timeWaitCount))
+        console.write("/")
+        console.write(decimal: UInt64(stack.tcp.configuration.maximumTimeWait))
+        for service in tcpServices {
+            console.write(", port ")
+            console.write(decimal: UInt64(service.listener.port))
+            console.write(" accepted ")
+            console.write(decimal: service.accepted)
+        }
         console.newline()
     }
 }

@@ -36,7 +36,8 @@ struct Shell {
             console.line("  status     uptime, heap and event-loop figures")
             console.line("  heap       heap statistics")
             console.line("  nics       per-NIC counters and link state")
-            console.line("  netstat    the network stack's named counters")
+            console.line("  netstat    the network stack's named counters (TCP included)")
+            console.line("  tcp        TCP connections by state, limits, services")
             console.line("  shutdown   stop the appliance cleanly")
         } else if command.matches("status") {
             Kernel.writeStatus(loop: loop)
@@ -46,6 +47,8 @@ struct Shell {
             Network.writeCounters()
         } else if command.matches("netstat") {
             Network.writeStackCounters()
+        } else if command.matches("tcp") {
+            Network.writeTCP()
         } else if command.matches("shutdown") {
             Kernel.shutdown()
         } else {

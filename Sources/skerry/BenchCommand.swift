@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (see BENCHMARKS.md).",
-        subcommands: [BootBench.self, UDPBench.self])
+        subcommands: [BootBench.self, UDPBench.self, TCPBench.self])
 }
 
 struct BootBench: ParsableCommand {
@@ -173,5 +173,122 @@ struct UDPBench: ParsableCommand {
 final class EchoBox: @unchecked Sendable {
     var port: UInt16?
     var result: UDPEchoClient.Result?
+    let done = DispatchSemaphore(value: 0)
+}
+
+struct TCPBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tcp",
+        abstract: "TCP throughput each way and connections per second through the appliance, beside the host.",
+        discussion: """
+            Boots the kernel under TCG (virtio-net) and drives its admin test services through QEMU's \
+            user-mode forwards: discard (host to kernel), chargen (kernel to host), echo, and \
+            connect-echo-close rounds. Then the same clients against the same services on the host's \
+            loopback. Every transfer is verified.
+            """)
+
+    @Option(help: "MiB per throughput run.")
+    var mebibytes: Int = 16
+
+    @Option(help: "Connections per connection-rate run.")
+    var connections: Int = 200
+
+    @Option(help: "Runs of each; the median is reported.")
+    var runs: Int = 3
+
+    func validate() throws {
+        if mebibytes < 1 || connections < 1 || runs < 1 { throw ValidationError("--mebibytes, --connections and --runs must be positive") }
+    }
+
+    func run() throws {
+        let image = try KernelBuild.build(kernel: nil, output: nil, verbose: true)
+        var appliance: [String: [Double]] = [:]
+        var host: [String: [Double]] = [:]
+        for _ in 0..<runs {
+            let servers = try HostTestServers()
+            host = merge(host, try measure(ports: servers.ports))
+            servers.stop()
+            appliance = merge(appliance, try measureAppliance(image: image.bootable))
+        }
+        print("TCP through the appliance (TCG, virtio-net, user-mode forwards) vs the host's loopback, median of \(runs)")
+        for (key, unit) in [("host-to-kernel", "MiB/s"), ("kernel-to-host", "MiB/s"), ("echo", "MiB/s"), ("connections", "conn/s")] {
+            let a = Statistics.median(appliance[key] ?? [])
+            let h = Statistics.median(host[key] ?? [])
+            print(String(format: "%@ appliance %9.1f %@   host %9.1f %@   (%.3fx)", key.padding(toLength: 15, withPad: " ", startingAt: 0), a, unit, h, unit, a / h))
+        }
+    }
+
+    private func merge(_ a: [String: [Double]], _ b: [String: Double]) -> [String: [Double]] {
+        var merged = a
+        for (key, value) in b { merged[key, default: []].append(value) }
+        return merged
+    }
+
+    private func measure(ports: [UInt16: UInt16]) throws -> [String: Double] {
+        guard let echo = ports[7], let discard = ports[9], let chargen = ports[19] else { throw CLIError("missing service ports") }
+        let bytes = mebibytes << 20
+        let mib = Double(bytes) / 1_048_576
+        let sink = TCPTestClient.discard(port: discard, count: bytes)
+        let source = TCPTestClient.chargen(port: chargen, count: bytes)
+        let payload = (0..<(bytes / 4)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
+        let echoed = TCPTestClient.echo(port: echo, payload: payload)
+        for (name, transfer) in [("discard", sink), ("chargen", source), ("echo", echoed)] where !transfer.intact {
+            throw CLIError("\(name) transfer failed: \(transfer)")
+        }
+        let started = Date()
+        for index in 0..<connections {
+            let fd = try TCPTestClient.connect(port: echo)
+            let message = Array("round \(index)".utf8)
+            _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var buffer = [UInt8](repeating: 0, count: 64)
+            var received = 0
+            while received < message.count {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count <= 0 { break }
+                received += count
+            }
+            close(fd)
+            guard received == message.count else { throw CLIError("connection round \(index) failed") }
+        }
+        return [
+            "host-to-kernel": mib / sink.seconds, "kernel-to-host": mib / source.seconds,
+            "echo": Double(payload.count) / 1_048_576 / echoed.seconds,
+            "connections": Double(connections) / Date().timeIntervalSince(started),
+        ]
+    }
+
+    private func measureAppliance(image: URL) throws -> [String: Double] {
+        var request = BootRequest(image: image)
+        request.accelerator = .tcg
+        request.timeout = 600
+        let box = MeasureBox()
+        let session = try BootSession(request: request) { event in
+            switch event {
+            case .forwarded(let forward) where forward.transport == .tcp:
+                box.ports[forward.guestPort] = forward.hostPort
+            case .console(_, let line) where line.hasPrefix("arp: admin gateway"):
+                let ports = box.ports
+                Thread.detachNewThread {
+                    box.result = Result { try self.measure(ports: ports) }
+                    box.done.signal()
+                }
+            default:
+                break
+            }
+        }
+        let stopper = session.stopHandle
+        Thread.detachNewThread {
+            box.done.wait()
+            stopper.stop()
+        }
+        _ = try session.run()
+        guard let result = box.result else { throw CLIError("the appliance never came up") }
+        return try result.get()
+    }
+}
+
+final class MeasureBox: @unchecked Sendable {
+    var ports: [UInt16: UInt16] = [:]
+    var result: Result<[String: Double], Error>?
     let done = DispatchSemaphore(value: 0)
 }

@@ -23,8 +23,8 @@ final class TapProbe: @unchecked Sendable {
 
     static func namespaces() -> String { shell(findExecutable("ip") ?? "/usr/sbin/ip", ["netns", "list"]).1 }
 
-    @Test func everyNICAnswersPingAndUDPInsideTheNamespace() throws {
-        guard Self.isRoot else { return }
+    @Test(.enabled(if: isRoot, "tap networking needs root"))
+    func everyNICAnswersPingAndUDPInsideTheNamespace() throws {
         let probe = TapProbe()
         var namespace: String?
         var started = false
@@ -67,8 +67,33 @@ final class TapProbe: @unchecked Sendable {
         #expect(!Self.namespaces().contains(name), "the namespace outlived the boot")
     }
 
-    @Test func aSignalStillRemovesTheNamespace() throws {
-        guard Self.isRoot else { return }
+    /// The appliance's TCP against Linux's, clean, under 5% loss each way,
+    /// and through a SYN flood (Scripts/tcp_interop.py runs in the namespace).
+    @Test(.enabled(if: isRoot, "tap networking needs root"))
+    func linuxTCPInteroperatesThroughLossAndASynFlood() throws {
+        try #require(findExecutable("nft") != nil, "nftables is missing (scripts/setup installs it)")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/tcp_interop.py").path
+        let output = Box("")
+        let run = withAppliance(["--network", "tap"], timeout: 400) { _, namespace in
+            guard let namespace else { return }
+            let ip = findExecutable("ip") ?? "/usr/sbin/ip"
+            output.value = shell(ip, ["netns", "exec", namespace, "python3", script]).1
+        }
+        #expect(run.code == 0, "\(run.stderr.suffix(500))")
+        let line = output.value.split(separator: "\n").last.map(String.init) ?? ""
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(output.value)")
+        #expect((results["clean"] as? [String: Any])?["intact"] as? Bool == true, "\(results)")
+        #expect((results["lossy"] as? [String: Any])?["intact"] as? Bool == true, "\(results)")
+        #expect((results["dropped"] as? Int ?? 0) > 0, "nftables dropped nothing")
+        #expect((results["after_flood"] as? [String: Any])?["intact"] as? Bool == true, "\(results)")
+        #expect((results["new_after_flood"] as? [String: Any])?["intact"] as? Bool == true, "\(results)")
+        let stack = run.consoleLines.last { $0.hasPrefix("stack:") } ?? ""
+        #expect(stack.contains("tcp-retransmissions="), "loss must have cost retransmissions: \(stack)")
+        #expect(stack.contains("tcp-syn-cookies-sent="), "the flood must have been met with cookies: \(stack)")
+    }
+
+    @Test(.enabled(if: isRoot, "tap networking needs root"))
+    func aSignalStillRemovesTheNamespace() throws {
         var namespace: String?
         let run = SkerryCLI.boot(["--network", "tap", "--timeout", "60"]) { line, child in
             guard let event = SkerryCLI.event(line) else { return }

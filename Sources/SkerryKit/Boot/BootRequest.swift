@@ -20,8 +20,14 @@ public struct BootRequest: Sendable {
     public var forwardInput = false
     public var extraQemuArguments: [String] = []
     public var nicModel = NICModel.virtio
-    /// Host-to-guest forwards; the admin echo service by default.
-    public var forwards = [PortForward(role: .admin, transport: .udp, guestPort: 7)]
+    /// Host-to-guest forwards; by default the admin NIC's test services:
+    /// UDP and TCP echo (7), TCP discard (9) and chargen (19).
+    public var forwards = [
+        PortForward(role: .admin, transport: .udp, guestPort: 7),
+        PortForward(role: .admin, transport: .tcp, guestPort: 7),
+        PortForward(role: .admin, transport: .tcp, guestPort: 9),
+        PortForward(role: .admin, transport: .tcp, guestPort: 19),
+    ]
     /// False boots with no NICs at all.
     public var attachNetworks = true
     public var networkMode = NetworkMode.user

@@ -79,7 +79,7 @@ public struct KernelBuilder {
     /// The cache key for the current tree.
     func cacheKey(_ sources: Sources) throws(BuildError) -> String {
         var hasher = SHA256()
-        hasher.update("skerry-kernel-v1\n")
+        hasher.update("skerry-kernel-v2 objcopy --strip-all\n")
         hasher.update(toolchain.fingerprint + "\n")
         hasher.update((KernelBuilder.swiftFlags + KernelBuilder.assemblerFlags + KernelBuilder.linkerFlags).joined(separator: " "))
         for file in sources.swift + sources.assembly + [sources.linkerScript] {
@@ -134,7 +134,8 @@ public struct KernelBuilder {
             "ld.lld", toolchain.linker,
             KernelBuilder.linkerFlags + ["-T", sources.linkerScript.path] + objects + ["-o", stagedElf])
         let stagedBootable = staging.appendingPathComponent("skerry.elf32").path
-        try run("objcopy", toolchain.objcopy, ["-O", "elf32-i386", stagedElf, stagedBootable])
+        // The bootable copy carries no symbols; the ELF64 keeps them for backtraces.
+        try run("objcopy", toolchain.objcopy, ["-O", "elf32-i386", "--strip-all", stagedElf, stagedBootable])
 
         // Publish atomically: a half-written directory must never look like a cache hit.
         do {
@@ -203,7 +204,7 @@ extension KernelBuilder {
         let bootable = directory.appendingPathComponent("floor.elf32")
         try run("clang (floor.S)", toolchain.clang, KernelBuilder.assemblerFlags + [source.path, "-o", object])
         try run("ld.lld (floor)", toolchain.linker, KernelBuilder.linkerFlags + ["-T", linkerScript.path, object, "-o", elf])
-        try run("objcopy (floor)", toolchain.objcopy, ["-O", "elf32-i386", elf, bootable.path])
+        try run("objcopy (floor)", toolchain.objcopy, ["-O", "elf32-i386", "--strip-all", elf, bootable.path])
         return bootable
     }
 }
