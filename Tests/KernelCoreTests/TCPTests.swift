@@ -353,6 +353,66 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         #expect(world.server.tcp.counters.resetsReceived == 1)
     }
 
+    enum ResetTarget: String, CaseIterable, Sendable {
+        case established, finWait1, finWait2, closeWait, lastAck
+    }
+
+    /// An exact RST ends the connection in every synchronized state.
+    @Test(arguments: ResetTarget.allCases)
+    func anExactResetEndsTheConnection(in target: ResetTarget) throws {
+        let world = TCPWorld()
+        let listener = try #require(world.server.tcp.listen(port: 80, addresses: [world.serverAddress]))
+        var serverSide: TCPConnection?
+        listener.onAcceptable = { serverSide = listener.accept() }
+        let client = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 80, now: world.now))
+        world.run(for: .seconds(5)) { serverSide != nil && client.state == .established }
+        let server = try #require(serverSide)
+        let dropAll: (TCPWorld.Frame, Int) -> Int = { frame, _ in TCPWorld.isTCP(frame) ? 0 : 1 }
+        let dropToServer: (TCPWorld.Frame, Int) -> Int = { frame, _ in TCPWorld.isTCP(frame) && frame.toServer ? 0 : 1 }
+        var victim = client
+        switch target {
+        case .established:
+            break
+        case .finWait1:
+            world.copies = dropAll
+            client.close()
+            world.run(for: .milliseconds(100))
+        case .finWait2:
+            client.close()
+            world.run(for: .seconds(1)) { client.state == .finWait2 }
+        case .closeWait:
+            client.close()
+            world.run(for: .seconds(1)) { server.state == .closeWait }
+            victim = server
+        case .lastAck:
+            client.close()
+            world.run(for: .seconds(1)) { server.state == .closeWait }
+            world.copies = dropToServer
+            server.close()
+            world.run(for: .milliseconds(100))
+            victim = server
+        }
+        let expected: TCPState = switch target {
+        case .established: .established
+        case .finWait1: .finWait1
+        case .finWait2: .finWait2
+        case .closeWait: .closeWait
+        case .lastAck: .lastAck
+        }
+        #expect(victim.state == expected)
+        let layer = victim === client ? world.client.tcp : world.server.tcp
+        var segment = [UInt8](repeating: 0, count: 20)
+        segment.withUnsafeMutableBytes { bytes in
+            let pair = victim.endpoints
+            TCPSegment.emit(into: bytes, sourcePort: pair.remotePort, destinationPort: pair.localPort,
+                            sequenceNumber: victim.receiveNext.raw, acknowledgmentNumber: 0, flags: [.rst], window: 0,
+                            payloadLength: 0, source: pair.remoteAddress, destination: pair.localAddress)
+            layer.receive(bytes, source: pair.remoteAddress, destination: pair.localAddress, now: world.now)
+        }
+        #expect(victim.state == .closed && victim.error == .reset)
+        #expect(layer.connectionCount == 0)
+    }
+
     @Test func sequenceNumbersWrapCleanly() throws {
         // Both ISNs a few hundred bytes below 2^32.
         let world = TCPWorld(serverRandom: { 0xFFFF_FE00 }, clientRandom: { 0xFFFF_FF00 })
