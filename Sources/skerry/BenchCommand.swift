@@ -135,7 +135,7 @@ struct UDPBench: ParsableCommand {
         let client = EchoBox()
         let session = try BootSession(request: request) { event in
             switch event {
-            case .forwarded(let forward) where forward.role == .admin && forward.guestPort == 7:
+            case .forwarded(let forward) where forward.role == .admin && forward.transport == .udp && forward.guestPort == 7:
                 client.port = forward.hostPort
             case .console(_, let line) where line.hasPrefix("arp: admin gateway"):
                 guard let port = client.port else { return }
