@@ -103,3 +103,74 @@ import Testing
         }
     }
 }
+
+@Suite struct NATRewriteTests {
+    /// A TCP or UDP packet with correct checksums.
+    func packet(protocolNumber: UInt8, payload: [UInt8], source: IPv4Address, sourcePort: UInt16,
+                destination: IPv4Address, destinationPort: UInt16, ttl: UInt8 = 64) -> [UInt8] {
+        let transportHeader = protocolNumber == 6 ? 20 : 8
+        var bytes = [UInt8](repeating: 0, count: 20 + transportHeader + payload.count)
+        bytes.withUnsafeMutableBytes { raw in
+            raw.slice(20 + transportHeader, raw.count).copyMemory(from: UnsafeRawBufferPointer(start: payload, count: payload.count))
+            let transport = raw.slice(20, raw.count)
+            if protocolNumber == 6 {
+                TCPSegment.emit(into: transport, sourcePort: sourcePort, destinationPort: destinationPort, sequenceNumber: 1,
+                                acknowledgmentNumber: 2, flags: [.ack, .psh], window: 1000, payloadLength: payload.count,
+                                source: source, destination: destination)
+            } else {
+                UDPDatagram.emit(into: transport, sourcePort: sourcePort, destinationPort: destinationPort,
+                                 payloadLength: payload.count, source: source, destination: destination)
+            }
+            IPv4Packet.emit(into: raw, source: source, destination: destination, protocolNumber: protocolNumber,
+                            payloadLength: transportHeader + payload.count, timeToLive: ttl)
+        }
+        return bytes
+    }
+
+    @Test(arguments: [6, 17] as [UInt8])
+    func rewritesAddressesPortsAndChecksumsLikeAFullRecomputation(protocolNumber: UInt8) throws {
+        var random = SplitMix(state: UInt64(protocolNumber))
+        for _ in 0..<300 {
+            let payload = (0..<Int(random.next() % 1400)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            var bytes = packet(protocolNumber: protocolNumber, payload: payload, source: IPv4Address(value: UInt32(truncatingIfNeeded: random.next())),
+                               sourcePort: UInt16(truncatingIfNeeded: random.next()), destination: IPv4Address(10, 0, 2, 15), destinationPort: 80)
+            let newSource = IPv4Address(10, 0, 3, 15)
+            let newDestination = IPv4Address(value: UInt32(truncatingIfNeeded: random.next()))
+            let newSourcePort = UInt16(truncatingIfNeeded: random.next())
+            let newDestinationPort = UInt16(truncatingIfNeeded: random.next())
+            try bytes.withUnsafeMutableBytes { raw in
+                try NATRewrite.rewrite(raw, source: newSource, sourcePort: newSourcePort, destination: newDestination,
+                                       destinationPort: newDestinationPort)
+                let ip = try IPv4Packet(parsing: raw)
+                #expect(ip.checksumValid)
+                #expect(ip.source == newSource && ip.destination == newDestination && ip.timeToLive == 63)
+                if protocolNumber == 6 {
+                    let segment = try TCPSegment(parsing: ip.payload)
+                    #expect(segment.sourcePort == newSourcePort && segment.destinationPort == newDestinationPort)
+                    #expect(segment.checksumValid(source: newSource, destination: newDestination))
+                } else {
+                    let datagram = try UDPDatagram(parsing: ip.payload)
+                    #expect(datagram.sourcePort == newSourcePort && datagram.destinationPort == newDestinationPort)
+                    #expect(datagram.checksum != 0 && datagram.checksumValid(source: newSource, destination: newDestination))
+                }
+            }
+        }
+    }
+
+    @Test func refusesWhatItCannotRewrite() {
+        var dying = packet(protocolNumber: 6, payload: [], source: IPv4Address(1, 2, 3, 4), sourcePort: 1,
+                           destination: IPv4Address(5, 6, 7, 8), destinationPort: 2, ttl: 1)
+        #expect(throws: NATRewrite.Failure.ttlExpired) {
+            try dying.withUnsafeMutableBytes { try NATRewrite.rewrite($0, source: .any, sourcePort: 0, destination: .any, destinationPort: 0) }
+        }
+        var icmp = dying
+        icmp[9] = 1
+        #expect(throws: NATRewrite.Failure.notTCPOrUDP) {
+            try icmp.withUnsafeMutableBytes { try NATRewrite.rewrite($0, source: .any, sourcePort: 0, destination: .any, destinationPort: 0) }
+        }
+        var short = Array(dying.prefix(30))
+        #expect(throws: NATRewrite.Failure.truncated) {
+            try short.withUnsafeMutableBytes { try NATRewrite.rewrite($0, source: .any, sourcePort: 0, destination: .any, destinationPort: 0) }
+        }
+    }
+}
