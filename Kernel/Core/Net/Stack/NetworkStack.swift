@@ -17,6 +17,8 @@ public final class NetworkStack {
     public let interfaces: [NetworkInterface]
     /// TCP endpoints on this stack's addresses.
     public let tcp: TCPLayer
+    /// Full-NAT balancing of service ports on the public address, if configured.
+    public var balancer: LoadBalancer?
     private var lastNow = Instant.zero
     public private(set) var counters = StackCounters()
     /// The interface whose gateway takes traffic for destinations no interface is on.
@@ -181,6 +183,21 @@ public final class NetworkStack {
             return pool.give(buffer)
         }
         if packet.hasOptions { counters.ipv4OptionsSkipped += 1 }
+        if let balancer, packet.destination == interface.address, interface.role != .admin {
+            let verdict = interface.role == .public
+                ? balancer.fromClient(packet.bytes, now: now) : balancer.fromBackend(packet.bytes, now: now)
+            switch verdict {
+            case .notOurs:
+                break
+            case .drop:
+                counters.balancerDrops += 1
+                return pool.give(buffer)
+            case .forward(let target):
+                counters.balancerForwarded += 1
+                forward(buffer, packetLength: packet.totalLength, toward: target, now: now)
+                return
+            }
+        }
         switch packet.protocolNumber {
         case IPv4Packet.ProtocolNumber.icmp:
             receiveICMP(packet, buffer: buffer, on: interface, now: now)
@@ -330,7 +347,27 @@ public final class NetworkStack {
         IPv4Packet.emit(
             into: bytes.slice(EthernetFrame.headerLength, bytes.count), source: source, destination: destination,
             protocolNumber: protocolNumber, payloadLength: payloadLength, identification: identification)
-        let hardware = destination == .broadcast ? MACAddress.broadcast : interface.arp.lookup(nextHop, now: now)
+        return transmitFrame(buffer, to: nextHop, broadcast: destination == .broadcast, on: interface, now: now)
+    }
+
+    /// Sends a packet the balancer has rewritten in place: a new Ethernet
+    /// header toward the next hop for `target`.
+    private func forward(_ buffer: PacketBuffer, packetLength: Int, toward target: IPv4Address, now: Instant) {
+        guard let (interface, nextHop) = route(to: target) else {
+            counters.noRoute += 1
+            return pool.give(buffer)
+        }
+        buffer.length = EthernetFrame.headerLength + packetLength
+        transmitFrame(buffer, to: nextHop, broadcast: false, on: interface, now: now)
+    }
+
+    /// Fills the Ethernet header of an IPv4 frame and sends it, or parks it
+    /// until ARP resolves the next hop.
+    @discardableResult
+    private func transmitFrame(_ buffer: PacketBuffer, to nextHop: IPv4Address, broadcast: Bool, on interface: NetworkInterface,
+                               now: Instant) -> Bool {
+        let bytes = buffer.frame
+        let hardware = broadcast ? MACAddress.broadcast : interface.arp.lookup(nextHop, now: now)
         EthernetFrame.emit(
             into: bytes, destination: hardware ?? .zero, source: interface.mac, etherType: EthernetFrame.EtherType.ipv4)
         guard hardware == nil else { return transmit(buffer, on: interface) }
@@ -425,6 +462,7 @@ public final class NetworkStack {
     /// Periodic work: ARP retries, expiry, and gateway refresh.
     public func tick(now: Instant) {
         lastNow = now
+        balancer?.sweep(now: now)
         for interface in interfaces {
             interface.arp.expire(
                 now: now, retry: { sendARPRequest(for: $0, on: interface) },

@@ -30,6 +30,8 @@ public struct StackCounters: Sendable, Equatable {
     public var noRoute: UInt64 = 0
     public var txNoBuffer: UInt64 = 0
     public var txDeviceDrops: UInt64 = 0
+    public var balancerForwarded: UInt64 = 0
+    public var balancerDrops: UInt64 = 0
     public var arpPendingOverflow: UInt64 = 0
     public var arpUnresolved: UInt64 = 0
 
@@ -66,6 +68,8 @@ public struct StackCounters: Sendable, Equatable {
         body("no-route", noRoute)
         body("tx-no-buffer", txNoBuffer)
         body("tx-device-drops", txDeviceDrops)
+        body("balancer-forwarded", balancerForwarded)
+        body("balancer-drops", balancerDrops)
         body("arp-pending-overflow", arpPendingOverflow)
         body("arp-unresolved", arpUnresolved)
     }

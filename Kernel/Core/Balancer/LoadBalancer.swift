@@ -1,0 +1,289 @@
+/// The full-NAT L4 balancer: packets from clients to a service port on the
+/// public address go to a backend from the appliance's private address and
+/// an SNAT port; the backend's replies take the reverse mapping.
+///
+/// No TCP endpoint is involved: packets are rewritten in place, so the cost
+/// per packet is a table lookup and a few checksum updates (see
+/// `skerry bench datapath`), and nothing is allocated per packet.
+public final class LoadBalancer {
+    /// What the stack should do with a packet after `fromClient`/`fromBackend`.
+    public enum Verdict: Equatable, Sendable {
+        /// Not a balanced service or flow: deliver it locally as usual.
+        case notOurs
+        /// Rewritten: send it to `nextHop` (the backend, or the client).
+        case forward(to: IPv4Address)
+        /// Refused or invalid (counted).
+        case drop
+    }
+
+    /// An operator's decision about a backend, independent of its health.
+    public enum AdministrativeState: Sendable, Equatable {
+        case enabled
+        /// Keeps its open connections, gets no new ones.
+        case draining
+        /// Gets nothing; its connections are dropped.
+        case disabled
+
+        public var name: StaticString {
+            switch self {
+            case .enabled: return "enabled"
+            case .draining: return "DRAIN"
+            case .disabled: return "DISABLED"
+            }
+        }
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var activeConnections = 0
+        public var maximumConnectionsSeen = 0
+        public var totalConnections: UInt64 = 0
+        public var refusedConnections: UInt64 = 0
+        public var packetsToBackend: UInt64 = 0
+        public var bytesToBackend: UInt64 = 0
+        public var packetsToClient: UInt64 = 0
+        public var bytesToClient: UInt64 = 0
+        public init() {}
+    }
+
+    public final class Backend {
+        public let configuration: BackendConfiguration
+        public internal(set) var health = BackendHealth()
+        public internal(set) var administrative = AdministrativeState.enabled
+        public internal(set) var statistics = Statistics()
+
+        init(_ configuration: BackendConfiguration) { self.configuration = configuration }
+
+        /// Takes new connections: healthy, enabled, under its connection limit.
+        public var eligible: Bool {
+            health.status == .up && administrative == .enabled
+                && (configuration.maximumConnections == 0 || statistics.activeConnections < configuration.maximumConnections)
+        }
+    }
+
+    public final class Service {
+        public let configuration: ServiceConfiguration
+        public let backends: [Backend]
+        public internal(set) var statistics = Statistics()
+        var scheduler: Scheduler
+        var candidates: [SchedulingCandidate]
+
+        init(_ configuration: ServiceConfiguration) {
+            self.configuration = configuration
+            backends = configuration.backends.map { Backend($0) }
+            scheduler = Scheduler(algorithm: configuration.algorithm, keys: configuration.backends.map {
+                UInt64($0.address.value) << 16 | UInt64($0.port)
+            })
+            candidates = Array(repeating: SchedulingCandidate(weight: 0, activeConnections: 0, eligible: false), count: backends.count)
+        }
+    }
+
+    public enum Event {
+        case backendStatusChanged(service: Service, backend: Backend, status: BackendHealth.Status)
+        case administrativeChange(service: Service, backend: Backend, state: AdministrativeState)
+    }
+
+    public struct Counters: Sendable, Equatable {
+        public var invalidPackets: UInt64 = 0
+        public var noBackend: UInt64 = 0
+        public var serviceLimit: UInt64 = 0
+        public var ttlExpired: UInt64 = 0
+        public var unknownReplies: UInt64 = 0
+        public init() {}
+    }
+
+    public let services: [Service]
+    public let tracker: ConnectionTracker
+    public let publicAddress: IPv4Address
+    public let privateAddress: IPv4Address
+    public private(set) var counters = Counters()
+    public var onEvent: ((Event) -> Void)?
+
+    public init(services: [ServiceConfiguration], publicAddress: IPv4Address, privateAddress: IPv4Address,
+                connectionCapacity: Int = 65_536, snatPorts: ClosedRange<UInt16> = 1024...65535) {
+        self.services = services.map { Service($0) }
+        self.publicAddress = publicAddress
+        self.privateAddress = privateAddress
+        tracker = ConnectionTracker(capacity: connectionCapacity, snatPorts: snatPorts)
+    }
+
+    // MARK: Packets
+
+    /// A packet that arrived on the public NIC for the public address.
+    public func fromClient(_ packet: UnsafeMutableRawBufferPointer, now: Instant) -> Verdict {
+        guard let header = TransportHeader(packet) else { return .notOurs }
+        guard let serviceIndex = services.firstIndex(where: { $0.configuration.port == header.destinationPort }),
+            header.protocolNumber == IPv4Packet.ProtocolNumber.tcp
+        else { return .notOurs }
+        let service = services[serviceIndex]
+        let client = IPv4Address(value: packet.u32(12))
+        let flow: Int
+        if let existing = tracker.lookupClient(client, header.sourcePort, publicAddress, header.destinationPort, protocolNumber: header.protocolNumber) {
+            flow = existing
+        } else {
+            // Only a SYN opens a flow; anything else for an unknown flow is stale or forged.
+            guard header.flags.contains(.syn), !header.flags.contains(.ack) else {
+                counters.invalidPackets += 1
+                return .drop
+            }
+            guard let created = open(service, serviceIndex: serviceIndex, client: client, clientPort: header.sourcePort, now: now)
+            else { return .drop }
+            flow = created
+        }
+        let before = tracker.entries[flow].state
+        tracker.observe(flow, flags: header.flags, fromClient: true, now: now)
+        let entry = tracker.entries[flow]
+        countClosing(entry, before: before)
+        do {
+            try NATRewrite.rewrite(packet, source: privateAddress, sourcePort: entry.snatPort, destination: entry.backend,
+                                   destinationPort: entry.backendPort)
+        } catch {
+            counters.ttlExpired += 1
+            return .drop
+        }
+        let backend = service.backends[Int(entry.backendIndex)]
+        backend.statistics.packetsToBackend += 1
+        backend.statistics.bytesToBackend += UInt64(packet.count)
+        service.statistics.packetsToBackend += 1
+        service.statistics.bytesToBackend += UInt64(packet.count)
+        return .forward(to: entry.backend)
+    }
+
+    /// A packet that arrived on the private NIC for the private address.
+    public func fromBackend(_ packet: UnsafeMutableRawBufferPointer, now: Instant) -> Verdict {
+        guard let header = TransportHeader(packet) else { return .notOurs }
+        let backendAddress = IPv4Address(value: packet.u32(12))
+        guard let flow = tracker.lookupBackend(backendAddress, header.sourcePort, snatPort: header.destinationPort,
+                                               protocolNumber: header.protocolNumber)
+        else { return .notOurs }
+        let before = tracker.entries[flow].state
+        tracker.observe(flow, flags: header.flags, fromClient: false, now: now)
+        let entry = tracker.entries[flow]
+        countClosing(entry, before: before)
+        do {
+            try NATRewrite.rewrite(packet, source: entry.service, sourcePort: entry.servicePort, destination: entry.client,
+                                   destinationPort: entry.clientPort)
+        } catch {
+            counters.ttlExpired += 1
+            return .drop
+        }
+        let service = services[Int(entry.serviceIndex)]
+        let backend = service.backends[Int(entry.backendIndex)]
+        backend.statistics.packetsToClient += 1
+        backend.statistics.bytesToClient += UInt64(packet.count)
+        service.statistics.packetsToClient += 1
+        service.statistics.bytesToClient += UInt64(packet.count)
+        return .forward(to: entry.client)
+    }
+
+    private func open(_ service: Service, serviceIndex: Int, client: IPv4Address, clientPort: UInt16, now: Instant) -> Int? {
+        if service.configuration.maximumConnections > 0
+            && service.statistics.activeConnections >= service.configuration.maximumConnections
+        {
+            counters.serviceLimit += 1
+            service.statistics.refusedConnections += 1
+            return nil
+        }
+        for index in service.backends.indices {
+            let backend = service.backends[index]
+            service.candidates[index] = SchedulingCandidate(
+                weight: backend.configuration.weight, activeConnections: backend.statistics.activeConnections,
+                eligible: backend.eligible)
+        }
+        let flowHash = ConnectionTracker.hash(client.value, clientPort, 0, 0, 6)
+        guard let chosen = service.scheduler.pick(service.candidates, flowHash: flowHash) else {
+            counters.noBackend += 1
+            service.statistics.refusedConnections += 1
+            return nil
+        }
+        let backend = service.backends[chosen]
+        guard let flow = tracker.insert(
+            client: client, clientPort: clientPort, service: publicAddress, servicePort: service.configuration.port,
+            protocolNumber: IPv4Packet.ProtocolNumber.tcp, backend: backend.configuration.address,
+            backendPort: backend.configuration.port, backendIndex: chosen, serviceIndex: serviceIndex, now: now)
+        else {
+            service.statistics.refusedConnections += 1
+            return nil
+        }
+        service.statistics.activeConnections += 1
+        service.statistics.totalConnections += 1
+        service.statistics.maximumConnectionsSeen = Swift.max(service.statistics.maximumConnectionsSeen, service.statistics.activeConnections)
+        backend.statistics.activeConnections += 1
+        backend.statistics.totalConnections += 1
+        backend.statistics.maximumConnectionsSeen = Swift.max(backend.statistics.maximumConnectionsSeen, backend.statistics.activeConnections)
+        return flow
+    }
+
+    /// A flow stops counting as active when it closes, not when it expires.
+    private func countClosing(_ entry: ConnectionTracker.Entry, before: ConnectionTracker.FlowState) {
+        guard entry.state == .closed, before != .closed else { return }
+        release(entry)
+    }
+
+    private func release(_ entry: ConnectionTracker.Entry) {
+        let service = services[Int(entry.serviceIndex)]
+        let backend = service.backends[Int(entry.backendIndex)]
+        service.statistics.activeConnections -= 1
+        backend.statistics.activeConnections -= 1
+    }
+
+    // MARK: Time, health and administration
+
+    /// Expires idle flows, a bounded slice of the table per call.
+    public func sweep(now: Instant, budget: Int = 1024) {
+        tracker.sweep(now: now, budget: budget) { entry in
+            if entry.state != .closed { release(entry) }
+        }
+    }
+
+    /// Records a health check's result for `backend` of `service`.
+    public func recordCheck(service: Service, backend: Backend, success: Bool, latency: Interval?, now: Instant) {
+        let health = service.configuration.health
+        if let status = backend.health.record(success: success, latency: latency, now: now, rise: health.rise, fall: health.fall) {
+            onEvent?(.backendStatusChanged(service: service, backend: backend, status: status))
+        }
+    }
+
+    /// Drain, disable or enable a backend. Disabling also drops its flows.
+    public func setAdministrative(_ state: AdministrativeState, service: Service, backend: Backend) {
+        guard backend.administrative != state else { return }
+        backend.administrative = state
+        if state == .disabled, let serviceIndex = services.firstIndex(where: { $0 === service }),
+            let backendIndex = service.backends.firstIndex(where: { $0 === backend })
+        {
+            for index in tracker.entries.indices {
+                let entry = tracker.entries[index]
+                guard entry.inUse, entry.serviceIndex == Int32(serviceIndex), entry.backendIndex == Int32(backendIndex) else { continue }
+                if entry.state != .closed { release(entry) }
+                tracker.remove(index)
+            }
+        }
+        onEvent?(.administrativeChange(service: service, backend: backend, state: state))
+    }
+}
+
+/// The transport ports and flags of a TCP or UDP packet, if it is one and long enough.
+struct TransportHeader {
+    var protocolNumber: UInt8
+    var sourcePort: UInt16
+    var destinationPort: UInt16
+    var flags: TCPSegment.Flags
+
+    @inline(__always)
+    init?(_ packet: UnsafeMutableRawBufferPointer) {
+        guard packet.count >= 20 else { return nil }
+        let headerLength = Int(packet[0] & 0x0F) * 4
+        protocolNumber = packet[9]
+        switch protocolNumber {
+        case IPv4Packet.ProtocolNumber.tcp:
+            guard packet.count >= headerLength + 20 else { return nil }
+            flags = TCPSegment.Flags(rawValue: packet[headerLength + 13] & 0x3F)
+        case IPv4Packet.ProtocolNumber.udp:
+            guard packet.count >= headerLength + 8 else { return nil }
+            flags = []
+        default:
+            return nil
+        }
+        sourcePort = packet.u16(headerLength)
+        destinationPort = packet.u16(headerLength + 2)
+    }
+}

@@ -1,0 +1,184 @@
+import Testing
+@testable import KernelCore
+
+/// A stack with the balancer in front of three backends on the private network.
+final class BalancerFixture {
+    let fixture = StackFixture()
+    let balancer: LoadBalancer
+    let client = IPv4Address(10, 0, 2, 2)
+    let backendHost = IPv4Address(10, 0, 3, 2)
+    var now: Instant { fixture.now }
+
+    init(algorithm: BalancingAlgorithm = .roundRobin, maximumConnections: Int = 0, backendLimit: Int = 0) {
+        let backends = [
+            BackendConfiguration(name: "web1", address: IPv4Address(10, 0, 3, 2), port: 8081, maximumConnections: backendLimit),
+            BackendConfiguration(name: "web2", address: IPv4Address(10, 0, 3, 2), port: 8082, maximumConnections: backendLimit),
+            BackendConfiguration(name: "web3", address: IPv4Address(10, 0, 3, 2), port: 8083, maximumConnections: backendLimit),
+        ]
+        balancer = LoadBalancer(
+            services: [ServiceConfiguration(name: "web", port: 80, algorithm: algorithm, backends: backends, maximumConnections: maximumConnections)],
+            publicAddress: IPv4Address(10, 0, 2, 15), privateAddress: IPv4Address(10, 0, 3, 15), connectionCapacity: 1024)
+        fixture.stack.balancer = balancer
+        fixture.teach(.public, client)
+        fixture.teach(.private, backendHost)
+        for device in fixture.devices { device.sent.removeAll() }
+        let service = balancer.services[0]
+        for backend in service.backends {
+            for _ in 0..<2 { balancer.recordCheck(service: service, backend: backend, success: true, latency: .milliseconds(1), now: now) }
+        }
+    }
+
+    func segment(from source: IPv4Address, _ sourcePort: UInt16, to destination: IPv4Address, _ destinationPort: UInt16,
+                 flags: TCPSegment.Flags, payload: [UInt8] = []) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 20 + payload.count)
+        bytes.withUnsafeMutableBytes { raw in
+            raw.slice(20, raw.count).copyMemory(from: UnsafeRawBufferPointer(start: payload, count: payload.count))
+            TCPSegment.emit(into: raw, sourcePort: sourcePort, destinationPort: destinationPort, sequenceNumber: 100,
+                            acknowledgmentNumber: 0, flags: flags, window: 8000, payloadLength: payload.count,
+                            source: source, destination: destination)
+        }
+        return bytes
+    }
+
+    /// Sends a client segment to the service; returns the frame that left on the private NIC, if any.
+    func fromClient(port: UInt16, flags: TCPSegment.Flags, payload: [UInt8] = []) -> [UInt8]? {
+        let tcp = segment(from: client, port, to: IPv4Address(10, 0, 2, 15), 80, flags: flags, payload: payload)
+        fixture.device(.public).inject(fixture.ipv4Frame(to: .public, from: client, protocolNumber: 6, payload: tcp))
+        fixture.run()
+        return fixture.device(.private).sent.popLast()
+    }
+}
+
+@Suite struct LoadBalancerTests {
+    @Test func rewritesBothWaysWithValidChecksums() throws {
+        let world = BalancerFixture()
+        let outbound = try #require(world.fromClient(port: 5555, flags: [.syn], payload: Array("hello".utf8)))
+        var snatPort: UInt16 = 0
+        var backendPort: UInt16 = 0
+        try parse(outbound) { frame in
+            #expect(frame.destination == world.fixture.peerMAC && frame.source == world.fixture.device(.private).macAddress)
+            let ip = try IPv4Packet(parsing: frame.payload)
+            #expect(ip.checksumValid && ip.source == IPv4Address(10, 0, 3, 15) && ip.destination == world.backendHost)
+            #expect(ip.timeToLive == 63)
+            let tcp = try TCPSegment(parsing: ip.payload)
+            #expect(tcp.checksumValid(source: ip.source, destination: ip.destination))
+            #expect(String(decoding: tcp.payload, as: UTF8.self) == "hello")
+            snatPort = tcp.sourcePort
+            backendPort = tcp.destinationPort
+        }
+        // The backend answers the balancer's address and port.
+        let reply = world.segment(from: world.backendHost, backendPort, to: IPv4Address(10, 0, 3, 15), snatPort, flags: [.syn, .ack])
+        world.fixture.device(.private).inject(world.fixture.ipv4Frame(
+            to: .private, from: world.backendHost, protocolNumber: 6, payload: reply, destination: IPv4Address(10, 0, 3, 15)))
+        world.fixture.run()
+        let sentToClient = world.fixture.device(.public).sent.popLast()
+        let inbound = try #require(sentToClient)
+        try parse(inbound) { frame in
+            let ip = try IPv4Packet(parsing: frame.payload)
+            #expect(ip.checksumValid && ip.source == IPv4Address(10, 0, 2, 15) && ip.destination == world.client)
+            let tcp = try TCPSegment(parsing: ip.payload)
+            #expect(tcp.sourcePort == 80 && tcp.destinationPort == 5555)
+            #expect(tcp.checksumValid(source: ip.source, destination: ip.destination))
+        }
+        let service = world.balancer.services[0]
+        #expect(service.statistics.activeConnections == 1 && service.statistics.totalConnections == 1)
+        #expect(world.fixture.stack.counters.balancerForwarded == 2)
+        #expect(world.fixture.allBuffersReturned)
+    }
+
+    @Test func roundRobinSpreadsNewConnectionsAndKeepsFlowsSticky() throws {
+        let world = BalancerFixture()
+        var perBackend: [UInt16: Int] = [:]
+        for port in 0..<300 {
+            let frame = try #require(world.fromClient(port: UInt16(20_000 + port), flags: [.syn]))
+            try parse(frame) { perBackend[try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort, default: 0] += 1 }
+        }
+        #expect(perBackend == [8081: 100, 8082: 100, 8083: 100])
+        // Later packets of a flow follow its first.
+        var again: Set<UInt16> = []
+        for _ in 0..<5 {
+            let frame = try #require(world.fromClient(port: 20_000, flags: [.ack]))
+            try parse(frame) { again.insert(try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort) }
+        }
+        #expect(again.count == 1)
+    }
+
+    @Test func downDrainedAndDisabledBackendsGetNoNewConnections() throws {
+        let world = BalancerFixture()
+        let service = world.balancer.services[0]
+        let web2 = service.backends[1]
+        var events: [String] = []
+        world.balancer.onEvent = { event in
+            switch event {
+            case .backendStatusChanged(_, let backend, let status):
+                events.append("\(backend.configuration.name) \(status.name)")
+            case .administrativeChange(_, let backend, let state):
+                events.append("\(backend.configuration.name) \(state.name)")
+            }
+        }
+        for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: web2, success: false, latency: nil, now: world.now) }
+        #expect(web2.health.status == .down && events == ["web2 DOWN"])
+        func spread(_ count: Int, base: Int) throws -> Set<UInt16> {
+            var ports: Set<UInt16> = []
+            for index in 0..<count {
+                let frame = try #require(world.fromClient(port: UInt16(base + index), flags: [.syn]))
+                try parse(frame) { ports.insert(try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort) }
+            }
+            return ports
+        }
+        #expect(try spread(30, base: 30_000) == [8081, 8083])
+        for _ in 0..<2 { world.balancer.recordCheck(service: service, backend: web2, success: true, latency: nil, now: world.now) }
+        #expect(web2.health.status == .up)
+        world.balancer.setAdministrative(.draining, service: service, backend: service.backends[0])
+        #expect(try spread(30, base: 31_000) == [8082, 8083])
+        world.balancer.setAdministrative(.disabled, service: service, backend: service.backends[2])
+        #expect(try spread(10, base: 32_000) == [8082])
+        #expect(service.backends[2].statistics.activeConnections == 0, "disabling drops the backend's flows")
+        #expect(events.suffix(3) == ["web2 UP", "web1 DRAIN", "web3 DISABLED"])
+    }
+
+    @Test func limitsAndStrayPacketsAreRefusedAndCounted() throws {
+        let world = BalancerFixture(maximumConnections: 5)
+        for port in 0..<7 { _ = world.fromClient(port: UInt16(40_000 + port), flags: [.syn]) }
+        #expect(world.balancer.services[0].statistics.activeConnections == 5)
+        #expect(world.balancer.counters.serviceLimit == 2)
+        // A non-SYN for no known flow.
+        #expect(world.fromClient(port: 41_000, flags: [.ack]) == nil)
+        #expect(world.balancer.counters.invalidPackets == 1)
+        // Every backend down: nothing to pick.
+        let service = world.balancer.services[0]
+        for backend in service.backends {
+            for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: backend, success: false, latency: nil, now: world.now) }
+        }
+        let limited = BalancerFixture()
+        let limitedService = limited.balancer.services[0]
+        for backend in limitedService.backends {
+            for _ in 0..<3 { limited.balancer.recordCheck(service: limitedService, backend: backend, success: false, latency: nil, now: limited.now) }
+        }
+        #expect(limited.fromClient(port: 42_000, flags: [.syn]) == nil)
+        #expect(limited.balancer.counters.noBackend == 1)
+        #expect(limited.fixture.allBuffersReturned)
+    }
+
+    @Test func closedFlowsStopCountingAndExpire() throws {
+        let world = BalancerFixture()
+        _ = try #require(world.fromClient(port: 50_000, flags: [.syn]))
+        #expect(world.balancer.services[0].statistics.activeConnections == 1)
+        _ = world.fromClient(port: 50_000, flags: [.rst])
+        #expect(world.balancer.services[0].statistics.activeConnections == 0)
+        world.balancer.sweep(now: world.now + .seconds(11), budget: 1024)
+        #expect(world.balancer.tracker.count == 0)
+    }
+
+    @Test func healthNeedsRiseSuccessesAndFallFailures() {
+        var health = BackendHealth()
+        let now = Instant(nanoseconds: 5)
+        #expect(health.record(success: true, latency: nil, now: now, rise: 2, fall: 3) == nil)
+        #expect(health.record(success: true, latency: .milliseconds(3), now: now, rise: 2, fall: 3) == .up)
+        #expect(health.record(success: false, latency: nil, now: now, rise: 2, fall: 3) == nil)
+        #expect(health.record(success: true, latency: nil, now: now, rise: 2, fall: 3) == nil, "a success resets the failure run")
+        for _ in 0..<2 { #expect(health.record(success: false, latency: nil, now: now, rise: 2, fall: 3) == nil) }
+        #expect(health.record(success: false, latency: nil, now: now, rise: 2, fall: 3) == .down)
+        #expect(health.checkFailures == 4)
+    }
+}
