@@ -32,7 +32,7 @@ enum Kernel {
         Entropy.configure(features)
 
         let arguments = KernelArguments(commandLine: multiboot.arguments)
-        let options = BootOptions(arguments)
+        let options = BootOptions(arguments, interfaces: ApplianceConfiguration.interfaces)
 
         writeBanner(commandLine: multiboot.arguments)
         for problem in options.problems {
@@ -82,7 +82,8 @@ enum Kernel {
     private static func writeBanner(commandLine: UnsafeBufferPointer<UInt8>) {
         console.write(KernelContract.bannerPrefix)
         console.write(KernelVersion.text)
-        console.line(" - unikernel load balancer and firewall")
+        console.write(" - unikernel load balancer and firewall, appliance ")
+        console.line(ApplianceConfiguration.name)
         console.write("cpu: ")
         console.write(bytes: features.vendor)
         if !features.brand.isEmpty {

@@ -38,6 +38,9 @@ struct Shell {
             console.line("  nics       per-NIC counters and link state")
             console.line("  netstat    the network stack's named counters (TCP included)")
             console.line("  tcp        TCP connections by state, limits, services")
+            console.line("  backends   the balanced services' backends: health, admin state, connections")
+            console.line("  drain S/B  send backend B of service S no new connections")
+            console.line("  disable S/B  take it out entirely; enable S/B  bring it back")
             console.line("  shutdown   stop the appliance cleanly")
         } else if command.matches("status") {
             Kernel.writeStatus(loop: loop)
@@ -49,6 +52,16 @@ struct Shell {
             Network.writeStackCounters()
         } else if command.matches("tcp") {
             Network.writeTCP()
+        } else if command.matches("backends") {
+            Balancer.writeBackends()
+        } else if command.matches("drain") || command.matches("enable") || command.matches("disable") {
+            let state: LoadBalancer.AdministrativeState =
+                command.matches("drain") ? .draining : command.matches("enable") ? .enabled : .disabled
+            guard words.count == 2 else {
+                console.line("usage: drain|enable|disable SERVICE/BACKEND")
+                return
+            }
+            Balancer.setState(state, target: words[1].key)
         } else if command.matches("shutdown") {
             Kernel.shutdown()
         } else {

@@ -22,7 +22,9 @@ struct BootCommand: ParsableCommand {
               130  interrupted by SIGINT, SIGTERM or SIGHUP; skerry stopped the VM
             """)
 
-    @Argument(help: ArgumentHelp("Bootable image (the elf32 from `skerry build`).", valueName: "image"))
+    @Argument(help: ArgumentHelp(
+        "A bootable image (the elf32 from `skerry build`), or an appliance (a directory with appliance.conf, or the file) to build and boot.",
+        valueName: "image|appliance"))
     var image: String?
 
     @Option(help: ArgumentHelp("Also write the timestamped console to this file.", valueName: "file"))
@@ -76,12 +78,16 @@ struct BootCommand: ParsableCommand {
     func run() throws {
         let imageURL: URL
         var symbols: URL?
-        if let image {
+        var isDirectory: ObjCBool = false
+        let isAppliance = image.map {
+            $0.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue)
+        } ?? false
+        if let image, !isAppliance {
             imageURL = URL(fileURLWithPath: image)
             let elf64 = imageURL.deletingPathExtension().appendingPathExtension("elf")
             symbols = FileManager.default.fileExists(atPath: elf64.path) ? elf64 : nil
         } else {
-            let built = try KernelBuild.build(kernel: nil, output: nil, verbose: !json)
+            let built = try KernelBuild.build(kernel: nil, output: nil, appliance: isAppliance ? image : nil, verbose: !json)
             imageURL = built.bootable
             symbols = built.elf64
         }

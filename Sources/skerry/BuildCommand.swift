@@ -11,6 +11,11 @@ struct BuildCommand: ParsableCommand {
             Builds are cached by content: an unchanged tree returns the previous image at once.
             """)
 
+    @Argument(help: ArgumentHelp(
+        "Appliance to build in: a directory holding appliance.conf (like Samples/web) or the file itself. Without one, the kernel has no balanced services.",
+        valueName: "appliance"))
+    var appliance: String?
+
     @Option(name: .customLong("kernel"), help: ArgumentHelp("Kernel source tree.", valueName: "dir"))
     var kernelDirectory: String?
 
@@ -21,7 +26,7 @@ struct BuildCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let image = try KernelBuild.build(kernel: kernelDirectory, output: outputDirectory, verbose: !quiet)
+        let image = try KernelBuild.build(kernel: kernelDirectory, output: outputDirectory, appliance: appliance, verbose: !quiet)
         if quiet {
             print(image.bootable.path)
         } else {
@@ -33,7 +38,7 @@ struct BuildCommand: ParsableCommand {
 
 /// Shared by `build`, `boot` and `bench`: builds (or finds in the cache) the kernel image.
 enum KernelBuild {
-    static func build(kernel: String?, output: String?, verbose: Bool) throws -> KernelImage {
+    static func build(kernel: String?, output: String?, appliance: String? = nil, verbose: Bool) throws -> KernelImage {
         let layout = ProjectLayout.find()
         guard let kernelDirectory = kernel.map({ URL(fileURLWithPath: $0) }) ?? layout?.kernelDirectory else {
             throw CLIError("no Kernel/ found here or above; run inside the Skerry tree or pass --kernel DIR")
@@ -42,9 +47,14 @@ enum KernelBuild {
             output.map { URL(fileURLWithPath: $0) }
             ?? layout?.kernelBuildDirectory
             ?? kernelDirectory.deletingLastPathComponent().appendingPathComponent(".build/skerry/kernel")
+        let generated = try ApplianceFile.generate(appliance, into: outputDirectory.deletingLastPathComponent().appendingPathComponent("generated"))
+        if verbose, let appliance {
+            FileHandle.standardError.write(Data("skerry: appliance \(appliance)\n".utf8))
+        }
         do {
-            let builder = KernelBuilder(
+            var builder = KernelBuilder(
                 kernelDirectory: kernelDirectory, outputDirectory: outputDirectory, toolchain: try Toolchain.locate())
+            builder.extraSources = [generated]
             return try builder.build(log: { message in
                 if verbose { FileHandle.standardError.write(Data("skerry: \(message)\n".utf8)) }
             })
@@ -62,4 +72,42 @@ struct CLIError: Error, CustomStringConvertible {
 
 enum ByteCountText {
     static func kibibytes(_ bytes: Int) -> String { String(format: "%.1f KiB", Double(bytes) / 1024) }
+}
+
+/// Finds, validates and generates an appliance's configuration source.
+enum ApplianceFile {
+    /// `path` may be a directory holding appliance.conf or the file itself;
+    /// nil gives the standalone configuration. Returns the generated file.
+    static func generate(_ path: String?, into directory: URL) throws -> URL {
+        let source: String
+        var name = "standalone"
+        if let path {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw CLIError("no appliance at \(path)")
+            }
+            let file = isDirectory.boolValue ? URL(fileURLWithPath: path).appendingPathComponent("appliance.conf").path : path
+            let description: ApplianceDescription
+            do {
+                description = try ApplianceParser.load(file)
+            } catch {
+                throw CLIError("invalid appliance, nothing was built:\n\(error)")
+            }
+            source = ApplianceCodegen.source(for: description)
+            name = description.name
+        } else {
+            source = ApplianceCodegen.standalone
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let file = directory.appendingPathComponent("ApplianceConfiguration-\(name).swift")
+            // Unchanged content keeps its timestamp; the build cache keys on content anyway.
+            if FileManager.default.contents(atPath: file.path) != Data(source.utf8) {
+                try Data(source.utf8).write(to: file)
+            }
+            return file
+        } catch {
+            throw CLIError("cannot write the generated configuration: \(error.localizedDescription)")
+        }
+    }
 }

@@ -55,7 +55,9 @@ public struct BootOptions {
     public var defaultRoute: InterfaceRole = .public
     public private(set) var problems: [Problem] = []
 
-    public init(_ arguments: KernelArguments) {
+    /// `defaults` are the NICs the image was built with (its appliance file).
+    public init(_ arguments: KernelArguments, interfaces defaults: [InterfaceConfiguration]? = nil) {
+        if let defaults, defaults.count == InterfaceRole.allCases.count { interfaces = defaults }
         for argument in arguments.arguments {
             let key = argument.key
             if key.matches("panic-test") {

@@ -1,0 +1,40 @@
+import KernelCore
+
+/// An appliance as its file describes it: name, NICs, and balanced services.
+public struct ApplianceDescription: Sendable {
+    public struct Backend: Sendable, Equatable {
+        public var name: String
+        public var address: IPv4Address
+        public var port: UInt16
+        public var weight = 1
+        public var maximumConnections = 0
+    }
+
+    public struct Service: Sendable {
+        public var name: String
+        public var port: UInt16 = 0
+        public var algorithm = BalancingAlgorithm.roundRobin
+        public var maximumConnections = 0
+        public var healthInterval = Interval.seconds(2)
+        public var healthTimeout = Interval.seconds(1)
+        public var rise = 2
+        public var fall = 3
+        public var backends: [Backend] = []
+    }
+
+    public var name = ""
+    public var interfaces: [InterfaceConfiguration] = InterfaceRole.allCases.map { InterfaceConfiguration.standard($0) }
+    public var services: [Service] = []
+    /// The file it came from.
+    public var source: String = ""
+
+    static let algorithmNames: [(String, BalancingAlgorithm)] = [
+        ("round-robin", .roundRobin), ("weighted-round-robin", .weightedRoundRobin),
+        ("least-connections", .leastConnections), ("weighted-least-connections", .weightedLeastConnections),
+        ("source-hash", .sourceHash),
+    ]
+
+    static func algorithmName(_ algorithm: BalancingAlgorithm) -> String {
+        algorithmNames.first { $0.1 == algorithm }!.0
+    }
+}

@@ -1,0 +1,322 @@
+import Foundation
+import KernelCore
+
+/// Reads the appliance language (docs/appliance.md) into an
+/// `ApplianceDescription`, reporting every problem with its position.
+public struct ApplianceParser {
+    let lexer: ConfigLexer
+    private var tokens: [ConfigToken] = []
+    private var position = 0
+    private var problems: [ConfigDiagnostic] = []
+    private var description = ApplianceDescription()
+
+    public init(file: String, text: String) {
+        lexer = ConfigLexer(file: file, text: text)
+    }
+
+    /// Parses and validates; throws all problems found, in order.
+    public static func parse(file: String, text: String) throws(ConfigErrors) -> ApplianceDescription {
+        var parser = ApplianceParser(file: file, text: text)
+        return try parser.run()
+    }
+
+    /// Reads `path`, or throws one diagnostic saying why it cannot.
+    public static func load(_ path: String) throws(ConfigErrors) -> ApplianceDescription {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigErrors(diagnostics: [ConfigDiagnostic(
+                location: SourceLocation(file: path, line: 1, column: 1), message: "cannot read the file", sourceLine: "")])
+        }
+        return try parse(file: path, text: String(decoding: data, as: UTF8.self))
+    }
+
+    mutating func run() throws(ConfigErrors) -> ApplianceDescription {
+        tokens = try lexer.tokens()
+        description.source = lexer.file
+        var sawName = false
+        while let token = next() {
+            switch token.kind {
+            case .newline:
+                continue
+            case .word where token.text == "appliance":
+                if sawName { report(token, "the appliance is named twice") }
+                sawName = true
+                if let name = expectName(after: token, what: "an appliance name") { description.name = name.text }
+                endOfStatement()
+            case .word where token.text == "nic":
+                parseNIC(token)
+            case .word where token.text == "service":
+                parseService(token)
+            default:
+                report(token, "expected 'appliance', 'nic' or 'service', found \(show(token))")
+                skipLine()
+            }
+        }
+        if !sawName { report(line: 1, column: 1, "missing 'appliance NAME'") }
+        if description.services.isEmpty && problems.isEmpty { report(line: 1, column: 1, "no 'service' is defined") }
+        var ports: [UInt16: String] = [:]
+        for service in description.services where service.port != 0 {
+            if let other = ports[service.port] {
+                report(line: 1, column: 1, "services '\(other)' and '\(service.name)' both use port \(service.port)")
+            }
+            ports[service.port] = service.name
+        }
+        if !problems.isEmpty {
+            throw ConfigErrors(diagnostics: problems.sorted {
+                ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
+            })
+        }
+        return description
+    }
+
+    // MARK: Statements
+
+    private mutating func parseNIC(_ keyword: ConfigToken) {
+        guard let roleToken = expectWord(after: keyword, what: "a NIC role (admin, public or private)") else { return skipLine() }
+        guard let role = InterfaceRole(name: Array(roleToken.text.utf8)) else {
+            report(roleToken, "unknown NIC role '\(roleToken.text)' (expected admin, public or private)")
+            return skipLine()
+        }
+        var configuration = InterfaceConfiguration.standard(role)
+        var sawAddress = false
+        while let token = peek(), token.kind == .word {
+            position += 1
+            guard let value = expectWord(after: token, what: "a value for '\(token.text)'") else { return skipLine() }
+            switch token.text {
+            case "address":
+                guard let address = IPv4Interface(text: Array(value.text.utf8)) else {
+                    report(value, "'\(value.text)' is not an address with a prefix, like 10.0.2.15/24")
+                    continue
+                }
+                configuration.address = address
+                sawAddress = true
+            case "gateway":
+                guard let gateway = IPv4Address(text: Array(value.text.utf8)) else {
+                    report(value, "'\(value.text)' is not an IPv4 address")
+                    continue
+                }
+                configuration.gateway = gateway
+            case "mac":
+                guard let mac = MACAddress(text: Array(value.text.utf8)) else {
+                    report(value, "'\(value.text)' is not a MAC address, like 52:54:00:12:34:56")
+                    continue
+                }
+                configuration.hardware = mac
+            default:
+                report(token, "unknown NIC setting '\(token.text)' (expected address, gateway or mac)")
+            }
+        }
+        if !sawAddress { report(keyword, "nic \(roleToken.text) needs an 'address'") }
+        if let gateway = configuration.gateway, !configuration.address.contains(gateway) {
+            report(keyword, "the \(roleToken.text) gateway is outside its network")
+        }
+        description.interfaces[role.rawValue] = configuration
+        endOfStatement()
+    }
+
+    private mutating func parseService(_ keyword: ConfigToken) {
+        guard let name = expectName(after: keyword, what: "a service name") else { return skipBlock() }
+        if description.services.contains(where: { $0.name == name.text }) { report(name, "service '\(name.text)' is defined twice") }
+        var service = ApplianceDescription.Service(name: name.text)
+        guard let open = next(), open.kind == .open else {
+            report(name, "expected '{' after the service name")
+            return skipBlock()
+        }
+        var closed = false
+        while let token = next() {
+            if token.kind == .newline { continue }
+            if token.kind == .close {
+                closed = true
+                break
+            }
+            guard token.kind == .word else {
+                report(token, "expected a service setting, found \(show(token))")
+                skipLine()
+                continue
+            }
+            switch token.text {
+            case "port":
+                if let port = expectPort(after: token) { service.port = port }
+                endOfStatement()
+            case "algorithm":
+                if let value = expectWord(after: token, what: "an algorithm") {
+                    if let algorithm = ApplianceDescription.algorithmNames.first(where: { $0.0 == value.text })?.1 {
+                        service.algorithm = algorithm
+                    } else {
+                        report(value, "unknown algorithm '\(value.text)' (expected \(ApplianceDescription.algorithmNames.map(\.0).joined(separator: ", ")))")
+                    }
+                }
+                endOfStatement()
+            case "max-connections":
+                if let count = expectNumber(after: token, range: 1...1_000_000) { service.maximumConnections = count }
+                endOfStatement()
+            case "health-check":
+                parseHealth(token, into: &service)
+            case "backend":
+                parseBackend(token, into: &service)
+            default:
+                report(token, "unknown service setting '\(token.text)' (expected port, algorithm, max-connections, health-check or backend)")
+                skipLine()
+            }
+        }
+        if !closed { report(open, "this '{' is never closed") }
+        if service.port == 0 { report(name, "service '\(name.text)' needs a 'port'") }
+        if service.backends.isEmpty { report(name, "service '\(name.text)' has no 'backend'") }
+        if service.healthTimeout >= service.healthInterval {
+            report(name, "service '\(name.text)': the health-check timeout must be shorter than its interval")
+        }
+        description.services.append(service)
+    }
+
+    private mutating func parseHealth(_ keyword: ConfigToken, into service: inout ApplianceDescription.Service) {
+        var any = false
+        while let token = peek(), token.kind == .word {
+            position += 1
+            any = true
+            switch token.text {
+            case "interval":
+                if let value = expectDuration(after: token) { service.healthInterval = value }
+            case "timeout":
+                if let value = expectDuration(after: token) { service.healthTimeout = value }
+            case "rise":
+                if let value = expectNumber(after: token, range: 1...100) { service.rise = value }
+            case "fall":
+                if let value = expectNumber(after: token, range: 1...100) { service.fall = value }
+            default:
+                report(token, "unknown health-check setting '\(token.text)' (expected interval, timeout, rise or fall)")
+                _ = next()
+            }
+        }
+        if !any { report(keyword, "health-check needs at least one of interval, timeout, rise, fall") }
+        endOfStatement()
+    }
+
+    private mutating func parseBackend(_ keyword: ConfigToken, into service: inout ApplianceDescription.Service) {
+        guard let name = expectName(after: keyword, what: "a backend name") else { return skipLine() }
+        guard let target = expectWord(after: name, what: "the backend's ADDRESS:PORT") else { return skipLine() }
+        let parts = target.text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = IPv4Address(text: Array(parts[0].utf8)), let port = UInt16(parts[1]), port > 0 else {
+            report(target, "'\(target.text)' is not ADDRESS:PORT, like 10.0.3.2:8081")
+            return skipLine()
+        }
+        let privateNetwork = description.interfaces[InterfaceRole.private.rawValue].address
+        if !privateNetwork.contains(address) {
+            report(target, "backend \(parts[0]) is not on the private network")
+        }
+        if service.backends.contains(where: { $0.name == name.text }) {
+            report(name, "backend '\(name.text)' is defined twice in service '\(service.name)'")
+        }
+        var backend = ApplianceDescription.Backend(name: name.text, address: address, port: port)
+        while let token = peek(), token.kind == .word {
+            position += 1
+            switch token.text {
+            case "weight":
+                if let value = expectNumber(after: token, range: 1...1000) { backend.weight = value }
+            case "max-connections":
+                if let value = expectNumber(after: token, range: 1...1_000_000) { backend.maximumConnections = value }
+            default:
+                report(token, "unknown backend setting '\(token.text)' (expected weight or max-connections)")
+                _ = next()
+            }
+        }
+        service.backends.append(backend)
+        endOfStatement()
+    }
+
+    // MARK: Values
+
+    private mutating func expectWord(after previous: ConfigToken, what: String) -> ConfigToken? {
+        guard let token = peek(), token.kind == .word || token.kind == .string else {
+            report(line: previous.line, column: previous.column + previous.text.count + 1, "expected \(what)")
+            return nil
+        }
+        position += 1
+        return token
+    }
+
+    private mutating func expectName(after previous: ConfigToken, what: String) -> ConfigToken? {
+        guard let token = expectWord(after: previous, what: what) else { return nil }
+        let valid = !token.text.isEmpty && token.text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+            && token.text.count <= 32 && token.text.first?.isLetter == true
+        if !valid { report(token, "'\(token.text)' is not a name (letters, digits, - and _, starting with a letter, at most 32)") }
+        return token
+    }
+
+    private mutating func expectNumber(after previous: ConfigToken, range: ClosedRange<Int>) -> Int? {
+        guard let token = expectWord(after: previous, what: "a number") else { return nil }
+        guard let value = Int(token.text), range.contains(value) else {
+            report(token, "'\(token.text)' is not a number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func expectPort(after previous: ConfigToken) -> UInt16? {
+        expectNumber(after: previous, range: 1...65535).map { UInt16($0) }
+    }
+
+    /// `500ms`, `2s`, `1m`.
+    private mutating func expectDuration(after previous: ConfigToken) -> Interval? {
+        guard let token = expectWord(after: previous, what: "a duration like 500ms or 2s") else { return nil }
+        let text = token.text
+        let units: [(String, UInt64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let number = UInt64(text.dropLast(suffix.count)), number > 0, number * scale <= 3_600_000_000_000 {
+                return Interval(nanoseconds: number * scale)
+            }
+        }
+        report(token, "'\(text)' is not a duration like 500ms, 2s or 1m (at most an hour)")
+        return nil
+    }
+
+    // MARK: Tokens and recovery
+
+    private func peek() -> ConfigToken? { position < tokens.count ? tokens[position] : nil }
+
+    private mutating func next() -> ConfigToken? {
+        guard position < tokens.count else { return nil }
+        defer { position += 1 }
+        return tokens[position]
+    }
+
+    /// Anything left on the line is a mistake; report it once and move on.
+    private mutating func endOfStatement() {
+        guard let token = peek() else { return }
+        if token.kind == .newline || token.kind == .close { return }
+        report(token, "unexpected \(show(token)) at the end of the statement")
+        skipLine()
+    }
+
+    private mutating func skipLine() {
+        while let token = peek(), token.kind != .newline, token.kind != .close { position += 1 }
+    }
+
+    private mutating func skipBlock() {
+        var depth = 0
+        while let token = next() {
+            if token.kind == .open { depth += 1 }
+            if token.kind == .close {
+                depth -= 1
+                if depth <= 0 { return }
+            }
+            if token.kind == .newline && depth == 0 { return }
+        }
+    }
+
+    private func show(_ token: ConfigToken) -> String {
+        switch token.kind {
+        case .newline: return "the end of the line"
+        case .open: return "'{'"
+        case .close: return "'}'"
+        case .string: return "\"\(token.text)\""
+        case .word: return "'\(token.text)'"
+        }
+    }
+
+    private mutating func report(_ token: ConfigToken, _ message: String) {
+        report(line: token.line, column: token.column, message)
+    }
+
+    private mutating func report(line: Int, column: Int, _ message: String) {
+        problems.append(lexer.diagnostic(line: line, column: column, message))
+    }
+}

@@ -1,0 +1,104 @@
+/// A position in a source file, 1-based.
+public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One problem in an appliance file, reported as `file:line:col: message`
+/// with the line and a caret under the column.
+public struct ConfigDiagnostic: Error, Sendable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+    public var sourceLine: String
+
+    public var description: String {
+        let caret = String(repeating: " ", count: max(0, location.column - 1)) + "^"
+        return "\(location): error: \(message)\n    \(sourceLine)\n    \(caret)"
+    }
+}
+
+/// All the problems found, in file order.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [ConfigDiagnostic]
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// A word, quoted string, or brace of the appliance language, with where it starts.
+struct ConfigToken: Sendable {
+    enum Kind: Sendable, Equatable { case word, string, open, close, newline }
+    var kind: Kind
+    var text: String
+    var line: Int
+    var column: Int
+}
+
+/// Splits an appliance file into tokens: words separated by blanks,
+/// "quoted strings", `{`, `}` and line ends; `#` starts a comment.
+struct ConfigLexer {
+    let file: String
+    let lines: [String]
+
+    init(file: String, text: String) {
+        self.file = file
+        lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    func tokens() throws(ConfigErrors) -> [ConfigToken] {
+        var tokens: [ConfigToken] = []
+        var problems: [ConfigDiagnostic] = []
+        for (lineIndex, line) in lines.enumerated() {
+            let characters = Array(line)
+            var index = 0
+            while index < characters.count {
+                let character = characters[index]
+                if character == "#" { break }
+                if character == " " || character == "\t" || character == "\r" {
+                    index += 1
+                    continue
+                }
+                let column = index + 1
+                if character == "{" || character == "}" {
+                    tokens.append(ConfigToken(kind: character == "{" ? .open : .close, text: String(character), line: lineIndex + 1, column: column))
+                    index += 1
+                    continue
+                }
+                if character == "\"" {
+                    var value = ""
+                    index += 1
+                    var closed = false
+                    while index < characters.count {
+                        if characters[index] == "\"" {
+                            closed = true
+                            index += 1
+                            break
+                        }
+                        value.append(characters[index])
+                        index += 1
+                    }
+                    if !closed {
+                        problems.append(diagnostic(line: lineIndex + 1, column: column, "unterminated string"))
+                    }
+                    tokens.append(ConfigToken(kind: .string, text: value, line: lineIndex + 1, column: column))
+                    continue
+                }
+                var word = ""
+                while index < characters.count, !" \t\r{}#\"".contains(characters[index]) {
+                    word.append(characters[index])
+                    index += 1
+                }
+                tokens.append(ConfigToken(kind: .word, text: word, line: lineIndex + 1, column: column))
+            }
+            tokens.append(ConfigToken(kind: .newline, text: "", line: lineIndex + 1, column: characters.count + 1))
+        }
+        if !problems.isEmpty { throw ConfigErrors(diagnostics: problems) }
+        return tokens
+    }
+
+    func diagnostic(line: Int, column: Int, _ message: String) -> ConfigDiagnostic {
+        ConfigDiagnostic(
+            location: SourceLocation(file: file, line: line, column: column), message: message,
+            sourceLine: line >= 1 && line <= lines.count ? lines[line - 1] : "")
+    }
+}
