@@ -74,9 +74,9 @@ enum Balancer {
                 console.write(backend.administrative.name)
                 console.write(spaces: backend.administrative == .enabled ? 3 : (backend.administrative == .draining ? 5 : 2))
                 let statistics = backend.statistics
-                console.write(decimal: UInt64(backend.configuration.weight), width: 7)
-                console.write(decimal: UInt64(statistics.activeConnections), width: 8)
-                console.write(decimal: UInt64(statistics.maximumConnectionsSeen), width: 8)
+                console.write(decimal: backend.configuration.weight, width: 7)
+                console.write(decimal: statistics.activeConnections, width: 8)
+                console.write(decimal: statistics.maximumConnectionsSeen, width: 8)
                 console.write(decimal: statistics.totalConnections, width: 8)
                 console.write(decimal: backend.health.checkFailures, width: 15)
                 console.newline()

@@ -174,3 +174,16 @@ import Testing
         }
     }
 }
+
+@Suite struct ClosedFlowTests {
+    @Test func aClosedFlowStaysClosedWhateverArrivesLate() throws {
+        let tracker = ConnectionTracker(capacity: 8)
+        let index = try #require(tracker.insert(
+            client: IPv4Address(1, 2, 3, 4), clientPort: 1, service: IPv4Address(10, 0, 2, 15), servicePort: 80, protocolNumber: 6,
+            backend: IPv4Address(10, 0, 3, 2), backendPort: 8081, backendIndex: 0, serviceIndex: 0, now: .zero))
+        tracker.observe(index, flags: [.rst], fromClient: false, now: .zero)
+        tracker.observe(index, flags: [.fin, .ack], fromClient: true, now: .zero)
+        tracker.observe(index, flags: [.ack], fromClient: true, now: .zero)
+        #expect(tracker.entries[index].state == .closed)
+    }
+}

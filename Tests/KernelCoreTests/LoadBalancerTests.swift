@@ -160,12 +160,17 @@ final class BalancerFixture {
         #expect(limited.fixture.allBuffersReturned)
     }
 
-    @Test func closedFlowsStopCountingAndExpire() throws {
+    @Test func closedFlowsStopCountingOnceAndExpire() throws {
         let world = BalancerFixture()
         _ = try #require(world.fromClient(port: 50_000, flags: [.syn]))
         #expect(world.balancer.services[0].statistics.activeConnections == 1)
         _ = world.fromClient(port: 50_000, flags: [.rst])
         #expect(world.balancer.services[0].statistics.activeConnections == 0)
+        // Late segments of the closed flow do not count it closed again.
+        _ = world.fromClient(port: 50_000, flags: [.fin, .ack])
+        _ = world.fromClient(port: 50_000, flags: [.ack])
+        #expect(world.balancer.services[0].statistics.activeConnections == 0)
+        #expect(world.balancer.services[0].backends.allSatisfy { $0.statistics.activeConnections == 0 })
         world.balancer.sweep(now: world.now + .seconds(11), budget: 1024)
         #expect(world.balancer.tracker.count == 0)
     }

@@ -179,7 +179,9 @@ public final class ConnectionTracker {
     public func observe(_ index: Int, flags: TCPSegment.Flags, fromClient: Bool, now: Instant) {
         var entry = entries[index]
         let isUDP = entry.protocolNumber == IPv4Packet.ProtocolNumber.udp
-        if !isUDP {
+        if entry.state == .closed {
+            // Closed stays closed: late FINs and retransmissions only keep it from expiring early.
+        } else if !isUDP {
             if flags.contains(.rst) {
                 entry.state = .closed
             } else if flags.contains(.fin) {

@@ -24,7 +24,7 @@ public struct ApplianceParser {
     public static func load(_ path: String) throws(ConfigErrors) -> ApplianceDescription {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigErrors(diagnostics: [ConfigDiagnostic(
-                location: SourceLocation(file: path, line: 1, column: 1), message: "cannot read the file", sourceLine: "")])
+                location: ConfigLocation(file: path, line: 1, column: 1), message: "cannot read the file", sourceLine: "")])
         }
         return try parse(file: path, text: String(decoding: data, as: UTF8.self))
     }

@@ -1,5 +1,5 @@
 /// A position in a source file, 1-based.
-public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+public struct ConfigLocation: Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int
@@ -9,7 +9,7 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
 /// One problem in an appliance file, reported as `file:line:col: message`
 /// with the line and a caret under the column.
 public struct ConfigDiagnostic: Error, Sendable, CustomStringConvertible {
-    public var location: SourceLocation
+    public var location: ConfigLocation
     public var message: String
     public var sourceLine: String
 
@@ -98,7 +98,7 @@ struct ConfigLexer {
 
     func diagnostic(line: Int, column: Int, _ message: String) -> ConfigDiagnostic {
         ConfigDiagnostic(
-            location: SourceLocation(file: file, line: line, column: column), message: message,
+            location: ConfigLocation(file: file, line: line, column: column), message: message,
             sourceLine: line >= 1 && line <= lines.count ? lines[line - 1] : "")
     }
 }

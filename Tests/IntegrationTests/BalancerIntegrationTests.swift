@@ -1,0 +1,154 @@
+import Foundation
+import SkerryKit
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One `skerry backends` process serving one named backend, stoppable by PID.
+final class BackendProcess: @unchecked Sendable {
+    let name: String
+    let port: UInt16
+    private(set) var child: ChildProcess?
+
+    init(name: String, port: UInt16) {
+        self.name = name
+        self.port = port
+    }
+
+    func start() throws {
+        let number = String(name.drop { !$0.isNumber })
+        let child = try ChildProcess.spawn(
+            executable: SkerryCLI.executable,
+            arguments: ["backends", "--count", "1", "--base-port", String(port), "--prefix", "web", "--first", number])
+        child.closeInput()
+        self.child = child
+        // Ready once it answers.
+        for _ in 0..<100 {
+            if let fd = try? TCPTestClient.connect(port: port, timeout: 1) {
+                close(fd)
+                return
+            }
+            usleep(20_000)
+        }
+    }
+
+    func stop() {
+        child?.terminate(grace: 2)
+        child = nil
+    }
+
+    deinit { stop() }
+}
+
+/// GET / through the appliance; the backend's name, or nil if the request failed.
+func fetchBackendName(port: UInt16) -> String? {
+    guard let fd = try? TCPTestClient.connect(port: port, timeout: 5) else { return nil }
+    defer { close(fd) }
+    let request = "GET / HTTP/1.0\r\nHost: skerry\r\n\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = recv(fd, &buffer, buffer.count, 0)
+        if count <= 0 { break }
+        response += buffer[0..<count]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard text.hasPrefix("HTTP/1.1 200"), let header = text.range(of: "X-Backend: ") else { return nil }
+    return String(text[header.upperBound...].prefix { !$0.isNewline })
+}
+
+final class BalancerScenario: @unchecked Sendable {
+    var counts: [String: Int] = [:]
+    var failures = 0
+    var downAfter: Double?
+    var upAfter: Double?
+    var afterDown: [String: Int] = [:]
+    var afterUp: [String: Int] = [:]
+    var afterDrain: [String: Int] = [:]
+    var notes: [String] = []
+}
+
+@Suite(.serialized) struct BalancerIntegrationTests {
+    static let sample = SkerryCLI.packageRoot.appendingPathComponent("Samples/web").path
+
+    /// The web sample end to end: even spread, a backend stopping and
+    /// returning, and a drain from the serial console.
+    @Test(.serialized, arguments: ["virtio", "vmxnet3"])
+    func theWebSampleBalancesFailsOverRecoversAndDrains(model: String) throws {
+        let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
+        for backend in backends { try backend.start() }
+        defer { for backend in backends { backend.stop() } }
+
+        let scenario = BalancerScenario()
+        let events = Box<[String]>([])
+        let lock = NSLock()
+        var publicPort: UInt16?
+        var started = false
+        let run = SkerryCLI.run(
+            ["boot", Self.sample, "--accel", "tcg", "--json", "--nic-model", model, "--forward", "public:tcp:80", "--input", "--timeout", "240"],
+            keepInputOpen: true, timeout: 270
+        ) { line, child in
+            guard let event = SkerryCLI.event(line) else { return }
+            if event["event"] as? String == "forward", event["role"] as? String == "public", let port = event["hostPort"] as? Int {
+                publicPort = UInt16(port)
+            }
+            if let console = event["line"] as? String, console.hasPrefix("balancer: ") {
+                lock.withLock { events.value.append(console) }
+            }
+            let upCount = lock.withLock { events.value.filter { $0.hasSuffix(" is UP") }.count }
+            guard !started, upCount >= 3, let port = publicPort else { return }
+            started = true
+            let input = child.standardInput
+            Thread.detachNewThread {
+                func type(_ text: String) { _ = text.withCString { write(input, $0, strlen($0)) } }
+                func waitFor(_ suffix: String, timeout: Double) -> Double? {
+                    let start = Date()
+                    while Date().timeIntervalSince(start) < timeout {
+                        if lock.withLock({ events.value.contains { $0.hasSuffix(suffix) } }) { return Date().timeIntervalSince(start) }
+                        usleep(20_000)
+                    }
+                    return nil
+                }
+                for _ in 0..<300 {
+                    if let name = fetchBackendName(port: port) { scenario.counts[name, default: 0] += 1 } else { scenario.failures += 1 }
+                }
+                backends[1].stop()
+                scenario.downAfter = waitFor("web/web2 is DOWN after 3 failed checks", timeout: 20)
+                for _ in 0..<30 {
+                    if let name = fetchBackendName(port: port) { scenario.afterDown[name, default: 0] += 1 } else { scenario.failures += 1 }
+                }
+                try? backends[1].start()
+                scenario.upAfter = waitFor("web/web2 is UP", timeout: 20).map { _ in 0 }
+                // The second UP line for web2 is the recovery.
+                let recovered = Date()
+                while lock.withLock({ events.value.filter { $0.hasSuffix("web/web2 is UP") }.count }) < 2 && Date().timeIntervalSince(recovered) < 20 {
+                    usleep(20_000)
+                }
+                scenario.upAfter = Date().timeIntervalSince(recovered)
+                for _ in 0..<30 {
+                    if let name = fetchBackendName(port: port) { scenario.afterUp[name, default: 0] += 1 } else { scenario.failures += 1 }
+                }
+                type("drain web/web1\n")
+                _ = waitFor("web/web1 set to DRAIN from the console", timeout: 10)
+                for _ in 0..<30 {
+                    if let name = fetchBackendName(port: port) { scenario.afterDrain[name, default: 0] += 1 } else { scenario.failures += 1 }
+                }
+                type("backends\nnetstat\nshutdown\n")
+            }
+        }
+        let panic = run.consoleLines.drop { !$0.hasPrefix("PANIC") }.prefix(30).joined(separator: "\n")
+        #expect(run.code == 0, "\(run.stderr.suffix(800)) \(panic)")
+        #expect(started, "the backends never all came up: \(events.value)")
+        #expect(scenario.counts == ["web1": 100, "web2": 100, "web3": 100], "round robin: \(scenario.counts)")
+        #expect(scenario.failures == 0, "\(scenario.failures) requests failed")
+        let down = try #require(scenario.downAfter, "web2 never went down")
+        #expect(down <= 3 * 1.0 + 1.5, "down after \(down) s; fall 3 x interval 1 s")
+        #expect(scenario.afterDown["web2"] == nil && scenario.afterDown.values.reduce(0, +) == 30, "\(scenario.afterDown)")
+        #expect((scenario.afterUp["web2"] ?? 0) > 0, "web2 gets traffic again after recovering: \(scenario.afterUp) \(events.value)")
+        #expect(scenario.afterDrain["web1"] == nil && scenario.afterDrain.values.reduce(0, +) == 30, "\(scenario.afterDrain)")
+        let table = run.consoleLines.filter { $0.hasPrefix("web/web") }
+        #expect(table.count == 3 && table[0].contains("DRAIN"), "\(table)")
+    }
+}
