@@ -122,6 +122,7 @@ public struct ApplianceParser {
             return skipBlock()
         }
         var closed = false
+        var sawPort = false
         while let token = next() {
             if token.kind == .newline { continue }
             if token.kind == .close {
@@ -135,6 +136,7 @@ public struct ApplianceParser {
             }
             switch token.text {
             case "port":
+                sawPort = true
                 if let port = expectPort(after: token) { service.port = port }
                 endOfStatement()
             case "algorithm":
@@ -159,7 +161,7 @@ public struct ApplianceParser {
             }
         }
         if !closed { report(open, "this '{' is never closed") }
-        if service.port == 0 { report(name, "service '\(name.text)' needs a 'port'") }
+        if !sawPort { report(name, "service '\(name.text)' needs a 'port'") }
         if service.backends.isEmpty { report(name, "service '\(name.text)' has no 'backend'") }
         if service.healthTimeout >= service.healthInterval {
             report(name, "service '\(name.text)': the health-check timeout must be shorter than its interval")

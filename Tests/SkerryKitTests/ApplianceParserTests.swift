@@ -1,0 +1,90 @@
+import Foundation
+import KernelCore
+import Testing
+@testable import SkerryKit
+
+@Suite struct ApplianceParserTests {
+    static let valid = """
+        appliance web
+        nic public address 10.0.2.15/24 gateway 10.0.2.2
+        service web {
+            port 80
+            algorithm weighted-least-connections
+            max-connections 500
+            health-check interval 2s timeout 250ms rise 3 fall 4
+            backend web1 10.0.3.2:8081 weight 5 max-connections 10
+            backend web2 10.0.3.2:8082
+        }
+        """
+
+    @Test func readsAValidFile() throws {
+        let description = try ApplianceParser.parse(file: "a.conf", text: Self.valid)
+        #expect(description.name == "web")
+        let service = try #require(description.services.first)
+        #expect(service.port == 80 && service.algorithm == .weightedLeastConnections && service.maximumConnections == 500)
+        #expect(service.healthInterval == .seconds(2) && service.healthTimeout == .milliseconds(250) && service.rise == 3 && service.fall == 4)
+        #expect(service.backends.map(\.name) == ["web1", "web2"])
+        #expect(service.backends[0] == ApplianceDescription.Backend(name: "web1", address: IPv4Address(10, 0, 3, 2), port: 8081, weight: 5, maximumConnections: 10))
+        #expect(description.interfaces[InterfaceRole.public.rawValue].gateway == IPv4Address(10, 0, 2, 2))
+    }
+
+    /// Each mistake is reported at its own line and column with a caret.
+    @Test(arguments: [
+        ("appliance web\nservice web {\n    port 99999\n    backend b 10.0.3.2:1\n}\n", 3, 10, "'99999' is not a number from 1 to 65535"),
+        ("appliance web\nservice web {\n    port 80\n    algorithm random\n    backend b 10.0.3.2:1\n}\n", 4, 15, "unknown algorithm 'random'"),
+        ("appliance web\nservice web {\n    port 80\n    backend b 192.168.1.1:80\n}\n", 4, 15, "backend 192.168.1.1 is not on the private network"),
+        ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2\n}\n", 4, 15, "'10.0.3.2' is not ADDRESS:PORT"),
+        ("appliance web\nservice web {\n    port 80\n    health-check interval 2 \n    backend b 10.0.3.2:1\n}\n", 4, 27, "'2' is not a duration"),
+        ("appliance web\nservice web {\n    port 80\n    weight 3\n    backend b 10.0.3.2:1\n}\n", 4, 5, "unknown service setting 'weight'"),
+        ("appliance web\nnic dmz address 10.0.9.1/24\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 5, "unknown NIC role 'dmz'"),
+        ("appliance web\nservice web {\n    backend b 10.0.3.2:1\n}\n", 2, 9, "service 'web' needs a 'port'"),
+        ("appliance web\nservice web {\n    port 80\n}\n", 2, 9, "service 'web' has no 'backend'"),
+        ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2:1 extra\n}\n", 4, 26, "unknown backend setting 'extra'"),
+        ("service web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 1, 1, "missing 'appliance NAME'"),
+        ("appliance 9lives\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 1, 11, "'9lives' is not a name"),
+        ("appliance web\nlistener x\n", 2, 1, "expected 'appliance', 'nic' or 'service', found 'listener'"),
+        ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n", 2, 13, "this '{' is never closed"),
+        ("appliance \"web\nservice x {\n}\n", 1, 11, "unterminated string"),
+    ])
+    func reportsEachProblemWhereItIs(text: String, line: Int, column: Int, message: String) {
+        #expect { try ApplianceParser.parse(file: "Samples/x/appliance.conf", text: text) } throws: { error in
+            guard let errors = error as? ConfigErrors, let first = errors.diagnostics.first(where: { $0.message.contains(message) }) else {
+                return false
+            }
+            let rendered = first.description
+            return first.location.line == line && first.location.column == column
+                && rendered.hasPrefix("Samples/x/appliance.conf:\(line):\(column): error: ")
+                && rendered.hasSuffix(String(repeating: " ", count: column - 1) + "^")
+        }
+    }
+
+    @Test func reportsEveryProblemNotJustTheFirst() {
+        let text = "appliance web\nservice web {\n    port 0\n    algorithm nope\n    backend b 1.2.3.4:5\n}\n"
+        #expect { try ApplianceParser.parse(file: "f", text: text) } throws: { error in
+            (error as? ConfigErrors)?.diagnostics.count == 3
+        }
+    }
+
+    @Test func twoServicesCannotShareAPort() {
+        let text = "appliance w\nservice a {\n port 80\n backend b 10.0.3.2:1\n}\nservice b {\n port 80\n backend b 10.0.3.2:1\n}\n"
+        #expect { try ApplianceParser.parse(file: "f", text: text) } throws: { error in
+            "\(error)".contains("services 'a' and 'b' both use port 80")
+        }
+    }
+
+    @Test func theGeneratedSourceCarriesTheConfiguration() throws {
+        let source = ApplianceCodegen.source(for: try ApplianceParser.parse(file: "a.conf", text: Self.valid))
+        #expect(source.contains("static let name: StaticString = \"web\""))
+        #expect(source.contains("name: \"web\", port: 80, algorithm: .weightedLeastConnections"))
+        #expect(source.contains("BackendConfiguration(name: \"web1\", address: IPv4Address(10, 0, 3, 2), port: 8081, weight: 5, maximumConnections: 10)"))
+        #expect(source.contains("rise: 3, fall: 4)"))
+        #expect(ApplianceCodegen.standalone.contains("static let services: [ServiceConfiguration] = [\n    ]"))
+    }
+
+    @Test func theBundledSampleIsValid() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Samples/web/appliance.conf").path
+        let description = try ApplianceParser.load(path)
+        #expect(description.name == "web" && description.services.first?.backends.count == 3)
+    }
+}
