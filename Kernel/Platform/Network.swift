@@ -181,7 +181,7 @@ enum Network {
         console.beginLine()
         console.write("stack:")
         var any = false
-        stack.counters.forEach { name, value in
+        let writeNonZero = { (name: StaticString, value: UInt64) in
             guard value > 0 else { return }
             console.write(" ")
             console.write(name)
@@ -189,14 +189,8 @@ enum Network {
             console.write(decimal: value)
             any = true
         }
-        stack.tcp.counters.forEach { name, value in
-            guard value > 0 else { return }
-            console.write(" ")
-            console.write(name)
-            console.write("=")
-            console.write(decimal: value)
-            any = true
-        }
+        stack.counters.forEach(writeNonZero)
+        stack.tcp.counters.forEach(writeNonZero)
         if !any { console.write(" (all zero)") }
         console.write("; buffers free ")
         console.write(decimal: UInt64(stack.pool.available))

@@ -187,3 +187,23 @@ final class BalancerFixture {
         #expect(health.checkFailures == 4)
     }
 }
+
+@Suite struct PortReuseTests {
+    /// A client reusing the port of a finished connection gets a new flow
+    /// and a fresh backend choice (and a drained backend is not chosen).
+    @Test func aNewSynOnAFinishedFlowStartsANewOne() throws {
+        let world = BalancerFixture()
+        let service = world.balancer.services[0]
+        let first = try #require(world.fromClient(port: 60_000, flags: [.syn]))
+        var firstBackend: UInt16 = 0
+        try parse(first) { firstBackend = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
+        _ = world.fromClient(port: 60_000, flags: [.rst])
+        let drained = try #require(service.backends.first { $0.configuration.port == firstBackend })
+        world.balancer.setAdministrative(.draining, service: service, backend: drained)
+        let again = try #require(world.fromClient(port: 60_000, flags: [.syn]))
+        var secondBackend: UInt16 = 0
+        try parse(again) { secondBackend = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
+        #expect(secondBackend != firstBackend)
+        #expect(service.statistics.activeConnections == 1 && service.statistics.totalConnections == 2)
+    }
+}

@@ -116,12 +116,21 @@ public final class LoadBalancer {
         else { return .notOurs }
         let service = services[serviceIndex]
         let client = IPv4Address(value: packet.u32(12))
+        let isOpening = header.flags.contains(.syn) && !header.flags.contains(.ack)
+        var existing = tracker.lookupClient(client, header.sourcePort, publicAddress, header.destinationPort, protocolNumber: header.protocolNumber)
+        if let old = existing, isOpening, tracker.entries[old].state != .synSent && tracker.entries[old].state != .established {
+            // The client reuses the port of a finished connection: a new flow, with a new backend choice.
+            let entry = tracker.entries[old]
+            if entry.state != .closed { release(entry) }
+            tracker.remove(old)
+            existing = nil
+        }
         let flow: Int
-        if let existing = tracker.lookupClient(client, header.sourcePort, publicAddress, header.destinationPort, protocolNumber: header.protocolNumber) {
+        if let existing {
             flow = existing
         } else {
             // Only a SYN opens a flow; anything else for an unknown flow is stale or forged.
-            guard header.flags.contains(.syn), !header.flags.contains(.ack) else {
+            guard isOpening else {
                 counters.invalidPackets += 1
                 return .drop
             }

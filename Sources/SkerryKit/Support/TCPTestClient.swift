@@ -90,51 +90,51 @@ public enum TCPTestClient {
 
     /// Sends `count` bytes to a discard service and closes; `intact` when all were accepted.
     public static func discard(port: UInt16, count: Int, timeout: Double = 60) -> Transfer {
-        var transfer = Transfer()
-        let started = Date()
-        let fd: Int32
-        do { fd = try connect(port: port, timeout: timeout) } catch {
-            transfer.error = "\(error)"
-            return transfer
+        timed(port: port, timeout: timeout) { fd, transfer in
+            let chunk = [UInt8](repeating: 0x5A, count: 65536)
+            while transfer.bytesSent < count {
+                let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, min($0.count, count - transfer.bytesSent), Int32(MSG_NOSIGNAL)) }
+                if sent <= 0 { break }
+                transfer.bytesSent += sent
+            }
+            shutdown(fd, Int32(SHUT_WR))
+            // The service closes after reading everything: end of stream means it all arrived.
+            var byte: UInt8 = 0
+            let end = recv(fd, &byte, 1, 0)
+            transfer.intact = transfer.bytesSent == count && end == 0
         }
-        defer { close(fd) }
-        let chunk = [UInt8](repeating: 0x5A, count: 65536)
-        while transfer.bytesSent < count {
-            let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, min($0.count, count - transfer.bytesSent), Int32(MSG_NOSIGNAL)) }
-            if sent <= 0 { break }
-            transfer.bytesSent += sent
-        }
-        shutdown(fd, Int32(SHUT_WR))
-        // The service closes after reading everything: end of stream means it all arrived.
-        var byte: UInt8 = 0
-        let end = recv(fd, &byte, 1, 0)
-        transfer.intact = transfer.bytesSent == count && end == 0
-        transfer.seconds = Date().timeIntervalSince(started)
-        return transfer
     }
 
     /// Reads `count` bytes from a chargen service; `intact` when they follow its pattern.
     public static func chargen(port: UInt16, count: Int, timeout: Double = 60) -> Transfer {
+        timed(port: port, timeout: timeout) { fd, transfer in
+            let pattern: [UInt8] = Array(0x20...0x7E) + [0x0D, 0x0A]
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var intact = true
+            while transfer.bytesReceived < count {
+                let received = recv(fd, &buffer, buffer.count, 0)
+                if received <= 0 { break }
+                for index in 0..<received where buffer[index] != pattern[(transfer.bytesReceived + index) % pattern.count] {
+                    intact = false
+                }
+                transfer.bytesReceived += received
+            }
+            transfer.intact = intact && transfer.bytesReceived >= count
+        }
+    }
+
+    /// Connects, runs `body` with the socket, and times the whole exchange;
+    /// a failed connect is reported in the transfer.
+    private static func timed(port: UInt16, timeout: Double, _ body: (Int32, inout Transfer) -> Void) -> Transfer {
         var transfer = Transfer()
         let started = Date()
-        let fd: Int32
-        do { fd = try connect(port: port, timeout: timeout) } catch {
+        do {
+            let fd = try connect(port: port, timeout: timeout)
+            body(fd, &transfer)
+            close(fd)
+        } catch {
             transfer.error = "\(error)"
-            return transfer
         }
-        defer { close(fd) }
-        let pattern: [UInt8] = Array(0x20...0x7E) + [0x0D, 0x0A]
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var intact = true
-        while transfer.bytesReceived < count {
-            let received = recv(fd, &buffer, buffer.count, 0)
-            if received <= 0 { break }
-            for index in 0..<received where buffer[index] != pattern[(transfer.bytesReceived + index) % pattern.count] {
-                intact = false
-            }
-            transfer.bytesReceived += received
-        }
-        transfer.intact = intact && transfer.bytesReceived >= count
         transfer.seconds = Date().timeIntervalSince(started)
         return transfer
     }
