@@ -60,7 +60,7 @@ enum Balancer {
             console.line("no services (this image was built without an appliance file)")
             return
         }
-        console.line("backend           state    admin     weight  active     max   total  checks-failed")
+        console.line("backend           state    admin     weight  active     max   total  failed  checks-failed")
         for service in balancer.services {
             for backend in service.backends {
                 var name = ByteText()
@@ -78,6 +78,7 @@ enum Balancer {
                 console.write(decimal: statistics.activeConnections, width: 8)
                 console.write(decimal: statistics.maximumConnectionsSeen, width: 8)
                 console.write(decimal: statistics.totalConnections, width: 8)
+                console.write(decimal: statistics.failedConnects, width: 8)
                 console.write(decimal: backend.health.checkFailures, width: 15)
                 console.newline()
             }

@@ -187,3 +187,20 @@ import Testing
         #expect(tracker.entries[index].state == .closed)
     }
 }
+
+@Suite struct ServiceTimeoutTests {
+    @Test func eachServiceKeepsItsFlowsAsLongAsItSays() throws {
+        let tracker = ConnectionTracker(capacity: 8)
+        var short = ConnectionTracker.Timeouts()
+        short.syn = .seconds(2)
+        tracker.serviceTimeouts = [ConnectionTracker.Timeouts(), short]
+        func insert(service: Int, port: UInt16) -> Int? {
+            tracker.insert(client: IPv4Address(1, 2, 3, 4), clientPort: port, service: IPv4Address(10, 0, 2, 15), servicePort: 80 + UInt16(service),
+                           protocolNumber: 6, backend: IPv4Address(10, 0, 3, 2), backendPort: 8081, backendIndex: 0, serviceIndex: service, now: .zero)
+        }
+        let standard = try #require(insert(service: 0, port: 1))
+        let quick = try #require(insert(service: 1, port: 2))
+        #expect(tracker.entries[standard].expires == Instant.zero + .seconds(10))
+        #expect(tracker.entries[quick].expires == Instant.zero + .seconds(2))
+    }
+}

@@ -142,6 +142,16 @@ final class BalancerFixture {
         for port in 0..<7 { _ = world.fromClient(port: UInt16(40_000 + port), flags: [.syn]) }
         #expect(world.balancer.services[0].statistics.activeConnections == 5)
         #expect(world.balancer.counters.serviceLimit == 2)
+        // Each refused SYN was answered with a reset from the service's address and port.
+        let resets = world.fixture.device(.public).sent.filter { frame in
+            var bytes = frame
+            return bytes.withUnsafeMutableBytes { raw in
+                guard let ip = try? IPv4Packet(parsing: raw.slice(14, raw.count)), let tcp = try? TCPSegment(parsing: ip.payload) else { return false }
+                return tcp.flags.contains(.rst) && tcp.sourcePort == 80 && ip.source == IPv4Address(10, 0, 2, 15)
+            }
+        }
+        #expect(resets.count == 2)
+        #expect(world.fixture.stack.counters.balancerRefused == 2)
         // A non-SYN for no known flow.
         #expect(world.fromClient(port: 41_000, flags: [.ack]) == nil)
         #expect(world.balancer.counters.invalidPackets == 1)
@@ -157,6 +167,7 @@ final class BalancerFixture {
         }
         #expect(limited.fromClient(port: 42_000, flags: [.syn]) == nil)
         #expect(limited.balancer.counters.noBackend == 1)
+        #expect(limited.fixture.device(.public).sent.count == 1, "refused with a reset")
         #expect(limited.fixture.allBuffersReturned)
     }
 
@@ -205,5 +216,26 @@ final class BalancerFixture {
         try parse(again) { secondBackend = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
         #expect(secondBackend != firstBackend)
         #expect(service.statistics.activeConnections == 1 && service.statistics.totalConnections == 2)
+    }
+}
+
+@Suite struct FailedConnectTests {
+    @Test func aBackendRefusingTheSynCountsAsAFailedConnect() throws {
+        let world = BalancerFixture()
+        let outbound = try #require(world.fromClient(port: 61_000, flags: [.syn]))
+        var snatPort: UInt16 = 0
+        var backendPort: UInt16 = 0
+        try parse(outbound) { frame in
+            let tcp = try TCPSegment(parsing: try IPv4Packet(parsing: frame.payload).payload)
+            snatPort = tcp.sourcePort
+            backendPort = tcp.destinationPort
+        }
+        let reset = world.segment(from: world.backendHost, backendPort, to: IPv4Address(10, 0, 3, 15), snatPort, flags: [.rst, .ack])
+        world.fixture.device(.private).inject(world.fixture.ipv4Frame(
+            to: .private, from: world.backendHost, protocolNumber: 6, payload: reset, destination: IPv4Address(10, 0, 3, 15)))
+        world.fixture.run()
+        let backend = try #require(world.balancer.services[0].backends.first { $0.configuration.port == backendPort })
+        #expect(backend.statistics.failedConnects == 1)
+        #expect(backend.statistics.activeConnections == 0)
     }
 }

@@ -12,6 +12,8 @@ import Testing
             algorithm weighted-least-connections
             max-connections 500
             health-check interval 2s timeout 250ms rise 3 fall 4
+            timeout established 90s
+            timeout syn 3s
             backend web1 10.0.3.2:8081 weight 5 max-connections 10
             backend web2 10.0.3.2:8082
         }
@@ -24,6 +26,7 @@ import Testing
         #expect(service.port == 80 && service.algorithm == .weightedLeastConnections && service.maximumConnections == 500)
         #expect(service.healthInterval == .seconds(2) && service.healthTimeout == .milliseconds(250) && service.rise == 3 && service.fall == 4)
         #expect(service.backends.map(\.name) == ["web1", "web2"])
+        #expect(service.timeouts.established == .seconds(90) && service.timeouts.syn == .seconds(3) && service.timeouts.fin == .seconds(30))
         #expect(service.backends[0] == ApplianceDescription.Backend(name: "web1", address: IPv4Address(10, 0, 3, 2), port: 8081, weight: 5, maximumConnections: 10))
         #expect(description.interfaces[InterfaceRole.public.rawValue].gateway == IPv4Address(10, 0, 2, 2))
     }
@@ -43,6 +46,7 @@ import Testing
         ("service web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 1, 1, "missing 'appliance NAME'"),
         ("appliance 9lives\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 1, 11, "'9lives' is not a name"),
         ("appliance web\nlistener x\n", 2, 1, "expected 'appliance', 'nic' or 'service', found 'listener'"),
+        ("appliance web\nservice web {\n    port 80\n    timeout idle 5s\n    backend b 10.0.3.2:1\n}\n", 4, 13, "unknown flow state 'idle'"),
         ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n", 2, 13, "this '{' is never closed"),
         ("appliance \"web\nservice x {\n}\n", 1, 11, "unterminated string"),
     ])
@@ -78,6 +82,7 @@ import Testing
         #expect(source.contains("name: \"web\", port: 80, algorithm: .weightedLeastConnections"))
         #expect(source.contains("BackendConfiguration(name: \"web1\", address: IPv4Address(10, 0, 3, 2), port: 8081, weight: 5, maximumConnections: 10)"))
         #expect(source.contains("rise: 3, fall: 4)"))
+        #expect(source.contains("established: Interval(nanoseconds: 90000000000)"))
         #expect(ApplianceCodegen.standalone.contains("static let services: [ServiceConfiguration] = [\n    ]"))
     }
 

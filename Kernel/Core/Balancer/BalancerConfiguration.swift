@@ -41,14 +41,18 @@ public struct ServiceConfiguration: Sendable {
     public var health: HealthCheckConfiguration
     /// New connections beyond this many active ones are refused (0: no limit).
     public var maximumConnections: Int
+    /// How long the connection tracker keeps this service's flows in each state.
+    public var timeouts: ConnectionTracker.Timeouts
 
     public init(name: StaticString, port: UInt16, algorithm: BalancingAlgorithm, backends: [BackendConfiguration],
-                health: HealthCheckConfiguration = HealthCheckConfiguration(), maximumConnections: Int = 0) {
+                health: HealthCheckConfiguration = HealthCheckConfiguration(), maximumConnections: Int = 0,
+                timeouts: ConnectionTracker.Timeouts = ConnectionTracker.Timeouts()) {
         self.name = name
         self.port = port
         self.algorithm = algorithm
         self.backends = backends
         self.health = health
         self.maximumConnections = maximumConnections
+        self.timeouts = timeouts
     }
 }

@@ -32,6 +32,14 @@ public final class ConnectionTracker {
         public var udp = Interval.seconds(30)
         public init() {}
 
+        public init(syn: Interval, established: Interval, fin: Interval, closing: Interval, closed: Interval) {
+            self.syn = syn
+            self.established = established
+            self.fin = fin
+            self.closing = closing
+            self.closed = closed
+        }
+
         func timeout(_ state: FlowState, udp isUDP: Bool) -> Interval {
             if isUDP { return udp }
             switch state {
@@ -71,7 +79,10 @@ public final class ConnectionTracker {
     }
 
     public let capacity: Int
+    /// Timeouts for flows of services without their own.
     public var timeouts = Timeouts()
+    /// Per-service timeouts, indexed by the flows' `serviceIndex`.
+    public var serviceTimeouts: [Timeouts] = []
     public private(set) var counters = Counters()
     public private(set) var count = 0
     public private(set) var entries: [Entry]
@@ -164,7 +175,7 @@ public final class ConnectionTracker {
         entry.serviceIndex = Int32(serviceIndex)
         entry.snatPort = port
         entry.state = .synSent
-        entry.expires = now + timeouts.timeout(.synSent, udp: protocolNumber == IPv4Packet.ProtocolNumber.udp)
+        entry.expires = now + timeouts(for: serviceIndex).timeout(.synSent, udp: protocolNumber == IPv4Packet.ProtocolNumber.udp)
         entry.inUse = true
         entries[Int(index)] = entry
         insertIndex(clientSide: true, index, hash: ConnectionTracker.hash(client.value, clientPort, service.value, servicePort, protocolNumber))
@@ -195,8 +206,13 @@ public final class ConnectionTracker {
         } else if entry.state == .synSent && !fromClient {
             entry.state = .established
         }
-        entry.expires = now + timeouts.timeout(entry.state, udp: isUDP)
+        entry.expires = now + timeouts(for: Int(entry.serviceIndex)).timeout(entry.state, udp: isUDP)
         entries[index] = entry
+    }
+
+    @inline(__always)
+    private func timeouts(for serviceIndex: Int) -> Timeouts {
+        serviceIndex >= 0 && serviceIndex < serviceTimeouts.count ? serviceTimeouts[serviceIndex] : timeouts
     }
 
     /// Forgets a flow now (its backend was disabled, or the caller closed it).

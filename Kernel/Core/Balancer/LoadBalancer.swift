@@ -12,8 +12,11 @@ public final class LoadBalancer {
         case notOurs
         /// Rewritten: send it to `nextHop` (the backend, or the client).
         case forward(to: IPv4Address)
-        /// Refused or invalid (counted).
+        /// Invalid (counted): dropped silently.
         case drop
+        /// A new connection the balancer cannot place (no eligible backend,
+        /// a limit, a full table): refused with a reset, counted.
+        case refuse
     }
 
     /// An operator's decision about a backend, independent of its health.
@@ -38,6 +41,8 @@ public final class LoadBalancer {
         public var maximumConnectionsSeen = 0
         public var totalConnections: UInt64 = 0
         public var refusedConnections: UInt64 = 0
+        /// Connections the backend refused (reset before it answered the SYN).
+        public var failedConnects: UInt64 = 0
         public var packetsToBackend: UInt64 = 0
         public var bytesToBackend: UInt64 = 0
         public var packetsToClient: UInt64 = 0
@@ -104,6 +109,7 @@ public final class LoadBalancer {
         self.publicAddress = publicAddress
         self.privateAddress = privateAddress
         tracker = ConnectionTracker(capacity: connectionCapacity, snatPorts: snatPorts)
+        tracker.serviceTimeouts = services.map { $0.timeouts }
     }
 
     // MARK: Packets
@@ -135,7 +141,7 @@ public final class LoadBalancer {
                 return .drop
             }
             guard let created = open(service, serviceIndex: serviceIndex, client: client, clientPort: header.sourcePort, now: now)
-            else { return .drop }
+            else { return .refuse }
             flow = created
         }
         let before = tracker.entries[flow].state
@@ -167,6 +173,10 @@ public final class LoadBalancer {
         let before = tracker.entries[flow].state
         tracker.observe(flow, flags: header.flags, fromClient: false, now: now)
         let entry = tracker.entries[flow]
+        if before == .synSent && header.flags.contains(.rst) {
+            services[Int(entry.serviceIndex)].backends[Int(entry.backendIndex)].statistics.failedConnects += 1
+            services[Int(entry.serviceIndex)].statistics.failedConnects += 1
+        }
         countClosing(entry, before: before)
         do {
             try NATRewrite.rewrite(packet, source: entry.service, sourcePort: entry.servicePort, destination: entry.client,

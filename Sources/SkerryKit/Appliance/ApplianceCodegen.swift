@@ -42,7 +42,9 @@ public enum ApplianceCodegen {
             }
             lines.append("            ],")
             lines.append("            health: HealthCheckConfiguration(interval: Interval(nanoseconds: \(service.healthInterval.nanoseconds)), timeout: Interval(nanoseconds: \(service.healthTimeout.nanoseconds)), rise: \(service.rise), fall: \(service.fall)),")
-            lines.append("            maximumConnections: \(service.maximumConnections)),")
+            let t = service.timeouts
+            lines.append("            maximumConnections: \(service.maximumConnections),")
+            lines.append("            timeouts: ConnectionTracker.Timeouts(syn: Interval(nanoseconds: \(t.syn.nanoseconds)), established: Interval(nanoseconds: \(t.established.nanoseconds)), fin: Interval(nanoseconds: \(t.fin.nanoseconds)), closing: Interval(nanoseconds: \(t.closing.nanoseconds)), closed: Interval(nanoseconds: \(t.closed.nanoseconds)))),")
         }
         lines.append("    ]")
         lines.append("}")

@@ -20,6 +20,7 @@ public struct ApplianceDescription: Sendable {
         public var rise = 2
         public var fall = 3
         public var backends: [Backend] = []
+        public var timeouts = ConnectionTracker.Timeouts()
     }
 
     public var name = ""

@@ -153,10 +153,24 @@ public struct ApplianceParser {
                 endOfStatement()
             case "health-check":
                 parseHealth(token, into: &service)
+            case "timeout":
+                if let state = expectWord(after: token, what: "a flow state (syn, established, fin, closing or closed)"),
+                    let duration = expectDuration(after: state)
+                {
+                    switch state.text {
+                    case "syn": service.timeouts.syn = duration
+                    case "established": service.timeouts.established = duration
+                    case "fin": service.timeouts.fin = duration
+                    case "closing": service.timeouts.closing = duration
+                    case "closed": service.timeouts.closed = duration
+                    default: report(state, "unknown flow state '\(state.text)' (expected syn, established, fin, closing or closed)")
+                    }
+                }
+                endOfStatement()
             case "backend":
                 parseBackend(token, into: &service)
             default:
-                report(token, "unknown service setting '\(token.text)' (expected port, algorithm, max-connections, health-check or backend)")
+                report(token, "unknown service setting '\(token.text)' (expected port, algorithm, max-connections, health-check, timeout or backend)")
                 skipLine()
             }
         }

@@ -192,6 +192,10 @@ public final class NetworkStack {
             case .drop:
                 counters.balancerDrops += 1
                 return pool.give(buffer)
+            case .refuse:
+                counters.balancerRefused += 1
+                tcp.refuse(packet.payload, source: packet.source, destination: packet.destination, now: now)
+                return pool.give(buffer)
             case .forward(let target):
                 counters.balancerForwarded += 1
                 forward(buffer, packetLength: packet.totalLength, toward: target, now: now)

@@ -32,6 +32,7 @@ public struct StackCounters: Sendable, Equatable {
     public var txDeviceDrops: UInt64 = 0
     public var balancerForwarded: UInt64 = 0
     public var balancerDrops: UInt64 = 0
+    public var balancerRefused: UInt64 = 0
     public var arpPendingOverflow: UInt64 = 0
     public var arpUnresolved: UInt64 = 0
 
@@ -70,6 +71,7 @@ public struct StackCounters: Sendable, Equatable {
         body("tx-device-drops", txDeviceDrops)
         body("balancer-forwarded", balancerForwarded)
         body("balancer-drops", balancerDrops)
+        body("balancer-refused", balancerRefused)
         body("arp-pending-overflow", arpPendingOverflow)
         body("arp-unresolved", arpUnresolved)
     }

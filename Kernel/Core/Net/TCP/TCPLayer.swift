@@ -452,6 +452,15 @@ public final class TCPLayer {
         sendBare(endpoints, sequence: entry.sendNext, acknowledgment: entry.receiveNext, flags: [.ack], window: 0)
     }
 
+    /// Answers a segment with the reset a closed port would send (RFC 9293
+    /// §3.10.7.1): how the balancer refuses a connection it cannot place.
+    public func refuse(_ bytes: UnsafeMutableRawBufferPointer, source: IPv4Address, destination: IPv4Address, now: Instant) {
+        self.now = now
+        guard let segment = try? TCPSegment(parsing: bytes) else { return }
+        resetUnknown(segment, TCPEndpointPair(
+            localAddress: destination, localPort: segment.destinationPort, remoteAddress: source, remotePort: segment.sourcePort))
+    }
+
     private func resetUnknown(_ segment: TCPSegment, _ endpoints: TCPEndpointPair) {
         let flags = segment.flags
         guard !flags.contains(.rst) else { return }
