@@ -152,4 +152,65 @@ final class BalancerScenario: @unchecked Sendable {
         let table = run.consoleLines.filter { $0.hasPrefix("web/web") }
         #expect(table.count == 3 && table[0].contains("DRAIN"), "\(table)")
     }
+
+    /// A service's connection limit: connections past it are refused at
+    /// once with a reset; when one closes, a new one is accepted.
+    @Test func aServiceConnectionLimitRefusesTheExtraConnections() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skerry-limit-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try """
+            appliance limited
+            service web {
+                port 80
+                max-connections 2
+                health-check interval 1s timeout 500ms rise 1 fall 3
+                backend web1 10.0.3.2:8081
+            }
+            """.write(to: directory.appendingPathComponent("appliance.conf"), atomically: true, encoding: .utf8)
+        let backend = BackendProcess(name: "web1", port: 8081)
+        try backend.start()
+        defer { backend.stop() }
+
+        let outcome = Box((held: 0, refusedQuickly: false, afterClose: nil as String?))
+        var publicPort: UInt16?
+        var started = false
+        let run = SkerryCLI.run(
+            ["boot", directory.path, "--accel", "tcg", "--json", "--forward", "public:tcp:80", "--input", "--timeout", "120"],
+            keepInputOpen: true, timeout: 150
+        ) { line, child in
+            guard let event = SkerryCLI.event(line) else { return }
+            if event["event"] as? String == "forward", event["role"] as? String == "public", let port = event["hostPort"] as? Int {
+                publicPort = UInt16(port)
+            }
+            guard !started, let port = publicPort, (event["line"] as? String)?.hasSuffix("web/web1 is UP") == true else { return }
+            started = true
+            let input = child.standardInput
+            Thread.detachNewThread {
+                let held = (0..<2).compactMap { _ in try? TCPTestClient.connect(port: port, timeout: 5) }
+                outcome.value.held = held.count
+                let start = Date()
+                if let extra = try? TCPTestClient.connect(port: port, timeout: 5) {
+                    // The host side may accept before the guest refuses: the refusal then arrives as a reset or end of stream.
+                    var byte: UInt8 = 0
+                    let result = recv(extra, &byte, 1, 0)
+                    outcome.value.refusedQuickly = result <= 0 && Date().timeIntervalSince(start) < 3
+                    close(extra)
+                } else {
+                    outcome.value.refusedQuickly = Date().timeIntervalSince(start) < 3
+                }
+                for fd in held { close(fd) }
+                usleep(500_000)
+                outcome.value.afterClose = fetchBackendName(port: port)
+                let commands = "backends\nnetstat\nshutdown\n"
+                _ = commands.withCString { write(input, $0, strlen($0)) }
+            }
+        }
+        #expect(run.code == 0, "\(run.stderr.suffix(500))")
+        #expect(outcome.value.held == 2)
+        #expect(outcome.value.refusedQuickly, "the third connection is refused at once")
+        #expect(outcome.value.afterClose == "web1", "a slot freed by closing takes a new connection")
+        let stack = run.consoleLines.last { $0.hasPrefix("stack:") } ?? ""
+        #expect(stack.contains("balancer-refused=1"), "\(stack)")
+    }
 }
