@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (see BENCHMARKS.md).",
-        subcommands: [BootBench.self, UDPBench.self, TCPBench.self, DataPathBench.self])
+        subcommands: [BootBench.self, UDPBench.self, TCPBench.self, DataPathBench.self, BalancerBench.self])
 }
 
 struct BootBench: ParsableCommand {
@@ -334,4 +334,123 @@ struct DataPathBench: ParsableCommand {
         print(String(format: "%.2f Mpps on one core (target 5 Mpps; min %.2f, max %.2f)", median / 1e6,
                      (rates.min() ?? 0) / 1e6, (rates.max() ?? 0) / 1e6))
     }
+}
+
+struct BalancerBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "balancer",
+        abstract: "HTTP requests per second through the web sample, beside the same load sent straight to a backend.",
+        discussion: """
+            Runs the sample backends in-process on 127.0.0.1:8081-8083, boots Samples/web under TCG \
+            with its service forwarded, and times --requests GETs (a new connection each, as the \
+            backends close after answering) from --clients concurrent clients; then the same load \
+            against one backend directly. Every response is checked.
+            """)
+
+    @Option(help: "Requests per measurement.")
+    var requests: Int = 2000
+
+    @Option(help: "Concurrent clients.")
+    var clients: Int = 4
+
+    func validate() throws {
+        if requests < 1 || clients < 1 || clients > 64 { throw ValidationError("--requests positive, --clients 1-64") }
+    }
+
+    func run() throws {
+        guard let layout = ProjectLayout.find() else { throw CLIError("run inside the Skerry tree") }
+        let image = try KernelBuild.build(kernel: nil, output: nil, appliance: layout.root.appendingPathComponent("Samples/web").path, verbose: true)
+        let backends = try (1...3).map { try SampleBackend(name: "web\($0)", port: UInt16(8080 + $0), log: { _ in }) }
+        defer { for backend in backends { backend.stop() } }
+
+        var request = BootRequest(image: image.bootable)
+        request.accelerator = .tcg
+        request.timeout = 900
+        request.forwards.append(PortForward(role: .public, transport: .tcp, guestPort: 80))
+        let box = BenchBox()
+        let session = try BootSession(request: request) { event in
+            switch event {
+            case .forwarded(let forward) where forward.role == .public:
+                box.port = forward.hostPort
+            case .console(_, let line) where line.hasSuffix("web/web3 is UP"):
+                guard let port = box.port else { return }
+                let requests = self.requests
+                let clients = self.clients
+                Thread.detachNewThread {
+                    box.appliance = BalancerBench.load(port: port, requests: requests, clients: clients)
+                    box.direct = BalancerBench.load(port: 8081, requests: requests, clients: clients)
+                    box.done.signal()
+                }
+            default:
+                break
+            }
+        }
+        let stopper = session.stopHandle
+        Thread.detachNewThread {
+            box.done.wait()
+            stopper.stop()
+        }
+        _ = try session.run()
+        guard let appliance = box.appliance, let direct = box.direct else { throw CLIError("the appliance never came up") }
+        guard appliance.failures == 0, direct.failures == 0 else {
+            throw CLIError("failed requests: \(appliance.failures) through the appliance, \(direct.failures) direct")
+        }
+        print("HTTP GET, a connection each, \(requests) requests from \(clients) clients (TCG, virtio-net, user-mode forward)")
+        print(String(format: "through the appliance  %8.0f requests/s", appliance.rate))
+        print(String(format: "straight to a backend  %8.0f requests/s   (appliance %.2fx)", direct.rate, appliance.rate / direct.rate))
+    }
+
+    struct Load: Sendable {
+        var rate: Double
+        var failures: Int
+    }
+
+    static func load(port: UInt16, requests: Int, clients: Int) -> Load {
+        let failures = Box(0)
+        let lock = NSLock()
+        let group = DispatchGroup()
+        let started = Date()
+        for client in 0..<clients {
+            group.enter()
+            Thread.detachNewThread {
+                let share = requests / clients + (client < requests % clients ? 1 : 0)
+                var failed = 0
+                for _ in 0..<share where fetch(port: port) == nil { failed += 1 }
+                lock.withLock { failures.value += failed }
+                group.leave()
+            }
+        }
+        group.wait()
+        return Load(rate: Double(requests) / Date().timeIntervalSince(started), failures: failures.value)
+    }
+
+    /// GET / and the backend's name from the response.
+    static func fetch(port: UInt16) -> String? {
+        guard let fd = try? TCPTestClient.connect(port: port, timeout: 10) else { return nil }
+        defer { close(fd) }
+        let request = "GET / HTTP/1.0\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.1 200"), let header = text.range(of: "X-Backend: ") else { return nil }
+        return String(text[header.upperBound...].prefix { !$0.isNewline })
+    }
+}
+
+final class Box<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+final class BenchBox: @unchecked Sendable {
+    var port: UInt16?
+    var appliance: BalancerBench.Load?
+    var direct: BalancerBench.Load?
+    let done = DispatchSemaphore(value: 0)
 }
