@@ -60,6 +60,22 @@ enum Balancer {
             console.line("no services (this image was built without an appliance file)")
             return
         }
+        for service in balancer.services {
+            let statistics = service.statistics
+            console.write("service ")
+            console.write(service.configuration.name)
+            console.write(": port ")
+            console.write(decimal: UInt64(service.configuration.port))
+            console.write(", active ")
+            console.write(decimal: statistics.activeConnections)
+            console.write(", total ")
+            console.write(decimal: statistics.totalConnections)
+            console.write(", refused ")
+            console.write(decimal: statistics.refusedConnections)
+            console.write(", ")
+            console.write(decimal: statistics.connectionRate)
+            console.line(" connections/s")
+        }
         console.line("backend           state    admin     weight  active     max   total  failed  checks-failed")
         for service in balancer.services {
             for backend in service.backends {

@@ -239,3 +239,34 @@ final class BalancerFixture {
         #expect(backend.statistics.activeConnections == 0)
     }
 }
+
+@Suite struct DrainAndRateTests {
+    /// Draining sends a backend nothing new, but its open flows carry on.
+    @Test func aDrainedBackendKeepsItsOpenConnections() throws {
+        let world = BalancerFixture()
+        let service = world.balancer.services[0]
+        let first = try #require(world.fromClient(port: 62_000, flags: [.syn]))
+        var backendPort: UInt16 = 0
+        try parse(first) { backendPort = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
+        let backend = try #require(service.backends.first { $0.configuration.port == backendPort })
+        world.balancer.setAdministrative(.draining, service: service, backend: backend)
+        for _ in 0..<3 {
+            let later = try #require(world.fromClient(port: 62_000, flags: [.ack], payload: [1, 2, 3]))
+            var port: UInt16 = 0
+            try parse(later) { port = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
+            #expect(port == backendPort, "the open connection still reaches its drained backend")
+        }
+        #expect(backend.statistics.activeConnections == 1)
+    }
+
+    @Test func theConnectionRateCoversTheLastSecond() throws {
+        let world = BalancerFixture()
+        let start = world.now
+        world.balancer.sweep(now: start)
+        for port in 0..<30 { _ = world.fromClient(port: UInt16(63_000 + port), flags: [.syn]) }
+        world.balancer.sweep(now: start + .seconds(2))
+        #expect(world.balancer.services[0].statistics.connectionRate == 15)
+        world.balancer.sweep(now: start + .seconds(3))
+        #expect(world.balancer.services[0].statistics.connectionRate == 0)
+    }
+}

@@ -43,6 +43,8 @@ public final class LoadBalancer {
         public var refusedConnections: UInt64 = 0
         /// Connections the backend refused (reset before it answered the SYN).
         public var failedConnects: UInt64 = 0
+        /// New connections per second, over the last full second.
+        public var connectionRate: UInt64 = 0
         public var packetsToBackend: UInt64 = 0
         public var bytesToBackend: UInt64 = 0
         public var packetsToClient: UInt64 = 0
@@ -98,6 +100,8 @@ public final class LoadBalancer {
 
     public let services: [Service]
     public let tracker: ConnectionTracker
+    private var rateWindowStart = Instant.zero
+    private var rateWindowTotals: [UInt64] = []
     public let publicAddress: IPv4Address
     public let privateAddress: IPv4Address
     public private(set) var counters = Counters()
@@ -247,11 +251,22 @@ public final class LoadBalancer {
 
     // MARK: Time, health and administration
 
-    /// Expires idle flows, a bounded slice of the table per call.
+    /// Expires idle flows, a bounded slice of the table per call, and
+    /// updates the connection rates once a second.
     public func sweep(now: Instant, budget: Int = 1024) {
         tracker.sweep(now: now, budget: budget) { entry in
             if entry.state != .closed { release(entry) }
         }
+        let elapsed = now.since(rateWindowStart)
+        guard elapsed >= .seconds(1) else { return }
+        if rateWindowTotals.count == services.count {
+            for (index, service) in services.enumerated() {
+                let opened = service.statistics.totalConnections &- rateWindowTotals[index]
+                service.statistics.connectionRate = opened * 1_000_000_000 / elapsed.nanoseconds
+            }
+        }
+        rateWindowTotals = services.map { $0.statistics.totalConnections }
+        rateWindowStart = now
     }
 
     /// Records a health check's result for `backend` of `service`.
