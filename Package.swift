@@ -21,7 +21,7 @@ let package = Package(
         .executableTarget(
             name: "skerry",
             dependencies: [
-                "SkerryKit",
+                "SkerryKit", "KernelCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/skerry"),

@@ -132,33 +132,12 @@ struct UDPBench: ParsableCommand {
         request.accelerator = .tcg
         request.nicModel = model
         request.timeout = 300
-        let client = EchoBox()
-        let session = try BootSession(request: request) { event in
-            switch event {
-            case .forwarded(let forward) where forward.role == .admin && forward.transport == .udp && forward.guestPort == 7:
-                client.port = forward.hostPort
-            case .console(_, let line) where line.hasPrefix("arp: admin gateway"):
-                guard let port = client.port else { return }
-                let count = self.count
-                let window = self.window
-                Thread.detachNewThread {
-                    client.result = UDPEchoClient(port: port, count: count, window: window).run()
-                    client.done.signal()
-                }
-            default:
-                break
-            }
+        let count = self.count
+        let window = self.window
+        let result = try ApplianceWorkload.run(request, ready: { $0.hasPrefix("arp: admin gateway") }) { forwards in
+            ApplianceWorkload.port(forwards, .admin, .udp, 7).map { UDPEchoClient(port: $0, count: count, window: window).run() }
         }
-        let finished = DispatchSemaphore(value: 0)
-        let stopper = session.stopHandle
-        Thread.detachNewThread {
-            client.done.wait()
-            stopper.stop()
-            finished.signal()
-        }
-        _ = try session.run()
-        finished.wait()
-        let result = client.result ?? UDPEchoClient.Result()
+        guard let result else { throw CLIError("no UDP echo forward") }
         try check(result, "appliance (\(model.rawValue))")
         return Double(result.matched) / result.seconds
     }
@@ -168,12 +147,6 @@ struct UDPBench: ParsableCommand {
             throw CLIError("\(name): \(result)")
         }
     }
-}
-
-final class EchoBox: @unchecked Sendable {
-    var port: UInt16?
-    var result: UDPEchoClient.Result?
-    let done = DispatchSemaphore(value: 0)
 }
 
 struct TCPBench: ParsableCommand {
@@ -206,7 +179,7 @@ struct TCPBench: ParsableCommand {
         var host: [String: [Double]] = [:]
         for _ in 0..<runs {
             let servers = try HostTestServers()
-            host = merge(host, try measure(ports: servers.ports))
+            host = merge(host, try TCPBench.measure(ports: servers.ports, mebibytes: mebibytes, connections: connections))
             servers.stop()
             appliance = merge(appliance, try measureAppliance(image: image.bootable))
         }
@@ -224,7 +197,7 @@ struct TCPBench: ParsableCommand {
         return merged
     }
 
-    private func measure(ports: [UInt16: UInt16]) throws -> [String: Double] {
+    private static func measure(ports: [UInt16: UInt16], mebibytes: Int, connections: Int) throws -> [String: Double] {
         guard let echo = ports[7], let discard = ports[9], let chargen = ports[19] else { throw CLIError("missing service ports") }
         let bytes = mebibytes << 20
         let mib = Double(bytes) / 1_048_576
@@ -261,37 +234,14 @@ struct TCPBench: ParsableCommand {
         var request = BootRequest(image: image)
         request.accelerator = .tcg
         request.timeout = 600
-        let box = MeasureBox()
-        let session = try BootSession(request: request) { event in
-            switch event {
-            case .forwarded(let forward) where forward.transport == .tcp:
-                box.ports[forward.guestPort] = forward.hostPort
-            case .console(_, let line) where line.hasPrefix("arp: admin gateway"):
-                let ports = box.ports
-                Thread.detachNewThread {
-                    box.result = Result { try self.measure(ports: ports) }
-                    box.done.signal()
-                }
-            default:
-                break
-            }
-        }
-        let stopper = session.stopHandle
-        Thread.detachNewThread {
-            box.done.wait()
-            stopper.stop()
-        }
-        _ = try session.run()
-        guard let result = box.result else { throw CLIError("the appliance never came up") }
-        return try result.get()
+        let (mebibytes, connections) = (self.mebibytes, self.connections)
+        return try ApplianceWorkload.run(request, ready: { $0.hasPrefix("arp: admin gateway") }) { forwards in
+            let ports = Dictionary(uniqueKeysWithValues: forwards.filter { $0.transport == .tcp }.map { ($0.guestPort, $0.hostPort) })
+            return Result { try TCPBench.measure(ports: ports, mebibytes: mebibytes, connections: connections) }
+        }.get()
     }
 }
 
-final class MeasureBox: @unchecked Sendable {
-    var ports: [UInt16: UInt16] = [:]
-    var result: Result<[String: Double], Error>?
-    let done = DispatchSemaphore(value: 0)
-}
 
 struct DataPathBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -367,31 +317,14 @@ struct BalancerBench: ParsableCommand {
         request.accelerator = .tcg
         request.timeout = 900
         request.forwards.append(PortForward(role: .public, transport: .tcp, guestPort: 80))
-        let box = BenchBox()
-        let session = try BootSession(request: request) { event in
-            switch event {
-            case .forwarded(let forward) where forward.role == .public:
-                box.port = forward.hostPort
-            case .console(_, let line) where line.hasSuffix("web/web3 is UP"):
-                guard let port = box.port else { return }
-                let requests = self.requests
-                let clients = self.clients
-                Thread.detachNewThread {
-                    box.appliance = BalancerBench.load(port: port, requests: requests, clients: clients)
-                    box.direct = BalancerBench.load(port: 8081, requests: requests, clients: clients)
-                    box.done.signal()
-                }
-            default:
-                break
+        let (requests, clients) = (self.requests, self.clients)
+        let loads = try ApplianceWorkload.run(request, ready: { $0.hasSuffix("web/web3 is UP") }) { forwards in
+            ApplianceWorkload.port(forwards, .public, .tcp, 80).map {
+                (BalancerBench.load(port: $0, requests: requests, clients: clients),
+                 BalancerBench.load(port: 8081, requests: requests, clients: clients))
             }
         }
-        let stopper = session.stopHandle
-        Thread.detachNewThread {
-            box.done.wait()
-            stopper.stop()
-        }
-        _ = try session.run()
-        guard let appliance = box.appliance, let direct = box.direct else { throw CLIError("the appliance never came up") }
+        guard let (appliance, direct) = loads else { throw CLIError("no public forward for port 80") }
         guard appliance.failures == 0, direct.failures == 0 else {
             throw CLIError("failed requests: \(appliance.failures) through the appliance, \(direct.failures) direct")
         }
@@ -415,31 +348,13 @@ struct BalancerBench: ParsableCommand {
             Thread.detachNewThread {
                 let share = requests / clients + (client < requests % clients ? 1 : 0)
                 var failed = 0
-                for _ in 0..<share where fetch(port: port) == nil { failed += 1 }
+                for _ in 0..<share where HTTPProbe.backendName(port: port) == nil { failed += 1 }
                 lock.withLock { failures.value += failed }
                 group.leave()
             }
         }
         group.wait()
         return Load(rate: Double(requests) / Date().timeIntervalSince(started), failures: failures.value)
-    }
-
-    /// GET / and the backend's name from the response.
-    static func fetch(port: UInt16) -> String? {
-        guard let fd = try? TCPTestClient.connect(port: port, timeout: 10) else { return nil }
-        defer { close(fd) }
-        let request = "GET / HTTP/1.0\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            response += buffer[0..<count]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1.1 200"), let header = text.range(of: "X-Backend: ") else { return nil }
-        return String(text[header.upperBound...].prefix { !$0.isNewline })
     }
 }
 
@@ -448,9 +363,3 @@ final class Box<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-final class BenchBox: @unchecked Sendable {
-    var port: UInt16?
-    var appliance: BalancerBench.Load?
-    var direct: BalancerBench.Load?
-    let done = DispatchSemaphore(value: 0)
-}

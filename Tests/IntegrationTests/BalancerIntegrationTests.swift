@@ -42,22 +42,7 @@ final class BackendProcess: @unchecked Sendable {
 }
 
 /// GET / through the appliance; the backend's name, or nil if the request failed.
-func fetchBackendName(port: UInt16) -> String? {
-    guard let fd = try? TCPTestClient.connect(port: port, timeout: 5) else { return nil }
-    defer { close(fd) }
-    let request = "GET / HTTP/1.0\r\nHost: skerry\r\n\r\n"
-    _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = recv(fd, &buffer, buffer.count, 0)
-        if count <= 0 { break }
-        response += buffer[0..<count]
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    guard text.hasPrefix("HTTP/1.1 200"), let header = text.range(of: "X-Backend: ") else { return nil }
-    return String(text[header.upperBound...].prefix { !$0.isNewline })
-}
+func fetchBackendName(port: UInt16) -> String? { HTTPProbe.backendName(port: port, timeout: 5) }
 
 final class BalancerScenario: @unchecked Sendable {
     var counts: [String: Int] = [:]
