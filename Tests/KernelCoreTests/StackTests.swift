@@ -1,8 +1,8 @@
 import Testing
 @testable import KernelCore
 
-/// A NIC double: frames the test injects come out of `receive`, frames the
-/// stack sends collect in `sent`.
+/// A NIC double: frames the test injects come out of `receive`; frames the
+/// stack sends go to `onTransmit`, which by default collects them in `sent`.
 final class FakeDevice: NetworkDevice {
     let model: StaticString = "fake"
     let macAddress: MACAddress
@@ -11,6 +11,7 @@ final class FakeDevice: NetworkDevice {
     var inbox: [PacketBuffer] = []
     var sent: [[UInt8]] = []
     let pool: PacketPool
+    var onTransmit: (([UInt8]) -> Void)?
 
     init(mac: MACAddress, pool: PacketPool) {
         macAddress = mac
@@ -22,14 +23,16 @@ final class FakeDevice: NetworkDevice {
     func receive() -> PacketBuffer? { inbox.isEmpty ? nil : inbox.removeFirst() }
 
     func transmit(_ buffer: PacketBuffer) -> Bool {
-        sent.append(Array(buffer.frame))
+        let frame = Array(buffer.frame)
+        if let onTransmit { onTransmit(frame) } else { sent.append(frame) }
         counters.txPackets += 1
         pool.give(buffer)
         return true
     }
 
+    /// Hands the stack a received frame; dropped, like on a real NIC, when no buffer is free.
     func inject(_ frame: [UInt8]) {
-        let buffer = pool.take()!
+        guard let buffer = pool.take() else { return }
         buffer.length = frame.count
         frame.withUnsafeBytes { buffer.frame.copyMemory(from: $0) }
         inbox.append(buffer)

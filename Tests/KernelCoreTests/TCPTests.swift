@@ -1,38 +1,6 @@
 import Testing
 @testable import KernelCore
 
-/// A NIC on a simulated wire: what it transmits goes to `link`.
-final class WireDevice: NetworkDevice {
-    let model: StaticString = "wire"
-    let macAddress: MACAddress
-    var linkUp = true
-    var counters = DeviceCounters()
-    var inbox: [PacketBuffer] = []
-    let pool: PacketPool
-    var onTransmit: ([UInt8]) -> Void = { _ in }
-
-    init(mac: MACAddress, pool: PacketPool) {
-        macAddress = mac
-        self.pool = pool
-    }
-
-    func service() {}
-    func receive() -> PacketBuffer? { inbox.isEmpty ? nil : inbox.removeFirst() }
-
-    func transmit(_ buffer: PacketBuffer) -> Bool {
-        onTransmit(Array(buffer.frame))
-        pool.give(buffer)
-        return true
-    }
-
-    func deliver(_ frame: [UInt8]) {
-        guard let buffer = pool.take() else { return }
-        buffer.length = frame.count
-        frame.withUnsafeBytes { buffer.frame.copyMemory(from: $0) }
-        inbox.append(buffer)
-    }
-}
-
 /// Two stacks on one simulated Ethernet with a fake clock, and hooks to
 /// lose, duplicate or reorder frames.
 final class TCPWorld {
@@ -43,8 +11,8 @@ final class TCPWorld {
 
     let serverPool = PacketPool(count: 256)
     let clientPool = PacketPool(count: 256)
-    let serverDevice: WireDevice
-    let clientDevice: WireDevice
+    let serverDevice: FakeDevice
+    let clientDevice: FakeDevice
     let server: NetworkStack
     let client: NetworkStack
     var now = Instant(nanoseconds: 1_000_000_000)
@@ -59,8 +27,8 @@ final class TCPWorld {
 
     init(configuration: TCPConfiguration = TCPConfiguration(), serverRandom: @escaping () -> UInt32 = { 0x1000 },
          clientRandom: @escaping () -> UInt32 = { 0x2000 }) {
-        serverDevice = WireDevice(mac: MACAddress(value: 0x5254_0012_3456), pool: serverPool)
-        clientDevice = WireDevice(mac: MACAddress(value: 0x5255_0A00_0102), pool: clientPool)
+        serverDevice = FakeDevice(mac: MACAddress(value: 0x5254_0012_3456), pool: serverPool)
+        clientDevice = FakeDevice(mac: MACAddress(value: 0x5255_0A00_0102), pool: clientPool)
         let serverInterface = NetworkInterface(
             configuration: InterfaceConfiguration(role: .admin, address: IPv4Interface(address: serverAddress, prefixLength: 24), gateway: nil),
             device: serverDevice)
@@ -98,7 +66,7 @@ final class TCPWorld {
             for frame in frames {
                 framesSent += 1
                 for _ in 0..<copies(frame, framesSent) {
-                    (frame.toServer ? serverDevice : clientDevice).deliver(frame.bytes)
+                    (frame.toServer ? serverDevice : clientDevice).inject(frame.bytes)
                 }
             }
             now = now + .microseconds(200)

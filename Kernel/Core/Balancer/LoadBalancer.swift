@@ -50,6 +50,16 @@ public final class LoadBalancer {
         public var packetsToClient: UInt64 = 0
         public var bytesToClient: UInt64 = 0
         public init() {}
+
+        mutating func count(packetBytes: Int, toBackend: Bool) {
+            if toBackend {
+                packetsToBackend += 1
+                bytesToBackend += UInt64(packetBytes)
+            } else {
+                packetsToClient += 1
+                bytesToClient += UInt64(packetBytes)
+            }
+        }
     }
 
     public final class Backend {
@@ -160,10 +170,8 @@ public final class LoadBalancer {
             return .drop
         }
         let backend = service.backends[Int(entry.backendIndex)]
-        backend.statistics.packetsToBackend += 1
-        backend.statistics.bytesToBackend += UInt64(packet.count)
-        service.statistics.packetsToBackend += 1
-        service.statistics.bytesToBackend += UInt64(packet.count)
+        backend.statistics.count(packetBytes: packet.count, toBackend: true)
+        service.statistics.count(packetBytes: packet.count, toBackend: true)
         return .forward(to: entry.backend)
     }
 
@@ -191,10 +199,8 @@ public final class LoadBalancer {
         }
         let service = services[Int(entry.serviceIndex)]
         let backend = service.backends[Int(entry.backendIndex)]
-        backend.statistics.packetsToClient += 1
-        backend.statistics.bytesToClient += UInt64(packet.count)
-        service.statistics.packetsToClient += 1
-        service.statistics.bytesToClient += UInt64(packet.count)
+        backend.statistics.count(packetBytes: packet.count, toBackend: false)
+        service.statistics.count(packetBytes: packet.count, toBackend: false)
         return .forward(to: entry.client)
     }
 
