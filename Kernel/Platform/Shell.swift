@@ -39,6 +39,7 @@ struct Shell {
             console.line("  netstat    the network stack's named counters (TCP included)")
             console.line("  tcp        TCP connections by state, limits, services")
             console.line("  backends   the balanced services' backends: health, admin state, connections")
+            console.line("  rules      firewall rules: hits, bytes, rate-limited, last hit; default policies")
             console.line("  drain S/B  send backend B of service S no new connections")
             console.line("  disable S/B  take it out entirely; enable S/B  bring it back")
             console.line("  shutdown   stop the appliance cleanly")
@@ -54,6 +55,8 @@ struct Shell {
             Network.writeTCP()
         } else if command.matches("backends") {
             Balancer.writeBackends()
+        } else if command.matches("rules") {
+            Filtering.writeRules()
         } else if command.matches("drain") || command.matches("enable") || command.matches("disable") {
             let state: LoadBalancer.AdministrativeState =
                 command.matches("drain") ? .draining : command.matches("enable") ? .enabled : .disabled

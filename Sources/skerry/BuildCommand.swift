@@ -54,7 +54,7 @@ enum KernelBuild {
         do {
             var builder = KernelBuilder(
                 kernelDirectory: kernelDirectory, outputDirectory: outputDirectory, toolchain: try Toolchain.locate())
-            builder.extraSources = [generated]
+            builder.extraSources = generated
             return try builder.build(log: { message in
                 if verbose { FileHandle.standardError.write(Data("skerry: \(message)\n".utf8)) }
             })
@@ -74,40 +74,72 @@ enum ByteCountText {
     static func kibibytes(_ bytes: Int) -> String { String(format: "%.1f KiB", Double(bytes) / 1024) }
 }
 
-/// Finds, validates and generates an appliance's configuration source.
+/// Finds, validates and generates an appliance's configuration and
+/// firewall sources.
 enum ApplianceFile {
     /// `path` may be a directory holding appliance.conf or the file itself;
-    /// nil gives the standalone configuration. Returns the generated file.
-    static func generate(_ path: String?, into directory: URL) throws -> URL {
-        let source: String
+    /// nil gives the standalone configuration. Returns the generated files.
+    static func generate(_ path: String?, into directory: URL) throws -> [URL] {
+        var configuration = ApplianceCodegen.standalone
+        var firewall = FirewallCodegen.absent()
         var name = "standalone"
         if let path {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw CLIError("no appliance at \(path)")
-            }
-            let file = isDirectory.boolValue ? URL(fileURLWithPath: path).appendingPathComponent("appliance.conf").path : path
-            let description: ApplianceDescription
-            do {
-                description = try ApplianceParser.load(file)
-            } catch {
-                throw CLIError("invalid appliance, nothing was built:\n\(error)")
-            }
-            source = ApplianceCodegen.source(for: description)
+            let description = try load(path)
+            configuration = ApplianceCodegen.source(for: description)
             name = description.name
-        } else {
-            source = ApplianceCodegen.standalone
+            if let rules = description.firewallRules {
+                firewall = try FirewallRuleFile.generate(rules)
+            }
         }
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let file = directory.appendingPathComponent("ApplianceConfiguration-\(name).swift")
-            // Unchanged content keeps its timestamp; the build cache keys on content anyway.
-            if FileManager.default.contents(atPath: file.path) != Data(source.utf8) {
-                try Data(source.utf8).write(to: file)
-            }
-            return file
+            return try [("ApplianceConfiguration-\(name).swift", configuration), ("ApplianceFirewall-\(name).swift", firewall)]
+                .map { file, source in
+                    let url = directory.appendingPathComponent(file)
+                    // Unchanged content keeps its timestamp; the build cache keys on content anyway.
+                    if FileManager.default.contents(atPath: url.path) != Data(source.utf8) {
+                        try Data(source.utf8).write(to: url)
+                    }
+                    return url
+                }
         } catch {
             throw CLIError("cannot write the generated configuration: \(error.localizedDescription)")
         }
+    }
+
+    /// The appliance described at `path` (a directory holding appliance.conf, or the file).
+    static func load(_ path: String) throws -> ApplianceDescription {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLIError("no appliance at \(path)")
+        }
+        let file = isDirectory.boolValue ? URL(fileURLWithPath: path).appendingPathComponent("appliance.conf").path : path
+        do {
+            return try ApplianceParser.load(file)
+        } catch {
+            throw CLIError("invalid appliance, nothing was built:\n\(error)")
+        }
+    }
+}
+
+/// Reads, checks and compiles a firewall rule file, printing its warnings.
+enum FirewallRuleFile {
+    static func load(_ path: String) throws -> FirewallRuleSet {
+        let ruleSet: FirewallRuleSet
+        do {
+            ruleSet = try FirewallParser.load(path)
+        } catch {
+            throw CLIError("invalid firewall rules, nothing was built:\n\(error)")
+        }
+        for warning in ruleSet.warnings {
+            FileHandle.standardError.write(Data("\(warning)\n".utf8))
+        }
+        return ruleSet
+    }
+
+    static func generate(_ path: String) throws -> String {
+        let ruleSet = try load(path)
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return FirewallCodegen(ruleSet: ruleSet, sourceText: text).generate().source
     }
 }

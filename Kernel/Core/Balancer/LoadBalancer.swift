@@ -126,6 +126,23 @@ public final class LoadBalancer {
         tracker.serviceTimeouts = services.map { $0.timeouts }
     }
 
+    // MARK: Flow queries
+
+    /// Whether `port` on the public address is a balanced service.
+    public func serves(port: UInt16, protocolNumber: UInt8) -> Bool {
+        protocolNumber == IPv4Packet.ProtocolNumber.tcp && services.contains { $0.configuration.port == port }
+    }
+
+    /// Whether a flow exists for a client's packet to a service port.
+    public func tracksClient(_ client: IPv4Address, port: UInt16, servicePort: UInt16, protocolNumber: UInt8) -> Bool {
+        tracker.lookupClient(client, port, publicAddress, servicePort, protocolNumber: protocolNumber) != nil
+    }
+
+    /// Whether a flow exists for a backend's packet to an SNAT port.
+    public func tracksBackend(_ backend: IPv4Address, port: UInt16, snatPort: UInt16, protocolNumber: UInt8) -> Bool {
+        tracker.lookupBackend(backend, port, snatPort: snatPort, protocolNumber: protocolNumber) != nil
+    }
+
     // MARK: Packets
 
     /// A packet that arrived on the public NIC for the public address.

@@ -26,6 +26,8 @@ public struct ApplianceDescription: Sendable {
     public var name = ""
     public var interfaces: [InterfaceConfiguration] = InterfaceRole.allCases.map { InterfaceConfiguration.standard($0) }
     public var services: [Service] = []
+    /// The firewall's rule file (resolved against the appliance file's directory), if any.
+    public var firewallRules: String?
     /// The file it came from.
     public var source: String = ""
 

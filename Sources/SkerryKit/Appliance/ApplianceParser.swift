@@ -46,8 +46,10 @@ public struct ApplianceParser {
                 parseNIC(token)
             case .word where token.text == "service":
                 parseService(token)
+            case .word where token.text == "firewall":
+                parseFirewall(token)
             default:
-                report(token, "expected 'appliance', 'nic' or 'service', found \(show(token))")
+                report(token, "expected 'appliance', 'nic', 'service' or 'firewall', found \(show(token))")
                 skipLine()
             }
         }
@@ -110,6 +112,18 @@ public struct ApplianceParser {
             report(keyword, "the \(roleToken.text) gateway is outside its network")
         }
         description.interfaces[role.rawValue] = configuration
+        endOfStatement()
+    }
+
+    private mutating func parseFirewall(_ keyword: ConfigToken) {
+        guard let path = expectWord(after: keyword, what: "the path of a rule file") else { return skipLine() }
+        if description.firewallRules != nil { report(keyword, "the firewall rule file is given twice") }
+        let directory = URL(fileURLWithPath: lexer.file).deletingLastPathComponent()
+        let resolved = path.text.hasPrefix("/") ? path.text : directory.appendingPathComponent(path.text).standardizedFileURL.path
+        if !FileManager.default.isReadableFile(atPath: resolved) {
+            report(path, "cannot read the rule file '\(path.text)' (looked for \(resolved))")
+        }
+        description.firewallRules = resolved
         endOfStatement()
     }
 

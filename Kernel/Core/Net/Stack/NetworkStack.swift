@@ -19,8 +19,10 @@ public final class NetworkStack {
     public let tcp: TCPLayer
     /// Full-NAT balancing of service ports on the public address, if configured.
     public var balancer: LoadBalancer?
+    /// Filters every IPv4 packet received and sent, if configured.
+    public var firewall: Firewall?
     private var lastNow = Instant.zero
-    public private(set) var counters = StackCounters()
+    public internal(set) var counters = StackCounters()
     /// The interface whose gateway takes traffic for destinations no interface is on.
     public var defaultRoute: InterfaceRole? = .public
     public var onEvent: ((NetworkEvent) -> Void)?
@@ -183,6 +185,9 @@ public final class NetworkStack {
             return pool.give(buffer)
         }
         if packet.hasOptions { counters.ipv4OptionsSkipped += 1 }
+        if let firewall, !admitInbound(packet, on: interface, firewall: firewall, now: now) {
+            return pool.give(buffer)
+        }
         if let balancer, packet.destination == interface.address, interface.role != .admin {
             let verdict = interface.role == .public
                 ? balancer.fromClient(packet.bytes, now: now) : balancer.fromBackend(packet.bytes, now: now)
@@ -370,6 +375,10 @@ public final class NetworkStack {
     @discardableResult
     private func transmitFrame(_ buffer: PacketBuffer, to nextHop: IPv4Address, broadcast: Bool, on interface: NetworkInterface,
                                now: Instant) -> Bool {
+        if let firewall, !admitOutbound(buffer, on: interface, firewall: firewall, now: now) {
+            pool.give(buffer)
+            return false
+        }
         let bytes = buffer.frame
         let hardware = broadcast ? MACAddress.broadcast : interface.arp.lookup(nextHop, now: now)
         EthernetFrame.emit(
@@ -389,7 +398,7 @@ public final class NetworkStack {
     }
 
     /// Destination unreachable for `packet`, quoting its header and first 8 payload bytes.
-    private func sendUnreachable(code: UInt8, about packet: IPv4Packet, on interface: NetworkInterface, now: Instant) {
+    func sendUnreachable(code: UInt8, about packet: IPv4Packet, on interface: NetworkInterface, now: Instant) {
         guard packet.destination == interface.address, !packet.source.isUnroutableSource else { return }
         refillICMPTokens(now: now)
         guard icmpTokens > 0 else {

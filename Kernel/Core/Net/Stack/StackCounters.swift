@@ -35,6 +35,9 @@ public struct StackCounters: Sendable, Equatable {
     public var balancerRefused: UInt64 = 0
     public var arpPendingOverflow: UInt64 = 0
     public var arpUnresolved: UInt64 = 0
+    public var firewallDropped: UInt64 = 0
+    public var firewallRejected: UInt64 = 0
+    public var firewallInvalid: UInt64 = 0
 
     public init() {}
 
@@ -74,5 +77,8 @@ public struct StackCounters: Sendable, Equatable {
         body("balancer-refused", balancerRefused)
         body("arp-pending-overflow", arpPendingOverflow)
         body("arp-unresolved", arpUnresolved)
+        body("firewall-dropped", firewallDropped)
+        body("firewall-rejected", firewallRejected)
+        body("firewall-invalid", firewallInvalid)
     }
 }

@@ -53,6 +53,17 @@ public final class TCPLayer {
         return listener
     }
 
+    /// Whether a connection (or its TIME-WAIT remnant) exists between these endpoints.
+    public func tracks(local: IPv4Address, localPort: UInt16, remote: IPv4Address, remotePort: UInt16) -> Bool {
+        let endpoints = TCPEndpointPair(localAddress: local, localPort: localPort, remoteAddress: remote, remotePort: remotePort)
+        return connections[endpoints] != nil || timeWait[endpoints] != nil
+    }
+
+    /// Whether a listener accepts connections to `port` on `address`.
+    public func isListening(port: UInt16, address: IPv4Address) -> Bool {
+        listeners.contains { $0.port == port && $0.addresses.contains(address) }
+    }
+
     func removeListener(_ listener: TCPListener) {
         listeners.removeAll { $0 === listener }
     }

@@ -8,6 +8,11 @@ public struct ICMPv4Message {
         public static let destinationUnreachable: UInt8 = 3
         public static let echoRequest: UInt8 = 8
         public static let timeExceeded: UInt8 = 11
+
+        /// Error messages, which quote the packet they are about and must never be answered with another.
+        public static func isError(_ type: UInt8) -> Bool {
+            type == destinationUnreachable || type == 4 || type == 5 || type == timeExceeded || type == 12
+        }
     }
 
     public enum UnreachableCode {
@@ -15,6 +20,7 @@ public struct ICMPv4Message {
         public static let host: UInt8 = 1
         public static let `protocol`: UInt8 = 2
         public static let port: UInt8 = 3
+        public static let administrativelyProhibited: UInt8 = 13
     }
 
     public let bytes: UnsafeMutableRawBufferPointer

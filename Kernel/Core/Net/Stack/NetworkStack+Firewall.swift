@@ -1,0 +1,161 @@
+/// The firewall's view of the stack's packets: the fields rules match,
+/// the connection state read from the flows the stack tracks, and what
+/// the verdicts do.
+extension NetworkStack {
+    private enum TCPFlag {
+        static let syn: UInt8 = 0x02
+        static let rst: UInt8 = 0x04
+        static let ack: UInt8 = 0x10
+    }
+
+    /// Filters a received packet. Returns true if it may continue; otherwise
+    /// it has been dropped or rejected and counted (the caller still owns the buffer).
+    func admitInbound(_ packet: IPv4Packet, on interface: NetworkInterface, firewall: Firewall, now: Instant) -> Bool {
+        guard let fields = firewallPacket(packet.bytes, direction: .inbound, on: interface) else {
+            firewall.countInvalid()
+            counters.firewallInvalid += 1
+            return false
+        }
+        let decision = firewall.evaluate(fields, now: now)
+        switch decision.action {
+        case .accept:
+            return true
+        case .drop:
+            counters.firewallDropped += 1
+        case .reject:
+            counters.firewallRejected += 1
+            reject(packet, fields, on: interface, now: now)
+        }
+        return false
+    }
+
+    /// Filters a packet about to leave `interface` (forwarded or originated
+    /// here). Outbound, reject acts as drop.
+    func admitOutbound(_ buffer: PacketBuffer, on interface: NetworkInterface, firewall: Firewall, now: Instant) -> Bool {
+        let packet = buffer.frame.slice(EthernetFrame.headerLength, buffer.length)
+        guard let fields = firewallPacket(packet, direction: .outbound, on: interface) else {
+            firewall.countInvalid()
+            counters.firewallInvalid += 1
+            return false
+        }
+        guard firewall.evaluate(fields, now: now).action == .accept else {
+            counters.firewallDropped += 1
+            return false
+        }
+        return true
+    }
+
+    private func reject(_ packet: IPv4Packet, _ fields: FirewallPacket, on interface: NetworkInterface, now: Instant) {
+        switch fields.protocolNumber {
+        case IPv4Packet.ProtocolNumber.tcp:
+            tcp.refuse(packet.payload, source: packet.source, destination: packet.destination, now: now)
+        case IPv4Packet.ProtocolNumber.icmp where ICMPv4Message.MessageType.isError(fields.icmpType):
+            break  // never an error about an error
+        default:
+            sendUnreachable(code: ICMPv4Message.UnreachableCode.administrativelyProhibited, about: packet, on: interface, now: now)
+        }
+    }
+
+    /// The match fields of the IPv4 packet in `bytes`, or nil if its
+    /// transport header is cut short.
+    func firewallPacket(_ bytes: UnsafeMutableRawBufferPointer, direction: TrafficDirection, on interface: NetworkInterface)
+        -> FirewallPacket?
+    {
+        guard bytes.count >= IPv4Packet.minimumHeaderLength else { return nil }
+        let headerLength = Int(bytes[0] & 0x0F) * 4
+        var fields = FirewallPacket(
+            direction: direction, interface: interface.role, protocolNumber: bytes[9], source: bytes.u32(12),
+            destination: bytes.u32(16), length: bytes.count)
+        let inbound = direction == .inbound
+        switch fields.protocolNumber {
+        case IPv4Packet.ProtocolNumber.tcp:
+            guard bytes.count >= headerLength + TCPSegment.minimumHeaderLength else { return nil }
+            fields.sourcePort = bytes.u16(headerLength)
+            fields.destinationPort = bytes.u16(headerLength + 2)
+            let flags = bytes[headerLength + 13]
+            fields.state = inbound ? inboundTCPState(fields, flags: flags, on: interface) : outboundTCPState(flags: flags)
+        case IPv4Packet.ProtocolNumber.udp:
+            guard bytes.count >= headerLength + UDPDatagram.headerLength else { return nil }
+            fields.sourcePort = bytes.u16(headerLength)
+            fields.destinationPort = bytes.u16(headerLength + 2)
+            fields.state = inbound ? .new : .established
+        case IPv4Packet.ProtocolNumber.icmp:
+            guard bytes.count >= headerLength + ICMPv4Message.headerLength else { return nil }
+            fields.icmpType = bytes[headerLength]
+            fields.state = inbound
+                ? inboundICMPState(bytes.slice(headerLength, bytes.count), type: fields.icmpType, on: interface)
+                : outboundICMPState(type: fields.icmpType)
+        default:
+            fields.state = inbound ? .new : .established
+        }
+        return fields
+    }
+
+    private func outboundTCPState(flags: UInt8) -> ConnectionState {
+        flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn ? .new : .established
+    }
+
+    private func outboundICMPState(type: UInt8) -> ConnectionState {
+        if ICMPv4Message.MessageType.isError(type) { return .related }
+        return type == ICMPv4Message.MessageType.echoRequest ? .new : .established
+    }
+
+    private func inboundTCPState(_ fields: FirewallPacket, flags: UInt8, on interface: NetworkInterface) -> ConnectionState {
+        if flags & (TCPFlag.syn | TCPFlag.ack | TCPFlag.rst) == TCPFlag.syn { return .new }
+        let source = IPv4Address(value: fields.source)
+        let destination = IPv4Address(value: fields.destination)
+        if tracksTCP(local: destination, localPort: fields.destinationPort, remote: source, remotePort: fields.sourcePort,
+                     on: interface) {
+            return .established
+        }
+        // A bare ACK to a listening port may complete a SYN-cookie handshake.
+        if flags & (TCPFlag.syn | TCPFlag.ack | TCPFlag.rst) == TCPFlag.ack
+            && tcp.isListening(port: fields.destinationPort, address: destination)
+        {
+            return .new
+        }
+        return .invalid
+    }
+
+    /// Whether a TCP flow between a local and a remote endpoint is tracked:
+    /// a kernel connection, or a balanced flow seen from either side.
+    private func tracksTCP(local: IPv4Address, localPort: UInt16, remote: IPv4Address, remotePort: UInt16,
+                           on interface: NetworkInterface) -> Bool {
+        if tcp.tracks(local: local, localPort: localPort, remote: remote, remotePort: remotePort) { return true }
+        guard let balancer, local == interface.address else { return false }
+        let tcpNumber = IPv4Packet.ProtocolNumber.tcp
+        switch interface.role {
+        case .public:
+            return balancer.tracksClient(remote, port: remotePort, servicePort: localPort, protocolNumber: tcpNumber)
+        case .private:
+            return balancer.tracksBackend(remote, port: remotePort, snatPort: localPort, protocolNumber: tcpNumber)
+        case .admin:
+            return false
+        }
+    }
+
+    /// Requests open flows; errors are related when they quote a packet of
+    /// a flow the stack tracks; anything else claims a flow that is not there.
+    private func inboundICMPState(_ message: UnsafeMutableRawBufferPointer, type: UInt8, on interface: NetworkInterface)
+        -> ConnectionState
+    {
+        if type == ICMPv4Message.MessageType.echoRequest || type == 13 || type == 10 { return .new }
+        guard ICMPv4Message.MessageType.isError(type) else { return .invalid }
+        let quoted = message.slice(ICMPv4Message.headerLength, message.count)
+        guard quoted.count >= IPv4Packet.minimumHeaderLength + 8 else { return .invalid }
+        let quotedHeader = Int(quoted[0] & 0x0F) * 4
+        guard quotedHeader >= IPv4Packet.minimumHeaderLength, quoted.count >= quotedHeader + 8 else { return .invalid }
+        let ourSource = IPv4Address(value: quoted.u32(12))
+        let remote = IPv4Address(value: quoted.u32(16))
+        guard ourSource == interface.address else { return .invalid }
+        switch quoted[9] {
+        case IPv4Packet.ProtocolNumber.tcp:
+            let tracked = tracksTCP(local: ourSource, localPort: quoted.u16(quotedHeader), remote: remote,
+                                    remotePort: quoted.u16(quotedHeader + 2), on: interface)
+            return tracked ? .related : .invalid
+        default:
+            // UDP and ICMP are not tracked: an error about a datagram this address sent is related.
+            return .related
+        }
+    }
+}
