@@ -6,16 +6,21 @@ public struct ConfigLocation: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-/// One problem in an appliance file, reported as `file:line:col: message`
-/// with the line and a caret under the column.
+/// One problem in a configuration file, reported as
+/// `file:line:col: error: message` (or `warning:`) with the line and a caret
+/// under the column.
 public struct ConfigDiagnostic: Error, Sendable, CustomStringConvertible {
+    /// Errors stop the build; warnings are reported and the build goes on.
+    public enum Severity: String, Sendable { case error, warning }
+
     public var location: ConfigLocation
     public var message: String
     public var sourceLine: String
+    public var severity: Severity = .error
 
     public var description: String {
         let caret = String(repeating: " ", count: max(0, location.column - 1)) + "^"
-        return "\(location): error: \(message)\n    \(sourceLine)\n    \(caret)"
+        return "\(location): \(severity.rawValue): \(message)\n    \(sourceLine)\n    \(caret)"
     }
 }
 

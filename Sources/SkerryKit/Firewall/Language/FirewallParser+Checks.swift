@@ -1,0 +1,102 @@
+import KernelCore
+
+/// Checks that need the whole file: set references, what `port` and
+/// `icmp-type` require of a rule's protocols, and rules or sets that can
+/// never take effect.
+extension FirewallParser {
+    static let portProtocols = ValueSet(values: [6, 17])
+    static let icmpProtocol = ValueSet(values: [1])
+
+    /// The rules, with every list resolved against the sets.
+    mutating func resolveRules() -> [FirewallRule] {
+        drafts.map { resolve($0) }
+    }
+
+    private mutating func resolve(_ draft: RuleDraft) -> FirewallRule {
+        var rule = draft.rule
+        for (field, list) in draft.lists.sorted(by: { $0.key < $1.key }) {
+            guard let values = resolve(list, as: field) else { continue }
+            if values.isEmpty {
+                let noun = field == .source || field == .destination ? "address" : "port"
+                report(list.start, "'!' leaves no \(noun) to match, so the rule can never match")
+            } else if values != ValueSet([field.domain]) {
+                rule.matches[field] = values
+            }
+        }
+        guard !draft.unreadable.contains(.protocolNumber) else { return rule }
+        let protocols = rule.values(.protocolNumber)
+        if let port = draft.clauses["port"], !Self.portProtocols.isSuperset(of: protocols) {
+            report(port, "'port' needs 'proto tcp', 'proto udp' or 'proto { tcp, udp }'")
+        }
+        if let icmpType = draft.clauses[RuleClause.icmpType.key], protocols != Self.icmpProtocol {
+            report(icmpType, "'icmp-type' needs 'proto icmp'")
+        }
+        return rule
+    }
+
+    /// The list's values, or nil when part of it could not be read (and was reported).
+    private mutating func resolve(_ list: ValueList, as field: MatchField) -> ValueSet? {
+        let wanted: SetKind = field == .source || field == .destination ? .addresses : .ports
+        var ranges = list.literals
+        var complete = !list.isDamaged && !list.references.contains { $0.text.isEmpty }
+        for reference in list.references where !reference.text.isEmpty {
+            guard let index = sets.firstIndex(where: { $0.name.text == reference.text }) else {
+                report(reference, unknownSetMessage(reference.text))
+                complete = false
+                continue
+            }
+            sets[index].isUsed = true
+            guard let kind = sets[index].kind else {
+                complete = false
+                continue
+            }
+            guard kind == wanted else {
+                report(reference, "\(reference.shown) is a set of \(kind.noun), not \(wanted.noun)")
+                complete = false
+                continue
+            }
+            ranges += sets[index].values.ranges
+        }
+        guard complete else { return nil }
+        let values = ValueSet(ranges)
+        return list.negated ? values.complement(within: field.domain) : values
+    }
+
+    private func unknownSetMessage(_ name: String) -> String {
+        let candidates = sets.map { ($0.name.text, editDistance($0.name.text, name)) }.filter { $0.1 <= 2 }
+        guard let closest = candidates.min(by: { $0.1 < $1.1 }) else { return "unknown set '$\(name)'" }
+        return "unknown set '$\(name)'; did you mean '$\(closest.0)'?"
+    }
+
+    // MARK: Warnings
+
+    /// A rule every packet of which an earlier rule already takes.
+    mutating func checkShadowedRules(_ rules: [FirewallRule]) {
+        for (index, rule) in rules.enumerated() {
+            guard let earlier = rules[..<index].first(where: { rule.isCovered(by: $0) }) else { continue }
+            warn(
+                line: rule.location.line, column: rule.location.column,
+                "rule '\(rule.name)' can never match: rule '\(earlier.name)' (line \(earlier.location.line)) matches everything it matches")
+        }
+    }
+
+    mutating func checkUnusedSets() {
+        for set in sets where !set.isUsed { warn(set.name, "set '\(set.name.text)' is never used") }
+    }
+}
+
+/// Levenshtein distance: the fewest single-character insertions, deletions
+/// and substitutions that turn `a` into `b`.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a)
+    let b = Array(b)
+    var previous = Array(0...b.count)
+    for i in a.indices {
+        var current = [i + 1]
+        for j in b.indices {
+            current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (a[i] == b[j] ? 0 : 1)))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}
