@@ -11,7 +11,7 @@ enum Filtering {
         firewall.onLog = { record in
             console.beginLine()
             console.write("firewall: ")
-            console.write(ApplianceFirewall.ruleNames[Int(record.rule)])
+            console.write(bytes: ApplianceFirewall.table.name(Int(record.rule)))
             console.write(" ")
             console.write(record.rateLimited ? "rate-limited" : record.action.name)
             console.write(" ")
@@ -77,9 +77,9 @@ enum Filtering {
         console.line("rule                              action      packets        bytes  limited  last hit")
         for index in firewall.rules.indices {
             let counters = firewall.ruleCounters[index]
-            let name = ApplianceFirewall.ruleNames[index]
-            console.write(name)
-            console.write(spaces: max(1, 34 - name.utf8CodeUnitCount))
+            let name = ApplianceFirewall.table.name(index)
+            console.write(bytes: name)
+            console.write(spaces: max(1, 34 - name.count))
             let action = firewall.rules[index].action.name
             console.write(action)
             console.write(spaces: 6 - action.utf8CodeUnitCount)

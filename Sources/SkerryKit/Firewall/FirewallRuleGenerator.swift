@@ -108,6 +108,8 @@ public struct FirewallRuleGenerator {
         established.directions = [.inbound]
         established.matches[.state] = ValueSet(values: [1, 2])
         add(established)
+        // Keys of the rules so far, so that no rule repeats an earlier one's match.
+        var seen = Set<String>()
         while set.rules.count < ruleCount {
             let index = set.rules.count
             let kind = Int.random(in: 0..<10, using: &random)
@@ -148,7 +150,8 @@ public struct FirewallRuleGenerator {
                 rule.matches[.source] = ValueSet([ValueRange(0x0A00_0300 | UInt32.random(in: 2...254, using: &random))])
                 rule.matches[.sourcePort] = ValueSet(values: [UInt32.random(in: 8000...9000, using: &random)])
             }
-            add(rule)
+            let key = "\(rule.action) \(rule.interfaces) " + rule.matches.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            if seen.insert(key).inserted { add(rule) }
         }
         return set
     }

@@ -72,8 +72,40 @@ extension FirewallParser {
 
     /// A rule every packet of which an earlier rule already takes.
     mutating func checkShadowedRules(_ rules: [FirewallRule]) {
+        // Bitmasks first: an earlier rule can only cover a later one if it
+        // applies wherever the later one does and constrains no field the
+        // later one leaves open. Most pairs fail that without touching a set.
+        let scopes = rules.map { rule in
+            rule.directions.reduce(0) { mask, direction in
+                rule.interfaces.reduce(mask) { $0 | 1 << (Int(direction.rawValue) * 3 + $1.rawValue) }
+            }
+        }
+        let constrained = rules.map { rule in rule.matches.keys.reduce(0) { $0 | 1 << $1.rawValue } }
+        // Each rule's bounding box, field by field: a cover's box holds the covered one's.
+        let fieldCount = MatchField.allCases.count
+        var lows = [UInt32](repeating: 0, count: rules.count * fieldCount)
+        var highs = [UInt32](repeating: 0, count: rules.count * fieldCount)
         for (index, rule) in rules.enumerated() {
-            guard let earlier = rules[..<index].first(where: { rule.isCovered(by: $0) }) else { continue }
+            for field in MatchField.allCases {
+                let ranges = rule.values(field).ranges
+                lows[index * fieldCount + field.rawValue] = ranges.first?.lower ?? 1
+                highs[index * fieldCount + field.rawValue] = ranges.last?.upper ?? 0
+            }
+        }
+        func boxContains(_ outer: Int, _ inner: Int) -> Bool {
+            for field in 0..<fieldCount {
+                let a = outer * fieldCount + field
+                let b = inner * fieldCount + field
+                if lows[a] > lows[b] || highs[a] < highs[b] { return false }
+            }
+            return true
+        }
+        for (index, rule) in rules.enumerated() {
+            let candidates = (0..<index).lazy.filter {
+                scopes[index] & ~scopes[$0] == 0 && constrained[$0] & ~constrained[index] == 0 && boxContains($0, index)
+            }
+            guard let earlierIndex = candidates.first(where: { rule.isCovered(by: rules[$0]) }) else { continue }
+            let earlier = rules[earlierIndex]
             warn(
                 line: rule.location.line, column: rule.location.column,
                 "rule '\(rule.name)' can never match: rule '\(earlier.name)' (line \(earlier.location.line)) matches everything it matches")
