@@ -31,6 +31,14 @@ import Testing
         #expect(description.interfaces[InterfaceRole.public.rawValue].gateway == IPv4Address(10, 0, 2, 2))
     }
 
+    @Test func theFirewallRuleFileIsFoundBesideTheApplianceFile() throws {
+        let sample = try #require(ProjectLayout.find()).root.appendingPathComponent("Samples/web/appliance.conf").path
+        let description = try ApplianceParser.load(sample)
+        let rules = try #require(description.firewallRules)
+        #expect(rules.hasSuffix("/Samples/web/firewall.rules") && FileManager.default.fileExists(atPath: rules))
+        #expect(try ApplianceParser.parse(file: "a.conf", text: Self.valid).firewallRules == nil)
+    }
+
     /// Each mistake is reported at its own line and column with a caret.
     @Test(arguments: [
         ("appliance web\nservice web {\n    port 99999\n    backend b 10.0.3.2:1\n}\n", 3, 10, "'99999' is not a number from 1 to 65535"),
@@ -45,7 +53,10 @@ import Testing
         ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2:1 extra\n}\n", 4, 26, "unknown backend setting 'extra'"),
         ("service web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 1, 1, "missing 'appliance NAME'"),
         ("appliance 9lives\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 1, 11, "'9lives' is not a name"),
-        ("appliance web\nlistener x\n", 2, 1, "expected 'appliance', 'nic' or 'service', found 'listener'"),
+        ("appliance web\nlistener x\n", 2, 1, "expected 'appliance', 'nic', 'service' or 'firewall', found 'listener'"),
+        ("appliance web\nfirewall missing.rules\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 10,
+         "cannot read the rule file 'missing.rules'"),
+        ("appliance web\nfirewall\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 10, "expected the path of a rule file"),
         ("appliance web\nservice web {\n    port 80\n    timeout idle 5s\n    backend b 10.0.3.2:1\n}\n", 4, 13, "unknown flow state 'idle'"),
         ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n", 2, 13, "this '{' is never closed"),
         ("appliance \"web\nservice x {\n}\n", 1, 11, "unterminated string"),

@@ -196,7 +196,8 @@ public struct FirewallRuleGenerator {
 
     private mutating func valueSet(_ pool: [ValueRange], domain: ValueRange) -> ValueSet {
         let set = ValueSet(pick(from: pool))
-        return chance(0.2) ? set.complement(within: domain) : set
+        let complement = set.complement(within: domain)
+        return chance(0.2) && !complement.isEmpty ? complement : set
     }
 
     private mutating func edgeValue(_ pool: [ValueRange], domain: ValueRange) -> UInt32 {

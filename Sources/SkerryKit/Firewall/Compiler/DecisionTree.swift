@@ -59,15 +59,15 @@ struct DecisionTreeBuilder {
     private mutating func build(_ candidateRules: [Int], region: [ValueRange]) -> Int {
         let candidates = relevant(candidateRules, in: region)
         if candidates.count <= leafSize { return intern(.leaf(candidates)) }
+        // Only cuts that leave every child smaller than this node are progress.
         let scores = MatchField.allCases.compactMap { field in
             score(field, candidates, region: region[field.rawValue]).map { (field: field, largest: $0.largest, total: $0.total) }
-        }
+        }.filter { $0.largest < candidates.count }
         let limit = replicationLimit * candidates.count
         // The cut that divides best without copying rules too often...
         let cheap = scores.filter { $0.total <= limit }.min { ($0.largest, $0.total) < ($1.largest, $1.total) }
         // ...and the one that divides best at any price.
         let sharp = scores.min { ($0.largest, $0.total) < ($1.largest, $1.total) }
-        var chosen = cheap
         if let sharp, sharp.total > limit, (cheap?.largest ?? candidates.count) > candidates.count / 2,
             candidates.count > 4 * leafSize
         {
@@ -80,9 +80,8 @@ struct DecisionTreeBuilder {
                 let second = build(wildcard.map(\.rule), region: region)
                 return intern(.either(first, second))
             }
-            chosen = chosen ?? sharp
         }
-        guard let choice = chosen, choice.largest < candidates.count else { return intern(.leaf(candidates)) }
+        guard let choice = cheap ?? sharp else { return intern(.leaf(candidates)) }
         let cut = partition(choice.field, candidates, region: region[choice.field.rawValue])
         var uppers: [UInt32] = []
         var children: [Int] = []
