@@ -127,7 +127,7 @@ final class BalancerScenario: @unchecked Sendable {
         #expect(run.code == 0, "\(run.stderr.suffix(800)) \(panic)")
         #expect(started, "the backends never all came up: \(events.value)")
         #expect(scenario.counts == ["web1": 100, "web2": 100, "web3": 100], "round robin: \(scenario.counts)")
-        #expect(scenario.failures == 0, "\(scenario.failures) requests failed")
+        #expect(scenario.failures == 0, "\(scenario.failures) requests failed; console:\n\(run.consoleLines.suffix(60).joined(separator: "\n"))")
         let down = try #require(scenario.downAfter, "web2 never went down")
         // fall 3 x interval 1 s, plus one interval of phase and the 500 ms check timeout.
         #expect(down <= 3 * 1.0 + 1.0 + 1.0, "down after \(down) s")
