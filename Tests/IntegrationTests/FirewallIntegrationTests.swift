@@ -10,6 +10,9 @@ final class FirewallScenario: @unchecked Sendable {
     var blockedConnected = false
     var blockedAnswered = false
     var adminRefusedQuickly = false
+    var echoes: UDPEchoClient.Result?
+    var heapLines: [String] = []
+    let lock = NSLock()
 }
 
 /// The web sample's compiled firewall, from outside: what it lets through,
@@ -24,6 +27,7 @@ final class FirewallScenario: @unchecked Sendable {
 
         let scenario = FirewallScenario()
         var ports: [UInt16: UInt16] = [:]
+        var adminUDP: UInt16?
         var started = false
         let run = SkerryCLI.run(
             ["boot", Self.sample, "--accel", "tcg", "--json", "--forward", "public:tcp:80", "--forward", "public:tcp:22",
@@ -31,13 +35,21 @@ final class FirewallScenario: @unchecked Sendable {
             keepInputOpen: true, timeout: 210
         ) { line, child in
             guard let event = SkerryCLI.event(line) else { return }
+            if event["event"] as? String == "forward", event["role"] as? String == "admin", event["transport"] as? String == "udp",
+                let host = event["hostPort"] as? Int
+            {
+                adminUDP = UInt16(host)
+            }
+            if let console = event["line"] as? String, console.hasPrefix("heap: used ") {
+                scenario.lock.withLock { scenario.heapLines.append(console) }
+            }
             if event["event"] as? String == "forward", event["role"] as? String == "public",
                 let guest = event["guestPort"] as? Int, let host = event["hostPort"] as? Int
             {
                 ports[UInt16(guest)] = UInt16(host)
             }
             guard !started, (event["line"] as? String)?.hasSuffix("web/web3 is UP") == true,
-                let web = ports[80], let ssh = ports[22], let admin = ports[7]
+                let web = ports[80], let ssh = ports[22], let admin = ports[7], let echo = adminUDP
             else { return }
             started = true
             let input = child.standardInput
@@ -63,6 +75,15 @@ final class FirewallScenario: @unchecked Sendable {
                 } else {
                     scenario.adminRefusedQuickly = Date().timeIntervalSince(start) < 3
                 }
+                // Echoes from the host through the admin rules, in and out,
+                // between two heap readings.
+                func heapReading(_ count: Int) {
+                    _ = "heap\n".withCString { write(input, $0, strlen($0)) }
+                    for _ in 0..<500 where scenario.lock.withLock({ scenario.heapLines.count }) < count { usleep(10_000) }
+                }
+                heapReading(1)
+                scenario.echoes = UDPEchoClient(port: echo, count: 5_000).run()
+                heapReading(2)
                 _ = "rules\nnetstat\nshutdown\n".withCString { write(input, $0, strlen($0)) }
             }
         }
@@ -83,6 +104,15 @@ final class FirewallScenario: @unchecked Sendable {
                 "the logged rule reports its match on the console")
         let stack = rules.last { $0.hasPrefix("stack:") } ?? ""
         #expect(stack.contains("firewall-dropped="), "\(stack)")
+        #expect(scenario.echoes?.matched == 5_000, "admin from the host passes: \(String(describing: scenario.echoes))")
+        #expect((packets("admin-from-host") ?? 0) >= 5_000)
+        // 10,000 filtering decisions (each echo in and out) leave the heap's
+        // allocation count where the health checks running meanwhile put it.
+        let allocations = scenario.heapLines.compactMap { line -> Int? in
+            guard let range = line.range(of: "allocations ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(allocations.count >= 2 && allocations[1] - allocations[0] < 100, "allocations before and after: \(allocations)")
     }
 
     /// Five thousand generated rules compile into an image that boots.

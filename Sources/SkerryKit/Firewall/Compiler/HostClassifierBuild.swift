@@ -30,7 +30,7 @@ public struct HostClassifierBuild {
         let coreSources = enumerator.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }.sorted()
             .map { core.appendingPathComponent($0).path }
         let output = directory.appendingPathComponent("classifier").path
-        let arguments = (optimized ? ["-O", "-wmo"] : ["-Onone", "-j", "\(max(1, ProcessInfo.processInfo.activeProcessorCount))"]) + ["-module-name", "HostClassifier", "-o", output]
+        let arguments = (optimized ? ["-Osize", "-wmo"] : ["-Onone", "-j", "\(max(1, ProcessInfo.processInfo.activeProcessorCount))"]) + ["-module-name", "HostClassifier", "-o", output]
             + coreSources + paths
         let run = try CapturedRun.run(toolchain.swiftc, arguments)
         guard run.termination == .exited(0) else {
