@@ -108,6 +108,7 @@ enum Network {
 
         Balancer.start(stack: stack, loop: loop)
         Filtering.start(stack: stack)
+        Telemetry.start(stack: stack, loop: loop)
         for line in interruptLines { InterruptController.unmask(Int(line)) }
         loop.addPoller { stack.poll(now: Clock.now()) }
         loop.addDeadlineSource { stack.nextDeadline }

@@ -50,13 +50,24 @@ public struct FirewallRuleTable {
         let log = bytes[fields[1].lowerBound] == 0x6C  // l
         var limit: FirewallRateLimit?
         if bytes[fields[2].lowerBound] != 0x2D {  // -
-            var numbers: [UInt64] = [0]
+            var numbers: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            var slashes = 0
             for index in fields[2] {
                 let byte = bytes[index]
-                if byte == 0x2F { numbers.append(0) } else { numbers[numbers.count - 1] = numbers[numbers.count - 1] &* 10 &+ UInt64(byte &- 0x30) }
+                if byte == 0x2F {
+                    slashes += 1
+                } else {
+                    let digit = UInt64(byte &- 0x30)
+                    switch slashes {
+                    case 0: numbers.0 = numbers.0 &* 10 &+ digit
+                    case 1: numbers.1 = numbers.1 &* 10 &+ digit
+                    default: numbers.2 = numbers.2 &* 10 &+ digit
+                    }
+                }
             }
-            precondition(numbers.count == 3, "malformed firewall rate limit")
-            limit = FirewallRateLimit(packets: UInt32(numbers[0]), per: Interval(nanoseconds: numbers[1]), burst: UInt32(numbers[2]))
+            precondition(slashes == 2, "malformed firewall rate limit")
+            limit = FirewallRateLimit(packets: UInt32(truncatingIfNeeded: numbers.0), per: Interval(nanoseconds: numbers.1),
+                                      burst: UInt32(truncatingIfNeeded: numbers.2))
         }
         descriptors.append(FirewallRuleDescriptor(action: action, log: log, limit: limit))
         names.append(start..<line.upperBound)

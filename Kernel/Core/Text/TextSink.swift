@@ -9,7 +9,9 @@ public protocol TextSink {
 }
 
 extension TextSink {
-    @inline(__always)
+    // Out of line: text is written from hundreds of places, none of them
+    // hot, and a copy of this loop at each would cost the image tens of KiB.
+    @inline(never)
     public mutating func write(_ text: StaticString) {
         text.withUTF8Buffer { buffer in
             for byte in buffer { write(byte: byte) }

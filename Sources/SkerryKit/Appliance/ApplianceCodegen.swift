@@ -20,6 +20,11 @@ public enum ApplianceCodegen {
         lines.append("enum ApplianceConfiguration {")
         lines.append("    static let name: StaticString = \(literal(description.name))")
         lines.append("")
+        lines.append("    /// Metrics and admin actions, on the admin NIC.")
+        lines.append("    static let telemetryPort: UInt16 = \(description.telemetryPort)")
+        lines.append("    /// What admin actions must present; empty: admin actions are refused.")
+        lines.append("    static let adminToken: StaticString = \(literal(description.adminToken ?? ""))")
+        lines.append("")
         lines.append("    static let interfaces: [InterfaceConfiguration] = [")
         for interface in description.interfaces {
             let gateway = interface.gateway.map { "IPv4Address(\(octets($0)))" } ?? "nil"

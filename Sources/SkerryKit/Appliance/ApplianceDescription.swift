@@ -28,8 +28,15 @@ public struct ApplianceDescription: Sendable {
     public var services: [Service] = []
     /// The firewall's rule file (resolved against the appliance file's directory), if any.
     public var firewallRules: String?
+    /// The TCP port on the admin NIC serving metrics and admin actions.
+    public var telemetryPort: UInt16 = 9100
+    /// The token admin actions must present; without one they are refused.
+    public var adminToken: String?
     /// The file it came from.
     public var source: String = ""
+
+    /// Ports the admin NIC's test services hold.
+    static let adminServicePorts: [UInt16: String] = [7: "echo", 9: "discard", 19: "chargen"]
 
     static let algorithmNames: [(String, BalancingAlgorithm)] = [
         ("round-robin", .roundRobin), ("weighted-round-robin", .weightedRoundRobin),

@@ -9,6 +9,7 @@ public struct ApplianceParser {
     private var position = 0
     private var problems: [ConfigDiagnostic] = []
     private var description = ApplianceDescription()
+    private var sawAdmin = false
 
     public init(file: String, text: String) {
         lexer = ConfigLexer(file: file, text: text)
@@ -48,8 +49,10 @@ public struct ApplianceParser {
                 parseService(token)
             case .word where token.text == "firewall":
                 parseFirewall(token)
+            case .word where token.text == "admin":
+                parseAdmin(token)
             default:
-                report(token, "expected 'appliance', 'nic', 'service' or 'firewall', found \(show(token))")
+                report(token, "expected 'appliance', 'nic', 'service', 'firewall' or 'admin', found \(show(token))")
                 skipLine()
             }
         }
@@ -113,6 +116,54 @@ public struct ApplianceParser {
         }
         description.interfaces[role.rawValue] = configuration
         endOfStatement()
+    }
+
+    private mutating func parseAdmin(_ keyword: ConfigToken) {
+        if sawAdmin { report(keyword, "the admin settings are given twice") }
+        sawAdmin = true
+        guard let open = next(), open.kind == .open else {
+            report(keyword, "expected '{' after 'admin'")
+            return skipBlock()
+        }
+        var closed = false
+        while let token = next() {
+            if token.kind == .newline { continue }
+            if token.kind == .close {
+                closed = true
+                break
+            }
+            guard token.kind == .word else {
+                report(token, "expected an admin setting, found \(show(token))")
+                skipLine()
+                continue
+            }
+            switch token.text {
+            case "telemetry-port":
+                if let port = expectPort(after: token) {
+                    if let service = ApplianceDescription.adminServicePorts[port] {
+                        report(line: token.line, column: token.column + token.text.count + 1,
+                               "port \(port) is the admin NIC's \(service) service")
+                    } else {
+                        description.telemetryPort = port
+                    }
+                }
+                endOfStatement()
+            case "token":
+                if let value = expectWord(after: token, what: "the admin token") {
+                    let printable = value.text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
+                    if value.text.count < 16 || !printable {
+                        report(value, "the admin token needs at least 16 printable characters, without spaces")
+                    } else {
+                        description.adminToken = value.text
+                    }
+                }
+                endOfStatement()
+            default:
+                report(token, "unknown admin setting '\(token.text)' (expected telemetry-port or token)")
+                skipLine()
+            }
+        }
+        if !closed { report(open, "this '{' is never closed") }
     }
 
     private mutating func parseFirewall(_ keyword: ConfigToken) {

@@ -39,6 +39,7 @@ public struct KernelBuilder {
         "-Xfrontend", "-function-sections",
         // Keep fatalError and precondition messages: the panic report quotes them.
         "-Xfrontend", "-assert-config", "-Xfrontend", "Debug",
+        "-Xllvm", "-enable-machine-outliner",
         "-module-name", "SkerryKernel",
     ]
     public static let assemblerFlags = ["-target", "x86_64-unknown-none-elf", "-c"]

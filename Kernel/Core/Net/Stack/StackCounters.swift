@@ -42,6 +42,7 @@ public struct StackCounters: Sendable, Equatable {
     public init() {}
 
     /// Calls `body` with each counter's name and value, in declaration order.
+    @inline(never)
     public func forEach(_ body: (StaticString, UInt64) -> Void) {
         body("frames-received", framesReceived)
         body("frame-truncated", frameTruncated)

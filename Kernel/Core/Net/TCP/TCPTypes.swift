@@ -92,6 +92,7 @@ public struct TCPCounters: Sendable, Equatable {
 
     public init() {}
 
+    @inline(never)
     public func forEach(_ body: (StaticString, UInt64) -> Void) {
         body("tcp-segments-received", segmentsReceived)
         body("tcp-segments-sent", segmentsSent)

@@ -1,0 +1,115 @@
+/// The HTTP side of the telemetry port on the admin NIC: `GET /metrics`
+/// (Prometheus text) and the admin actions, which need the appliance's
+/// admin token:
+///
+///     POST /admin/drain/SERVICE/BACKEND     no new connections; open ones finish
+///     POST /admin/disable/SERVICE/BACKEND   nothing; open connections are dropped
+///     POST /admin/enable/SERVICE/BACKEND    back in rotation
+///
+/// with `Authorization: Bearer TOKEN`. Each action taken is reported
+/// through `onAction` (the kernel logs it on the console).
+public final class AdminHTTP {
+    public struct Action {
+        public var state: LoadBalancer.AdministrativeState
+        public var service: LoadBalancer.Service
+        public var backend: LoadBalancer.Backend
+        public var peer: IPv4Address
+    }
+
+    let token: [UInt8]
+    let balancer: LoadBalancer?
+    let metrics: () -> [UInt8]
+    public var onAction: ((Action) -> Void)?
+
+    /// - Parameters:
+    ///   - token: the admin token; empty refuses every action.
+    ///   - metrics: the `/metrics` body, made when asked for.
+    public init(token: [UInt8], balancer: LoadBalancer?, metrics: @escaping () -> [UInt8]) {
+        self.token = token
+        self.balancer = balancer
+        self.metrics = metrics
+    }
+
+    /// The complete response to `request` from `peer`.
+    public func respond(to request: HTTPRequest, from peer: IPv4Address) -> [UInt8] {
+        let get = request.method == literalBytes("GET")
+        let post = request.method == literalBytes("POST")
+        if request.path == literalBytes("/metrics") {
+            guard get else { return AdminHTTP.response(405, "Method Not Allowed", "use GET\n") }
+            return AdminHTTP.response(200, "OK", metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        if request.path == literalBytes("/") {
+            return AdminHTTP.response(
+                200, "OK",
+                "skerry appliance: GET /metrics; POST /admin/{drain,disable,enable}/SERVICE/BACKEND with Authorization: Bearer TOKEN\n")
+        }
+        let prefix = literalBytes("/admin/")
+        guard request.path.starts(with: prefix) else { return AdminHTTP.response(404, "Not Found", "no such path\n") }
+        guard post else { return AdminHTTP.response(405, "Method Not Allowed", "admin actions are POST\n") }
+        guard !token.isEmpty else {
+            return AdminHTTP.response(403, "Forbidden", "admin actions are off: the appliance file sets no admin token\n")
+        }
+        guard let presented = request.bearerToken, AdminHTTP.constantTimeEqual(presented, token) else {
+            return AdminHTTP.response(401, "Unauthorized", "admin actions need the appliance's token: Authorization: Bearer TOKEN\n")
+        }
+        let parts = request.path[prefix.count...].split(separator: 0x2F, omittingEmptySubsequences: false).map { Array($0) }
+        guard parts.count == 3 else {
+            return AdminHTTP.response(404, "Not Found", "expected /admin/ACTION/SERVICE/BACKEND\n")
+        }
+        let state: LoadBalancer.AdministrativeState
+        switch parts[0] {
+        case literalBytes("drain"): state = .draining
+        case literalBytes("disable"): state = .disabled
+        case literalBytes("enable"): state = .enabled
+        default: return AdminHTTP.response(404, "Not Found", "unknown action: expected drain, disable or enable\n")
+        }
+        guard let balancer else { return AdminHTTP.response(404, "Not Found", "this appliance balances no services\n") }
+        for service in balancer.services where parts[1].matches(service.configuration.name) {
+            for backend in service.backends where parts[2].matches(backend.configuration.name) {
+                balancer.setAdministrative(state, service: service, backend: backend)
+                onAction?(Action(state: state, service: service, backend: backend, peer: peer))
+                var body = ByteText()
+                body.write(bytes: parts[1])
+                body.write("/")
+                body.write(bytes: parts[2])
+                body.write(" is ")
+                body.write(state.name)
+                body.write("\n")
+                return AdminHTTP.response(200, "OK", body.bytes)
+            }
+        }
+        return AdminHTTP.response(404, "Not Found", "no such backend\n")
+    }
+
+    /// A response to a request that is not HTTP or too long.
+    public static var badRequest: [UInt8] { response(400, "Bad Request", "not an HTTP request this endpoint understands\n") }
+
+    static func response(_ status: Int, _ reason: StaticString, _ body: StaticString) -> [UInt8] {
+        response(status, reason, body.withUTF8Buffer { Array($0) })
+    }
+
+    static func response(_ status: Int, _ reason: StaticString, _ body: [UInt8],
+                         contentType: StaticString = "text/plain; charset=utf-8") -> [UInt8] {
+        var text = ByteText()
+        text.write("HTTP/1.1 ")
+        text.write(decimal: status)
+        text.write(" ")
+        text.write(reason)
+        text.write("\r\nContent-Type: ")
+        text.write(contentType)
+        text.write("\r\nContent-Length: ")
+        text.write(decimal: body.count)
+        text.write("\r\nConnection: close\r\n\r\n")
+        text.bytes += body
+        return text.bytes
+    }
+
+    /// Compares without stopping at the first difference, so timing does not reveal the token.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+}

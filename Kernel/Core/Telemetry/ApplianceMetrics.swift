@@ -1,0 +1,240 @@
+/// What `/metrics` reports, gathered from the running appliance.
+public struct MetricsSource {
+    public var now: Instant
+    /// Time since boot.
+    public var uptime: Interval
+    public var heapUsed: UInt64
+    public var heapFree: UInt64
+    public var heapPeak: UInt64
+    public var stack: NetworkStack
+    public var firewall: Firewall?
+    /// The name of firewall rule `index`, as UTF-8 that outlives the scrape.
+    public var ruleName: (Int) -> UnsafeBufferPointer<UInt8>
+
+    public init(now: Instant, uptime: Interval, heapUsed: UInt64, heapFree: UInt64, heapPeak: UInt64, stack: NetworkStack,
+                firewall: Firewall?, ruleName: @escaping (Int) -> UnsafeBufferPointer<UInt8>) {
+        self.now = now
+        self.uptime = uptime
+        self.heapUsed = heapUsed
+        self.heapFree = heapFree
+        self.heapPeak = heapPeak
+        self.stack = stack
+        self.firewall = firewall
+        self.ruleName = ruleName
+    }
+}
+
+/// The appliance's state in Prometheus text format: every counter the
+/// stack, TCP, the balancer and the firewall keep, with conventional names
+/// (`skerry_…`, counters ending in `_total`) and labels.
+public enum ApplianceMetrics {
+    public static func write(_ source: MetricsSource) -> PrometheusText {
+        var text = PrometheusText()
+        system(&text, source)
+        interfaces(&text, source.stack)
+        stackAndTCP(&text, source.stack)
+        if let balancer = source.stack.balancer {
+            services(&text, balancer)
+            backends(&text, balancer, now: source.now)
+            connectionTable(&text, balancer.tracker)
+        }
+        if let firewall = source.firewall { firewallCounters(&text, firewall, source) }
+        return text
+    }
+
+    private static func system(_ text: inout PrometheusText, _ source: MetricsSource) {
+        text.family("skerry_uptime_seconds", .gauge, "Time since the appliance booted.")
+        text.sample("skerry_uptime_seconds", .init(), seconds: source.uptime)
+        text.family("skerry_heap_bytes", .gauge, "Kernel heap: bytes used, free, and the peak used.")
+        text.sample("skerry_heap_bytes", .init("kind", "used"), source.heapUsed)
+        text.sample("skerry_heap_bytes", .init("kind", "free"), source.heapFree)
+        text.sample("skerry_heap_bytes", .init("kind", "peak"), source.heapPeak)
+    }
+
+    private enum NICValue: Sendable { case link, rxPackets, rxBytes, txPackets, txBytes }
+
+    private static let nicFamilies: [(StaticString, PrometheusText.Kind, StaticString, NICValue)] = [
+        ("skerry_nic_link_up", .gauge, "1 if the NIC's link is up.", .link),
+        ("skerry_nic_receive_packets_total", .counter, "Packets received by the NIC.", .rxPackets),
+        ("skerry_nic_receive_bytes_total", .counter, "Bytes received by the NIC.", .rxBytes),
+        ("skerry_nic_transmit_packets_total", .counter, "Packets sent by the NIC.", .txPackets),
+        ("skerry_nic_transmit_bytes_total", .counter, "Bytes sent by the NIC.", .txBytes),
+    ]
+
+    private static func interfaces(_ text: inout PrometheusText, _ stack: NetworkStack) {
+        let labels = stack.interfaces.map { PrometheusText.Labels("nic", $0.role.name).with("model", $0.device.model) }
+        for (name, kind, help, value) in nicFamilies {
+            text.family(name, kind, help)
+            for (index, interface) in stack.interfaces.enumerated() {
+                let counters = interface.device.counters
+                let sample: UInt64
+                switch value {
+                case .link: sample = interface.device.linkUp ? 1 : 0
+                case .rxPackets: sample = counters.rxPackets
+                case .rxBytes: sample = counters.rxBytes
+                case .txPackets: sample = counters.txPackets
+                case .txBytes: sample = counters.txBytes
+                }
+                text.sample(name, labels[index], sample)
+            }
+        }
+        text.family("skerry_nic_drops_total", .counter, "Packets the NIC driver dropped, by reason.")
+        for (index, interface) in stack.interfaces.enumerated() {
+            let counters = interface.device.counters
+            text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-no-buffer"), counters.rxDropsNoBuffer)
+            text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-bad-frame"), counters.rxDropsBadFrame)
+            text.sample("skerry_nic_drops_total", labels[index].with("reason", "tx-ring-full"), counters.txDropsRingFull)
+            text.sample("skerry_nic_drops_total", labels[index].with("reason", "error"), counters.errors)
+        }
+    }
+
+    private static func stackAndTCP(_ text: inout PrometheusText, _ stack: NetworkStack) {
+        text.family("skerry_stack_events_total", .counter, "The network stack's named counters: traffic, drops by cause, answers.")
+        stack.counters.forEach { name, value in text.sample("skerry_stack_events_total", .init("event", name), value) }
+        text.family("skerry_tcp_events_total", .counter, "The kernel TCP's named counters.")
+        stack.tcp.counters.forEach { name, value in text.sample("skerry_tcp_events_total", .init("event", name), value) }
+        text.family("skerry_tcp_connections", .gauge, "Kernel TCP connections open, and in TIME-WAIT.")
+        text.sample("skerry_tcp_connections", .init("state", "open"), UInt64(stack.tcp.connectionCount))
+        text.sample("skerry_tcp_connections", .init("state", "time-wait"), UInt64(stack.tcp.timeWaitCount))
+    }
+
+    /// What a balancer family reports for one service or backend.
+    private enum BalancerValue: Sendable {
+        case active, total, refused, rate, failed, up, weight, maximum, limit, checkFailures
+    }
+
+    private static let serviceFamilies: [(StaticString, PrometheusText.Kind, StaticString, BalancerValue)] = [
+        ("skerry_service_connections_active", .gauge, "Balanced connections open, per service.", .active),
+        ("skerry_service_connections_total", .counter, "Connections balanced, per service.", .total),
+        ("skerry_service_connections_refused_total", .counter, "Connections refused: no eligible backend or a limit.", .refused),
+        ("skerry_service_failed_connects_total", .counter, "Connections a backend refused before answering.", .failed),
+        ("skerry_service_connection_rate", .gauge, "New connections per second over the last full second.", .rate),
+    ]
+
+    private static let backendFamilies: [(StaticString, PrometheusText.Kind, StaticString, BalancerValue)] = [
+        ("skerry_backend_up", .gauge, "1 if the backend passes its health checks.", .up),
+        ("skerry_backend_weight", .gauge, "The backend's weight.", .weight),
+        ("skerry_backend_connections_active", .gauge, "Balanced connections open to the backend.", .active),
+        ("skerry_backend_connections_max", .gauge, "The most connections the backend has had open at once.", .maximum),
+        ("skerry_backend_connection_limit", .gauge, "The backend's connection limit (0: none).", .limit),
+        ("skerry_backend_connections_total", .counter, "Connections balanced to the backend.", .total),
+        ("skerry_backend_failed_connects_total", .counter, "Connections the backend refused before answering.", .failed),
+        ("skerry_backend_check_failures_total", .counter, "Failed health checks.", .checkFailures),
+    ]
+
+    private static func value(_ value: BalancerValue, _ statistics: LoadBalancer.Statistics, _ backend: LoadBalancer.Backend?)
+        -> UInt64
+    {
+        switch value {
+        case .active: return UInt64(statistics.activeConnections)
+        case .total: return statistics.totalConnections
+        case .refused: return statistics.refusedConnections
+        case .rate: return statistics.connectionRate
+        case .failed: return statistics.failedConnects
+        case .maximum: return UInt64(statistics.maximumConnectionsSeen)
+        case .up: return backend?.health.status == .up ? 1 : 0
+        case .weight: return UInt64(backend?.configuration.weight ?? 0)
+        case .limit: return UInt64(backend?.configuration.maximumConnections ?? 0)
+        case .checkFailures: return backend?.health.checkFailures ?? 0
+        }
+    }
+
+    private static func services(_ text: inout PrometheusText, _ balancer: LoadBalancer) {
+        let labels = balancer.services.map { PrometheusText.Labels("service", $0.configuration.name) }
+        for (name, kind, help, field) in serviceFamilies {
+            text.family(name, kind, help)
+            for (index, service) in balancer.services.enumerated() {
+                text.sample(name, labels[index], value(field, service.statistics, nil))
+            }
+        }
+        traffic(&text, "skerry_service_bytes_total", "skerry_service_packets_total", labels,
+                balancer.services.map { $0.statistics })
+    }
+
+    private static func backends(_ text: inout PrometheusText, _ balancer: LoadBalancer, now: Instant) {
+        var labels: [PrometheusText.Labels] = []
+        var backends: [LoadBalancer.Backend] = []
+        for service in balancer.services {
+            for backend in service.backends {
+                labels.append(PrometheusText.Labels("service", service.configuration.name).with("backend", backend.configuration.name))
+                backends.append(backend)
+            }
+        }
+        for (name, kind, help, field) in backendFamilies {
+            text.family(name, kind, help)
+            for (index, backend) in backends.enumerated() {
+                text.sample(name, labels[index], value(field, backend.statistics, backend))
+            }
+        }
+        text.family("skerry_backend_admin_state", .gauge, "The operator's setting: 1 for the backend's current state.")
+        for (index, backend) in backends.enumerated() {
+            for state in [LoadBalancer.AdministrativeState.enabled, .draining, .disabled] {
+                let name: StaticString = state == .enabled ? "enabled" : state == .draining ? "draining" : "disabled"
+                text.sample("skerry_backend_admin_state", labels[index].with("state", name), backend.administrative == state ? 1 : 0)
+            }
+        }
+        text.family("skerry_backend_check_latency_seconds", .gauge, "Latency of the last successful health check.")
+        for (index, backend) in backends.enumerated() {
+            if let latency = backend.health.lastLatency { text.sample("skerry_backend_check_latency_seconds", labels[index], seconds: latency) }
+        }
+        text.family("skerry_backend_state_age_seconds", .gauge, "Time since the backend's health last changed.")
+        for (index, backend) in backends.enumerated() {
+            text.sample("skerry_backend_state_age_seconds", labels[index], seconds: now.since(backend.health.lastChange))
+        }
+        traffic(&text, "skerry_backend_bytes_total", "skerry_backend_packets_total", labels, backends.map { $0.statistics })
+    }
+
+    /// Bytes and packets each way, for services or backends.
+    private static func traffic(_ text: inout PrometheusText, _ bytes: StaticString, _ packets: StaticString,
+                                _ labels: [PrometheusText.Labels], _ statistics: [LoadBalancer.Statistics]) {
+        text.family(bytes, .counter, "Bytes forwarded, toward the backends and toward the clients.")
+        for index in statistics.indices {
+            text.sample(bytes, labels[index].with("direction", "to-backend"), statistics[index].bytesToBackend)
+            text.sample(bytes, labels[index].with("direction", "to-client"), statistics[index].bytesToClient)
+        }
+        text.family(packets, .counter, "Packets forwarded, toward the backends and toward the clients.")
+        for index in statistics.indices {
+            text.sample(packets, labels[index].with("direction", "to-backend"), statistics[index].packetsToBackend)
+            text.sample(packets, labels[index].with("direction", "to-client"), statistics[index].packetsToClient)
+        }
+    }
+
+    private static func connectionTable(_ text: inout PrometheusText, _ tracker: ConnectionTracker) {
+        text.family("skerry_conntrack_entries", .gauge, "Flows in the balancer's connection table.")
+        text.sample("skerry_conntrack_entries", .init(), UInt64(tracker.count))
+        text.family("skerry_conntrack_capacity", .gauge, "The connection table's size.")
+        text.sample("skerry_conntrack_capacity", .init(), UInt64(tracker.capacity))
+        text.family("skerry_conntrack_events_total", .counter, "Flows created, refused for a full table or no SNAT port, and expired.")
+        let counters = tracker.counters
+        text.sample("skerry_conntrack_events_total", .init("event", "created"), counters.flowsCreated)
+        text.sample("skerry_conntrack_events_total", .init("event", "table-full"), counters.tableFull)
+        text.sample("skerry_conntrack_events_total", .init("event", "snat-ports-exhausted"), counters.snatPortsExhausted)
+        text.sample("skerry_conntrack_events_total", .init("event", "expired"), counters.expired)
+    }
+
+    private static func firewallCounters(_ text: inout PrometheusText, _ firewall: Firewall, _ source: MetricsSource) {
+        @inline(never) func each(_ body: (PrometheusText.Labels, Firewall.RuleCounters) -> Void) {
+            for index in firewall.rules.indices {
+                body(PrometheusText.Labels("rule", source.ruleName(index)).with("action", firewall.rules[index].action.name),
+                     firewall.ruleCounters[index])
+            }
+        }
+        text.family("skerry_firewall_rule_packets_total", .counter, "Packets each firewall rule matched.")
+        each { labels, counters in text.sample("skerry_firewall_rule_packets_total", labels, counters.packets) }
+        text.family("skerry_firewall_rule_bytes_total", .counter, "Bytes each firewall rule matched.")
+        each { labels, counters in text.sample("skerry_firewall_rule_bytes_total", labels, counters.bytes) }
+        text.family("skerry_firewall_rule_rate_limited_total", .counter, "Matches dropped by the rule's per-source limit.")
+        each { labels, counters in text.sample("skerry_firewall_rule_rate_limited_total", labels, counters.rateLimited) }
+        text.family("skerry_firewall_policy_packets_total", .counter, "Packets no rule matched, decided by the default policy.")
+        for direction in TrafficDirection.allCases {
+            for role in InterfaceRole.allCases {
+                let index = Int(direction.rawValue) * 3 + role.rawValue
+                let labels = PrometheusText.Labels("direction", direction.name).with("interface", role.name)
+                    .with("action", firewall.policies[index].name)
+                text.sample("skerry_firewall_policy_packets_total", labels, firewall.policyCounters[index].packets)
+            }
+        }
+        text.family("skerry_firewall_invalid_packets_total", .counter, "Packets too short to classify, dropped.")
+        text.sample("skerry_firewall_invalid_packets_total", .init(), firewall.invalidPackets)
+    }
+}
