@@ -5,6 +5,10 @@ import Testing
 import Glibc
 #endif
 
+/// Held by every test that runs the sample backends on 127.0.0.1:8081-8083,
+/// so that suites running in parallel never share those ports.
+let sampleBackendPorts = NSLock()
+
 /// One `skerry backends` process serving one named backend, stoppable by PID.
 final class BackendProcess: @unchecked Sendable {
     let name: String
@@ -62,6 +66,8 @@ final class BalancerScenario: @unchecked Sendable {
     /// returning, and a drain from the serial console.
     @Test(.serialized, arguments: ["virtio", "vmxnet3"])
     func theWebSampleBalancesFailsOverRecoversAndDrains(model: String) throws {
+        sampleBackendPorts.lock()
+        defer { sampleBackendPorts.unlock() }
         let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
         for backend in backends { try backend.start() }
         defer { for backend in backends { backend.stop() } }
@@ -153,6 +159,8 @@ final class BalancerScenario: @unchecked Sendable {
                 backend web1 10.0.3.2:8081
             }
             """.write(to: directory.appendingPathComponent("appliance.conf"), atomically: true, encoding: .utf8)
+        sampleBackendPorts.lock()
+        defer { sampleBackendPorts.unlock() }
         let backend = BackendProcess(name: "web1", port: 8081)
         try backend.start()
         defer { backend.stop() }

@@ -21,6 +21,8 @@ final class FirewallScenario: @unchecked Sendable {
     static let sample = SkerryCLI.packageRoot.appendingPathComponent("Samples/web").path
 
     @Test func theWebSampleFirewallAllowsTheServiceBlocksSSHAndRefusesAdminFromThePublicSide() throws {
+        sampleBackendPorts.lock()
+        defer { sampleBackendPorts.unlock() }
         let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
         for backend in backends { try backend.start() }
         defer { for backend in backends { backend.stop() } }

@@ -31,6 +31,17 @@ import Testing
         #expect(description.interfaces[InterfaceRole.public.rawValue].gateway == IPv4Address(10, 0, 2, 2))
     }
 
+    @Test func adminSettingsReachTheGeneratedConfiguration() throws {
+        let description = try ApplianceParser.parse(file: "a.conf", text: Self.valid + "\nadmin {\n    telemetry-port 9200\n    token \"0123456789abcdef\"\n}\n")
+        #expect(description.telemetryPort == 9200 && description.adminToken == "0123456789abcdef")
+        let source = ApplianceCodegen.source(for: description)
+        #expect(source.contains("static let telemetryPort: UInt16 = 9200"))
+        #expect(source.contains("static let adminToken: StaticString = \"0123456789abcdef\""))
+        let defaults = try ApplianceParser.parse(file: "a.conf", text: Self.valid)
+        #expect(defaults.telemetryPort == 9100 && defaults.adminToken == nil)
+        #expect(ApplianceCodegen.source(for: defaults).contains("static let adminToken: StaticString = \"\""))
+    }
+
     @Test func theFirewallRuleFileIsFoundBesideTheApplianceFile() throws {
         let sample = try #require(ProjectLayout.find()).root.appendingPathComponent("Samples/web/appliance.conf").path
         let description = try ApplianceParser.load(sample)
@@ -53,7 +64,13 @@ import Testing
         ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2:1 extra\n}\n", 4, 26, "unknown backend setting 'extra'"),
         ("service web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 1, 1, "missing 'appliance NAME'"),
         ("appliance 9lives\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 1, 11, "'9lives' is not a name"),
-        ("appliance web\nlistener x\n", 2, 1, "expected 'appliance', 'nic', 'service' or 'firewall', found 'listener'"),
+        ("appliance web\nlistener x\n", 2, 1, "expected 'appliance', 'nic', 'service', 'firewall' or 'admin', found 'listener'"),
+        ("appliance web\nadmin {\n    telemetry-port 7\n}\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 3, 20,
+         "port 7 is the admin NIC's echo service"),
+        ("appliance web\nadmin {\n    token short\n}\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 3, 11,
+         "the admin token needs at least 16 printable characters"),
+        ("appliance web\nadmin {\n    password x\n}\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 3, 5,
+         "unknown admin setting 'password'"),
         ("appliance web\nfirewall missing.rules\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 10,
          "cannot read the rule file 'missing.rules'"),
         ("appliance web\nfirewall\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 10, "expected the path of a rule file"),
