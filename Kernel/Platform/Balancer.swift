@@ -28,7 +28,10 @@ enum Balancer {
                 writeName(service, backend)
                 console.write(" set to ")
                 console.write(state.name)
-                console.write(" from the console")
+            case .weightChange(let service, let backend, let weight):
+                writeName(service, backend)
+                console.write(" weight set to ")
+                console.write(decimal: weight)
             }
             console.newline()
         }
@@ -90,7 +93,7 @@ enum Balancer {
                 console.write(backend.administrative.name)
                 console.write(spaces: backend.administrative == .enabled ? 3 : (backend.administrative == .draining ? 5 : 2))
                 let statistics = backend.statistics
-                console.write(decimal: backend.configuration.weight, width: 7)
+                console.write(decimal: backend.weight, width: 7)
                 console.write(decimal: statistics.activeConnections, width: 8)
                 console.write(decimal: statistics.maximumConnectionsSeen, width: 8)
                 console.write(decimal: statistics.totalConnections, width: 8)
@@ -103,24 +106,94 @@ enum Balancer {
 
     /// `drain|enable|disable SERVICE/BACKEND`.
     static func setState(_ state: LoadBalancer.AdministrativeState, target: [UInt8]) {
+        guard let (balancer, service, backend) = find(target) else { return }
+        balancer.setAdministrative(state, service: service, backend: backend)
+    }
+
+    /// `weight SERVICE/BACKEND N`.
+    static func setWeight(_ weight: Int, target: [UInt8]) {
+        guard let (balancer, service, backend) = find(target) else { return }
+        balancer.setWeight(weight, service: service, backend: backend)
+    }
+
+    /// The backend `SERVICE/BACKEND` names, or nil after saying why not.
+    private static func find(_ target: [UInt8]) -> (LoadBalancer, LoadBalancer.Service, LoadBalancer.Backend)? {
         guard let balancer else {
             console.line("no services (this image was built without an appliance file)")
-            return
+            return nil
         }
         guard let slash = target.firstIndex(of: 0x2F) else {
-            console.line("usage: drain|enable|disable SERVICE/BACKEND")
-            return
+            console.line("expected SERVICE/BACKEND, like web/web1")
+            return nil
         }
         let serviceName = Array(target[..<slash])
         let backendName = Array(target[(slash + 1)...])
         for service in balancer.services where serviceName.matches(service.configuration.name) {
             for backend in service.backends where backendName.matches(backend.configuration.name) {
-                balancer.setAdministrative(state, service: service, backend: backend)
-                return
+                return (balancer, service, backend)
             }
         }
         console.write("no backend ")
         console.write(bytes: target)
         console.line(" (see `backends`)")
+        return nil
+    }
+
+    /// `conns`: the connection table's fill and flows by state, then the first flows.
+    static func writeConnections() {
+        guard let balancer else {
+            console.line("no services (this image was built without an appliance file)")
+            return
+        }
+        let tracker = balancer.tracker
+        let now = Clock.now()
+        var byState = [Int](repeating: 0, count: ConnectionTracker.FlowState.allCases.count)
+        for entry in tracker.entries where entry.inUse { byState[Int(entry.state.rawValue)] += 1 }
+        console.write("connections: ")
+        console.write(decimal: tracker.count)
+        console.write(" of ")
+        console.write(decimal: tracker.capacity)
+        for state in ConnectionTracker.FlowState.allCases {
+            console.write(", ")
+            console.write(state.name)
+            console.write(" ")
+            console.write(decimal: byState[Int(state.rawValue)])
+        }
+        console.write("; table full ")
+        console.write(decimal: tracker.counters.tableFull)
+        console.write(", SNAT ports exhausted ")
+        console.write(decimal: tracker.counters.snatPortsExhausted)
+        console.newline()
+        guard tracker.count > 0 else { return }
+        console.line("client                 backend            snat   state        expires")
+        var shown = 0
+        for entry in tracker.entries where entry.inUse {
+            guard shown < 20 else {
+                console.write("... and ")
+                console.write(decimal: tracker.count - shown)
+                console.line(" more")
+                break
+            }
+            shown += 1
+            var client = ByteText()
+            entry.client.write(to: &client)
+            client.write(":")
+            client.write(decimal: UInt64(entry.clientPort))
+            console.write(bytes: client.bytes)
+            console.write(spaces: max(1, 23 - client.bytes.count))
+            let service = balancer.services[Int(entry.serviceIndex)]
+            var name = ByteText()
+            name.write(service.configuration.name)
+            name.write("/")
+            name.write(service.backends[Int(entry.backendIndex)].configuration.name)
+            console.write(bytes: name.bytes)
+            console.write(spaces: max(1, 19 - name.bytes.count))
+            console.write(decimal: UInt64(entry.snatPort), width: 5)
+            console.write("  ")
+            console.write(entry.state.name)
+            console.write(spaces: max(1, 13 - entry.state.name.utf8CodeUnitCount))
+            console.write(decimal: entry.expires.since(now).milliseconds / 1000)
+            console.line(" s")
+        }
     }
 }

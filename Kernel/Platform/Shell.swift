@@ -27,6 +27,12 @@ struct Shell {
         return received
     }
 
+    private static func number(_ digits: [UInt8]) -> Int? {
+        guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        let value = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        return LoadBalancer.weights.contains(value) ? value : nil
+    }
+
     private func run(_ line: [UInt8]) {
         let words = KernelArguments(commandLine: line).arguments
         guard let command = words.first?.key else { return }
@@ -42,6 +48,8 @@ struct Shell {
             console.line("  rules      firewall rules: hits, bytes, rate-limited, last hit; default policies")
             console.line("  drain S/B  send backend B of service S no new connections")
             console.line("  disable S/B  take it out entirely; enable S/B  bring it back")
+            console.line("  weight S/B N  set its weight for new connections (0-1000)")
+            console.line("  conns      the balancer's connection table: counts by state, the first flows")
             console.line("  shutdown   stop the appliance cleanly")
         } else if command.matches("status") {
             Kernel.writeStatus(loop: loop)
@@ -65,6 +73,14 @@ struct Shell {
                 return
             }
             Balancer.setState(state, target: words[1].key)
+        } else if command.matches("weight") {
+            guard words.count == 3, let weight = Shell.number(words[2].key) else {
+                console.line("usage: weight SERVICE/BACKEND N (0-1000)")
+                return
+            }
+            Balancer.setWeight(weight, target: words[1].key)
+        } else if command.matches("conns") {
+            Balancer.writeConnections()
         } else if command.matches("shutdown") {
             Kernel.shutdown()
         } else {

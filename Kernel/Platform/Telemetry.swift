@@ -35,17 +35,27 @@ enum Telemetry {
             return
         }
         let token = ApplianceConfiguration.adminToken.withUTF8Buffer { Array($0) }
-        let service = AdminHTTP(token: token, balancer: stack.balancer) { metrics(stack) }
-        service.onAction = { action in
+        let service = AdminHTTP(token: token, balancer: stack.balancer, metrics: { metrics(stack) }) {
+            stack.balancer?.resetStatistics()
+            Filtering.firewall?.resetCounters()
+        }
+        service.onAction = { action, peer in
             console.beginLine()
             console.write("admin: ")
-            console.write(action.service.configuration.name)
-            console.write("/")
-            console.write(action.backend.configuration.name)
-            console.write(" set to ")
-            console.write(action.state.name)
+            switch action {
+            case .state(let state, let target, let backend):
+                Balancer.writeName(target, backend)
+                console.write(" set to ")
+                console.write(state.name)
+            case .weight(let weight, let target, let backend):
+                Balancer.writeName(target, backend)
+                console.write(" weight set to ")
+                console.write(decimal: weight)
+            case .resetCounters:
+                console.write("balancer and firewall counters reset")
+            }
             console.write(" by ")
-            action.peer.write(to: &console)
+            peer.write(to: &console)
             console.line(" over HTTP")
         }
         listener.onAcceptable = { acceptAll() }

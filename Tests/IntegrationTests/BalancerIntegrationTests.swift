@@ -122,11 +122,11 @@ final class BalancerScenario: @unchecked Sendable {
                     if let name = fetchBackendName(port: port) { scenario.afterUp[name, default: 0] += 1 } else { scenario.failures += 1 }
                 }
                 type("drain web/web1\n")
-                _ = waitFor("web/web1 set to DRAIN from the console", timeout: 10)
+                _ = waitFor("web/web1 set to DRAIN", timeout: 10)
                 for _ in 0..<30 {
                     if let name = fetchBackendName(port: port) { scenario.afterDrain[name, default: 0] += 1 } else { scenario.failures += 1 }
                 }
-                type("backends\nnetstat\nshutdown\n")
+                type("backends\nconns\nnetstat\nshutdown\n")
             }
         }
         let panic = run.consoleLines.drop { !$0.hasPrefix("PANIC") }.prefix(30).joined(separator: "\n")
@@ -140,6 +140,8 @@ final class BalancerScenario: @unchecked Sendable {
         #expect(scenario.afterDown["web2"] == nil && scenario.afterDown.values.reduce(0, +) == 30, "\(scenario.afterDown)")
         #expect((scenario.afterUp["web2"] ?? 0) > 0, "web2 gets traffic again after recovering: \(scenario.afterUp) \(events.value)")
         #expect(scenario.afterDrain["web1"] == nil && scenario.afterDrain.values.reduce(0, +) == 30, "\(scenario.afterDrain)")
+        let connections = run.consoleLines.first { $0.hasPrefix("connections: ") } ?? ""
+        #expect(connections.contains(" of 65536, syn "), "conns reports the table's fill and flows by state: \(connections)")
         let table = run.consoleLines.filter { $0.hasPrefix("web/web") }
         #expect(table.count == 3 && table[0].contains("DRAIN"), "\(table)")
     }

@@ -114,6 +114,8 @@ final class BalancerFixture {
                 events.append("\(backend.configuration.name) \(status.name)")
             case .administrativeChange(_, let backend, let state):
                 events.append("\(backend.configuration.name) \(state.name)")
+            case .weightChange(_, let backend, let weight):
+                events.append("\(backend.configuration.name) weight \(weight)")
             }
         }
         for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: web2, success: false, latency: nil, now: world.now) }
@@ -268,5 +270,28 @@ final class BalancerFixture {
         #expect(world.balancer.services[0].statistics.connectionRate == 15)
         world.balancer.sweep(now: start + .seconds(3))
         #expect(world.balancer.services[0].statistics.connectionRate == 0)
+    }
+}
+
+@Suite struct WeightTests {
+    /// An operator's weight steers new connections at once, for every algorithm that weighs.
+    @Test(arguments: [BalancingAlgorithm.weightedRoundRobin, .sourceHash])
+    func aNewWeightTakesEffectForNewConnections(algorithm: BalancingAlgorithm) throws {
+        let fixture = BalancerFixture(algorithm: algorithm)
+        let service = fixture.balancer.services[0]
+        fixture.balancer.setWeight(0, service: service, backend: service.backends[1])
+        var chosen: [UInt16: Int] = [:]
+        for port in UInt16(41000)..<41300 {
+            if let frame = fixture.fromClient(port: port, flags: .syn) {
+                try parse(frame) { ethernet in
+                    let packet = try IPv4Packet(parsing: ethernet.payload)
+                    let segment = try TCPSegment(parsing: packet.payload)
+                    chosen[segment.destinationPort, default: 0] += 1
+                }
+            }
+        }
+        #expect(chosen[8082] == nil, "weight 0 takes no new connections: \(chosen)")
+        #expect(chosen.values.reduce(0, +) == 300)
+        #expect(service.backends[1].weight == 0 && service.backends[1].configuration.weight == 1)
     }
 }

@@ -58,8 +58,12 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
         let fixture = BalancerFixture()
         let service = AdminHTTP(token: Self.token, balancer: fixture.balancer) { [] }
         var actions: [String] = []
-        service.onAction = { action in
-            actions.append("\(action.backend.configuration.name) \(action.state) \(action.peer.value)")
+        service.onAction = { action, peer in
+            switch action {
+            case .state(let state, _, let backend): actions.append("\(backend.configuration.name) \(state) \(peer.value)")
+            case .weight(let weight, _, let backend): actions.append("\(backend.configuration.name) weight \(weight)")
+            case .resetCounters: actions.append("reset")
+            }
         }
         #expect(respond(service, "POST /admin/drain/web/web2 HTTP/1.1\r\n\r\n").status == 401)
         #expect(respond(service, "POST /admin/drain/web/web2 HTTP/1.1\r\nAuthorization: Bearer a-long-enough-admin-tokeX\r\n\r\n").status == 401)
@@ -75,6 +79,28 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
         #expect(respond(service, "POST /admin/disable/web/nobody " + authorized).status == 404)
         #expect(respond(service, "POST /admin/restart/web/web2 " + authorized).status == 404)
         #expect(respond(service, "GET /admin/drain/web/web2 " + authorized).status == 405)
+        let weighted = respond(service, "POST /admin/weight/web/web3/7 " + authorized)
+        #expect(weighted.status == 200 && weighted.body == "web/web3 weight 7\n")
+        #expect(fixture.balancer.services[0].backends[2].weight == 7)
+        #expect(respond(service, "POST /admin/weight/web/web3/1001 " + authorized).status == 400)
+        #expect(respond(service, "POST /admin/weight/web/web3/x " + authorized).status == 400)
+        #expect(actions.last == "web3 weight 7")
+    }
+
+    @Test func resetCountersZeroesTotalsAndKeepsOpenConnections() throws {
+        let fixture = BalancerFixture()
+        _ = fixture.fromClient(port: 40000, flags: .syn)
+        let backend = try #require(fixture.balancer.services[0].backends.first { $0.statistics.totalConnections == 1 })
+        var resets = 0
+        let service = AdminHTTP(token: Self.token, balancer: fixture.balancer, metrics: { [] }) {
+            resets += 1
+            fixture.balancer.resetStatistics()
+        }
+        let reply = respond(service, "POST /admin/reset-counters HTTP/1.1\r\nAuthorization: Bearer a-long-enough-admin-token\r\n\r\n")
+        #expect(reply.status == 200 && resets == 1)
+        #expect(backend.statistics.totalConnections == 0 && backend.statistics.packetsToBackend == 0)
+        #expect(backend.statistics.activeConnections == 1, "the open connection is still counted")
+        #expect(fixture.balancer.services[0].statistics.activeConnections == 1)
     }
 
     @Test func withoutATokenEveryActionIsRefused() {

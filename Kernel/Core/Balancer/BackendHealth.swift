@@ -17,6 +17,9 @@ public struct BackendHealth: Sendable, Equatable {
 
     public init() {}
 
+    /// Zeroes the failure count; the state and its history stay.
+    mutating func resetCounters() { checkFailures = 0 }
+
     /// Records one check. Returns the new status when it changed.
     public mutating func record(success: Bool, latency: Interval?, now: Instant, rise: Int, fall: Int) -> Status? {
         if success {

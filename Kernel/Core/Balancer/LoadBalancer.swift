@@ -51,6 +51,11 @@ public final class LoadBalancer {
         public var bytesToClient: UInt64 = 0
         public init() {}
 
+        init(open: Int) {
+            activeConnections = open
+            maximumConnectionsSeen = open
+        }
+
         mutating func count(packetBytes: Int, toBackend: Bool) {
             if toBackend {
                 packetsToBackend += 1
@@ -67,8 +72,13 @@ public final class LoadBalancer {
         public internal(set) var health = BackendHealth()
         public internal(set) var administrative = AdministrativeState.enabled
         public internal(set) var statistics = Statistics()
+        /// The configured weight, until an operator sets another.
+        public internal(set) var weight: Int
 
-        init(_ configuration: BackendConfiguration) { self.configuration = configuration }
+        init(_ configuration: BackendConfiguration) {
+            self.configuration = configuration
+            weight = configuration.weight
+        }
 
         /// Takes new connections: healthy, enabled, under its connection limit.
         public var eligible: Bool {
@@ -97,6 +107,7 @@ public final class LoadBalancer {
     public enum Event {
         case backendStatusChanged(service: Service, backend: Backend, status: BackendHealth.Status)
         case administrativeChange(service: Service, backend: Backend, state: AdministrativeState)
+        case weightChange(service: Service, backend: Backend, weight: Int)
     }
 
     public struct Counters: Sendable, Equatable {
@@ -232,7 +243,7 @@ public final class LoadBalancer {
         for index in service.backends.indices {
             let backend = service.backends[index]
             service.candidates[index] = SchedulingCandidate(
-                weight: backend.configuration.weight, activeConnections: backend.statistics.activeConnections,
+                weight: backend.weight, activeConnections: backend.statistics.activeConnections,
                 eligible: backend.eligible)
         }
         let flowHash = ConnectionTracker.hash(client.value, clientPort, 0, 0, 6)
@@ -298,6 +309,30 @@ public final class LoadBalancer {
         if let status = backend.health.record(success: success, latency: latency, now: now, rise: health.rise, fall: health.fall) {
             onEvent?(.backendStatusChanged(service: service, backend: backend, status: status))
         }
+    }
+
+    /// The weights an operator may set: 0 takes no new connections.
+    public static let weights = 0...1000
+
+    /// Sets a backend's weight for new connections; open ones stay where they are.
+    public func setWeight(_ weight: Int, service: Service, backend: Backend) {
+        let weight = Swift.min(Swift.max(weight, LoadBalancer.weights.lowerBound), LoadBalancer.weights.upperBound)
+        guard backend.weight != weight else { return }
+        backend.weight = weight
+        onEvent?(.weightChange(service: service, backend: backend, weight: weight))
+    }
+
+    /// Zeroes the traffic and connection totals of every service and
+    /// backend; open connections and their counts stay.
+    public func resetStatistics() {
+        for service in services {
+            service.statistics = Statistics(open: service.statistics.activeConnections)
+            for backend in service.backends {
+                backend.statistics = Statistics(open: backend.statistics.activeConnections)
+                backend.health.resetCounters()
+            }
+        }
+        counters = Counters()
     }
 
     /// Drain, disable or enable a backend. Disabling also drops its flows.

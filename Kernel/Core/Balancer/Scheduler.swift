@@ -31,6 +31,7 @@ public struct Scheduler: Sendable {
     private var credits: [Int] = []
     private var maglev: MaglevTable?
     private var maglevEligibility: [Bool] = []
+    private var maglevWeights: [Int] = []
     private let keys: [UInt64]
 
     /// `keys` identify the backends stably (for Maglev); one per backend.
@@ -81,14 +82,16 @@ public struct Scheduler: Sendable {
         case .sourceHash:
             var changed = maglev == nil || maglevEligibility.count != candidates.count
             if !changed {
-                for index in candidates.indices where candidates[index].eligible != maglevEligibility[index] {
+                for index in candidates.indices
+                where candidates[index].eligible != maglevEligibility[index] || candidates[index].weight != maglevWeights[index] {
                     changed = true
                     break
                 }
             }
             if changed {
-                // Rebuilt only when a backend's eligibility changes, not per flow.
+                // Rebuilt only when a backend's eligibility or weight changes, not per flow.
                 maglevEligibility = candidates.map { $0.eligible }
+                maglevWeights = candidates.map { $0.weight }
                 maglev = MaglevTable(members: candidates.indices.map {
                     MaglevTable.Member(key: keys[$0], weight: candidates[$0].eligible ? candidates[$0].weight : 0)
                 })

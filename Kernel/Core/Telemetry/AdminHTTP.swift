@@ -5,29 +5,35 @@
 ///     POST /admin/drain/SERVICE/BACKEND     no new connections; open ones finish
 ///     POST /admin/disable/SERVICE/BACKEND   nothing; open connections are dropped
 ///     POST /admin/enable/SERVICE/BACKEND    back in rotation
+///     POST /admin/weight/SERVICE/BACKEND/N  weight for new connections (0-1000)
+///     POST /admin/reset-counters            zero the balancer's and firewall's totals
 ///
 /// with `Authorization: Bearer TOKEN`. Each action taken is reported
 /// through `onAction` (the kernel logs it on the console).
 public final class AdminHTTP {
-    public struct Action {
-        public var state: LoadBalancer.AdministrativeState
-        public var service: LoadBalancer.Service
-        public var backend: LoadBalancer.Backend
-        public var peer: IPv4Address
+    public enum Action {
+        case state(LoadBalancer.AdministrativeState, LoadBalancer.Service, LoadBalancer.Backend)
+        case weight(Int, LoadBalancer.Service, LoadBalancer.Backend)
+        case resetCounters
     }
 
     let token: [UInt8]
     let balancer: LoadBalancer?
     let metrics: () -> [UInt8]
-    public var onAction: ((Action) -> Void)?
+    let resetCounters: () -> Void
+    /// Called with each action taken and who asked for it.
+    public var onAction: ((Action, IPv4Address) -> Void)?
 
     /// - Parameters:
     ///   - token: the admin token; empty refuses every action.
     ///   - metrics: the `/metrics` body, made when asked for.
-    public init(token: [UInt8], balancer: LoadBalancer?, metrics: @escaping () -> [UInt8]) {
+    ///   - resetCounters: zeroes the counters `reset-counters` covers.
+    public init(token: [UInt8], balancer: LoadBalancer?, metrics: @escaping () -> [UInt8],
+                resetCounters: @escaping () -> Void = {}) {
         self.token = token
         self.balancer = balancer
         self.metrics = metrics
+        self.resetCounters = resetCounters
     }
 
     /// The complete response to `request` from `peer`.
@@ -53,32 +59,57 @@ public final class AdminHTTP {
             return AdminHTTP.response(401, "Unauthorized", "admin actions need the appliance's token: Authorization: Bearer TOKEN\n")
         }
         let parts = request.path[prefix.count...].split(separator: 0x2F, omittingEmptySubsequences: false).map { Array($0) }
-        guard parts.count == 3 else {
-            return AdminHTTP.response(404, "Not Found", "expected /admin/ACTION/SERVICE/BACKEND\n")
+        if parts == [literalBytes("reset-counters")] {
+            resetCounters()
+            onAction?(.resetCounters, peer)
+            return AdminHTTP.response(200, "OK", "counters reset\n")
         }
-        let state: LoadBalancer.AdministrativeState
+        let isWeight = parts.first == literalBytes("weight")
+        guard parts.count == (isWeight ? 4 : 3) else {
+            return AdminHTTP.response(404, "Not Found", "expected /admin/ACTION/SERVICE/BACKEND, /admin/weight/SERVICE/BACKEND/N or /admin/reset-counters\n")
+        }
+        var state = LoadBalancer.AdministrativeState.enabled
+        var weight = 0
         switch parts[0] {
         case literalBytes("drain"): state = .draining
         case literalBytes("disable"): state = .disabled
         case literalBytes("enable"): state = .enabled
-        default: return AdminHTTP.response(404, "Not Found", "unknown action: expected drain, disable or enable\n")
+        case literalBytes("weight"):
+            guard let value = AdminHTTP.number(parts[3]), LoadBalancer.weights.contains(value) else {
+                return AdminHTTP.response(400, "Bad Request", "a weight is a number from 0 to 1000\n")
+            }
+            weight = value
+        default:
+            return AdminHTTP.response(404, "Not Found", "unknown action: expected drain, disable, enable, weight or reset-counters\n")
         }
         guard let balancer else { return AdminHTTP.response(404, "Not Found", "this appliance balances no services\n") }
         for service in balancer.services where parts[1].matches(service.configuration.name) {
             for backend in service.backends where parts[2].matches(backend.configuration.name) {
-                balancer.setAdministrative(state, service: service, backend: backend)
-                onAction?(Action(state: state, service: service, backend: backend, peer: peer))
                 var body = ByteText()
                 body.write(bytes: parts[1])
                 body.write("/")
                 body.write(bytes: parts[2])
-                body.write(" is ")
-                body.write(state.name)
+                if isWeight {
+                    balancer.setWeight(weight, service: service, backend: backend)
+                    onAction?(.weight(weight, service, backend), peer)
+                    body.write(" weight ")
+                    body.write(decimal: weight)
+                } else {
+                    balancer.setAdministrative(state, service: service, backend: backend)
+                    onAction?(.state(state, service, backend), peer)
+                    body.write(" is ")
+                    body.write(state.name)
+                }
                 body.write("\n")
                 return AdminHTTP.response(200, "OK", body.bytes)
             }
         }
         return AdminHTTP.response(404, "Not Found", "no such backend\n")
+    }
+
+    private static func number(_ digits: [UInt8]) -> Int? {
+        guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
     }
 
     /// A response to a request that is not HTTP or too long.

@@ -133,7 +133,7 @@ public enum ApplianceMetrics {
         case .failed: return statistics.failedConnects
         case .maximum: return UInt64(statistics.maximumConnectionsSeen)
         case .up: return backend?.health.status == .up ? 1 : 0
-        case .weight: return UInt64(backend?.configuration.weight ?? 0)
+        case .weight: return UInt64(backend?.weight ?? 0)
         case .limit: return UInt64(backend?.configuration.maximumConnections ?? 0)
         case .checkFailures: return backend?.health.checkFailures ?? 0
         }
