@@ -47,7 +47,7 @@ public final class AdminHTTP {
         if request.path == literalBytes("/") {
             return AdminHTTP.response(
                 200, "OK",
-                "skerry appliance: GET /metrics; POST /admin/{drain,disable,enable}/SERVICE/BACKEND with Authorization: Bearer TOKEN\n")
+                "skerry: GET /metrics; POST /admin/... (docs/telemetry.md)\n")
         }
         let prefix = literalBytes("/admin/")
         guard request.path.starts(with: prefix) else { return AdminHTTP.response(404, "Not Found", "no such path\n") }
@@ -66,7 +66,7 @@ public final class AdminHTTP {
         }
         let isWeight = parts.first == literalBytes("weight")
         guard parts.count == (isWeight ? 4 : 3) else {
-            return AdminHTTP.response(404, "Not Found", "expected /admin/ACTION/SERVICE/BACKEND, /admin/weight/SERVICE/BACKEND/N or /admin/reset-counters\n")
+            return AdminHTTP.response(404, "Not Found", "no such admin path (docs/telemetry.md)\n")
         }
         var state = LoadBalancer.AdministrativeState.enabled
         var weight = 0
@@ -80,7 +80,7 @@ public final class AdminHTTP {
             }
             weight = value
         default:
-            return AdminHTTP.response(404, "Not Found", "unknown action: expected drain, disable, enable, weight or reset-counters\n")
+            return AdminHTTP.response(404, "Not Found", "no such admin action (docs/telemetry.md)\n")
         }
         guard let balancer else { return AdminHTTP.response(404, "Not Found", "this appliance balances no services\n") }
         for service in balancer.services where parts[1].matches(service.configuration.name) {

@@ -43,9 +43,9 @@ public enum ApplianceMetrics {
     }
 
     private static func system(_ text: inout PrometheusText, _ source: MetricsSource) {
-        text.family("skerry_uptime_seconds", .gauge, "Time since the appliance booted.")
+        text.family("skerry_uptime_seconds", .gauge, "Time since boot.")
         text.sample("skerry_uptime_seconds", .init(), seconds: source.uptime)
-        text.family("skerry_heap_bytes", .gauge, "Kernel heap: bytes used, free, and the peak used.")
+        text.family("skerry_heap_bytes", .gauge, "Kernel heap bytes.")
         text.sample("skerry_heap_bytes", .init("kind", "used"), source.heapUsed)
         text.sample("skerry_heap_bytes", .init("kind", "free"), source.heapFree)
         text.sample("skerry_heap_bytes", .init("kind", "peak"), source.heapPeak)
@@ -78,7 +78,7 @@ public enum ApplianceMetrics {
                 text.sample(name, labels[index], sample)
             }
         }
-        text.family("skerry_nic_drops_total", .counter, "Packets the NIC driver dropped, by reason.")
+        text.family("skerry_nic_drops_total", .counter, "Driver drops.")
         for (index, interface) in stack.interfaces.enumerated() {
             let counters = interface.device.counters
             text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-no-buffer"), counters.rxDropsNoBuffer)
@@ -89,11 +89,11 @@ public enum ApplianceMetrics {
     }
 
     private static func stackAndTCP(_ text: inout PrometheusText, _ stack: NetworkStack) {
-        text.family("skerry_stack_events_total", .counter, "The network stack's named counters: traffic, drops by cause, answers.")
+        text.family("skerry_stack_events_total", .counter, "The network stack's counters.")
         stack.counters.forEach { name, value in text.sample("skerry_stack_events_total", .init("event", name), value) }
-        text.family("skerry_tcp_events_total", .counter, "The kernel TCP's named counters.")
+        text.family("skerry_tcp_events_total", .counter, "The kernel TCP's counters.")
         stack.tcp.counters.forEach { name, value in text.sample("skerry_tcp_events_total", .init("event", name), value) }
-        text.family("skerry_tcp_connections", .gauge, "Kernel TCP connections open, and in TIME-WAIT.")
+        text.family("skerry_tcp_connections", .gauge, "Kernel TCP connections.")
         text.sample("skerry_tcp_connections", .init("state", "open"), UInt64(stack.tcp.connectionCount))
         text.sample("skerry_tcp_connections", .init("state", "time-wait"), UInt64(stack.tcp.timeWaitCount))
     }
@@ -104,21 +104,21 @@ public enum ApplianceMetrics {
     }
 
     private static let serviceFamilies: [(StaticString, PrometheusText.Kind, StaticString, BalancerValue)] = [
-        ("skerry_service_connections_active", .gauge, "Balanced connections open, per service.", .active),
-        ("skerry_service_connections_total", .counter, "Connections balanced, per service.", .total),
-        ("skerry_service_connections_refused_total", .counter, "Connections refused: no eligible backend or a limit.", .refused),
-        ("skerry_service_failed_connects_total", .counter, "Connections a backend refused before answering.", .failed),
-        ("skerry_service_connection_rate", .gauge, "New connections per second over the last full second.", .rate),
+        ("skerry_service_connections_active", .gauge, "Open balanced connections.", .active),
+        ("skerry_service_connections_total", .counter, "Connections balanced.", .total),
+        ("skerry_service_connections_refused_total", .counter, "Connections refused.", .refused),
+        ("skerry_service_failed_connects_total", .counter, "Connections a backend reset.", .failed),
+        ("skerry_service_connection_rate", .gauge, "New connections per second.", .rate),
     ]
 
     private static let backendFamilies: [(StaticString, PrometheusText.Kind, StaticString, BalancerValue)] = [
-        ("skerry_backend_up", .gauge, "1 if the backend passes its health checks.", .up),
+        ("skerry_backend_up", .gauge, "1 if healthy.", .up),
         ("skerry_backend_weight", .gauge, "The backend's weight.", .weight),
-        ("skerry_backend_connections_active", .gauge, "Balanced connections open to the backend.", .active),
-        ("skerry_backend_connections_max", .gauge, "The most connections the backend has had open at once.", .maximum),
-        ("skerry_backend_connection_limit", .gauge, "The backend's connection limit (0: none).", .limit),
-        ("skerry_backend_connections_total", .counter, "Connections balanced to the backend.", .total),
-        ("skerry_backend_failed_connects_total", .counter, "Connections the backend refused before answering.", .failed),
+        ("skerry_backend_connections_active", .gauge, "Open balanced connections.", .active),
+        ("skerry_backend_connections_max", .gauge, "Most connections open at once.", .maximum),
+        ("skerry_backend_connection_limit", .gauge, "Connection limit (0: none).", .limit),
+        ("skerry_backend_connections_total", .counter, "Connections balanced.", .total),
+        ("skerry_backend_failed_connects_total", .counter, "Connections it reset.", .failed),
         ("skerry_backend_check_failures_total", .counter, "Failed health checks.", .checkFailures),
     ]
 
@@ -166,18 +166,18 @@ public enum ApplianceMetrics {
                 text.sample(name, labels[index], value(field, backend.statistics, backend))
             }
         }
-        text.family("skerry_backend_admin_state", .gauge, "The operator's setting: 1 for the backend's current state.")
+        text.family("skerry_backend_admin_state", .gauge, "1 for the operator's setting.")
         for (index, backend) in backends.enumerated() {
             for state in [LoadBalancer.AdministrativeState.enabled, .draining, .disabled] {
                 let name: StaticString = state == .enabled ? "enabled" : state == .draining ? "draining" : "disabled"
                 text.sample("skerry_backend_admin_state", labels[index].with("state", name), backend.administrative == state ? 1 : 0)
             }
         }
-        text.family("skerry_backend_check_latency_seconds", .gauge, "Latency of the last successful health check.")
+        text.family("skerry_backend_check_latency_seconds", .gauge, "Last successful check's latency.")
         for (index, backend) in backends.enumerated() {
             if let latency = backend.health.lastLatency { text.sample("skerry_backend_check_latency_seconds", labels[index], seconds: latency) }
         }
-        text.family("skerry_backend_state_age_seconds", .gauge, "Time since the backend's health last changed.")
+        text.family("skerry_backend_state_age_seconds", .gauge, "Time since its health changed.")
         for (index, backend) in backends.enumerated() {
             text.sample("skerry_backend_state_age_seconds", labels[index], seconds: now.since(backend.health.lastChange))
         }
@@ -187,12 +187,12 @@ public enum ApplianceMetrics {
     /// Bytes and packets each way, for services or backends.
     private static func traffic(_ text: inout PrometheusText, _ bytes: StaticString, _ packets: StaticString,
                                 _ labels: [PrometheusText.Labels], _ statistics: [LoadBalancer.Statistics]) {
-        text.family(bytes, .counter, "Bytes forwarded, toward the backends and toward the clients.")
+        text.family(bytes, .counter, "Bytes forwarded.")
         for index in statistics.indices {
             text.sample(bytes, labels[index].with("direction", "to-backend"), statistics[index].bytesToBackend)
             text.sample(bytes, labels[index].with("direction", "to-client"), statistics[index].bytesToClient)
         }
-        text.family(packets, .counter, "Packets forwarded, toward the backends and toward the clients.")
+        text.family(packets, .counter, "Packets forwarded.")
         for index in statistics.indices {
             text.sample(packets, labels[index].with("direction", "to-backend"), statistics[index].packetsToBackend)
             text.sample(packets, labels[index].with("direction", "to-client"), statistics[index].packetsToClient)
@@ -200,11 +200,11 @@ public enum ApplianceMetrics {
     }
 
     private static func connectionTable(_ text: inout PrometheusText, _ tracker: ConnectionTracker) {
-        text.family("skerry_conntrack_entries", .gauge, "Flows in the balancer's connection table.")
+        text.family("skerry_conntrack_entries", .gauge, "Flows tracked.")
         text.sample("skerry_conntrack_entries", .init(), UInt64(tracker.count))
-        text.family("skerry_conntrack_capacity", .gauge, "The connection table's size.")
+        text.family("skerry_conntrack_capacity", .gauge, "Flows trackable.")
         text.sample("skerry_conntrack_capacity", .init(), UInt64(tracker.capacity))
-        text.family("skerry_conntrack_events_total", .counter, "Flows created, refused for a full table or no SNAT port, and expired.")
+        text.family("skerry_conntrack_events_total", .counter, "Connection table events.")
         let counters = tracker.counters
         text.sample("skerry_conntrack_events_total", .init("event", "created"), counters.flowsCreated)
         text.sample("skerry_conntrack_events_total", .init("event", "table-full"), counters.tableFull)
@@ -219,13 +219,13 @@ public enum ApplianceMetrics {
                      firewall.ruleCounters[index])
             }
         }
-        text.family("skerry_firewall_rule_packets_total", .counter, "Packets each firewall rule matched.")
+        text.family("skerry_firewall_rule_packets_total", .counter, "Packets per rule.")
         each { labels, counters in text.sample("skerry_firewall_rule_packets_total", labels, counters.packets) }
-        text.family("skerry_firewall_rule_bytes_total", .counter, "Bytes each firewall rule matched.")
+        text.family("skerry_firewall_rule_bytes_total", .counter, "Bytes per rule.")
         each { labels, counters in text.sample("skerry_firewall_rule_bytes_total", labels, counters.bytes) }
-        text.family("skerry_firewall_rule_rate_limited_total", .counter, "Matches dropped by the rule's per-source limit.")
+        text.family("skerry_firewall_rule_rate_limited_total", .counter, "Matches over the rule's limit.")
         each { labels, counters in text.sample("skerry_firewall_rule_rate_limited_total", labels, counters.rateLimited) }
-        text.family("skerry_firewall_policy_packets_total", .counter, "Packets no rule matched, decided by the default policy.")
+        text.family("skerry_firewall_policy_packets_total", .counter, "Packets the default policy decided.")
         for direction in TrafficDirection.allCases {
             for role in InterfaceRole.allCases {
                 let index = Int(direction.rawValue) * 3 + role.rawValue
@@ -234,7 +234,7 @@ public enum ApplianceMetrics {
                 text.sample("skerry_firewall_policy_packets_total", labels, firewall.policyCounters[index].packets)
             }
         }
-        text.family("skerry_firewall_invalid_packets_total", .counter, "Packets too short to classify, dropped.")
+        text.family("skerry_firewall_invalid_packets_total", .counter, "Unclassifiable packets dropped.")
         text.sample("skerry_firewall_invalid_packets_total", .init(), firewall.invalidPackets)
     }
 }

@@ -43,7 +43,7 @@ public struct KernelBuilder {
         "-module-name", "SkerryKernel",
     ]
     public static let assemblerFlags = ["-target", "x86_64-unknown-none-elf", "-c"]
-    public static let linkerFlags = ["-static", "-nostdlib", "--gc-sections"]
+    public static let linkerFlags = ["-static", "-nostdlib", "--gc-sections", "--icf=all"]
     /// Cached builds kept besides the newest.
     static let keptBuilds = 4
 
