@@ -11,6 +11,9 @@ final class TelemetryScenario: @unchecked Sendable {
     var withoutToken: HTTPProbe.Response?
     var withToken: HTTPProbe.Response?
     var afterDrain: [String: Int] = [:]
+    var statsJSON: String?
+    var adminEnable: CapturedRun?
+    var adminRefused: CapturedRun?
 }
 
 /// The telemetry port of the web sample, from the host through the admin NIC.
@@ -54,6 +57,13 @@ final class TelemetryScenario: @unchecked Sendable {
                 for _ in 0..<6 {
                     if let name = fetchBackendName(port: web) { scenario.afterDrain[name, default: 0] += 1 }
                 }
+                // The same through the command line.
+                let address = "127.0.0.1:\(telemetry)"
+                scenario.statsJSON = (try? CapturedRun.run(SkerryCLI.executable, ["stats", address, "--json"]))?.output
+                scenario.adminEnable = try? CapturedRun.run(
+                    SkerryCLI.executable, ["admin", address, "enable", "web/web2", "--token", Self.token])
+                scenario.adminRefused = try? CapturedRun.run(
+                    SkerryCLI.executable, ["admin", address, "disable", "web/web2", "--token", "not-the-token-at-all"])
                 _ = "shutdown\n".withCString { write(input, $0, strlen($0)) }
             }
         }
@@ -72,6 +82,17 @@ final class TelemetryScenario: @unchecked Sendable {
         #expect(scenario.withToken?.status == 200 && scenario.withToken?.body == "web/web2 is DRAIN\n")
         #expect(scenario.afterDrain["web2"] == nil && scenario.afterDrain.values.reduce(0, +) == 6, "\(scenario.afterDrain)")
         #expect(run.consoleLines.contains("admin: web/web2 set to DRAIN by 10.0.1.2 over HTTP"))
+        let json = try #require(scenario.statsJSON.flatMap { $0.data(using: .utf8) })
+        let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any], "\(scenario.statsJSON ?? "")")
+        let samples = try #require(object["samples"] as? [[String: Any]])
+        let web1 = samples.first {
+            $0["name"] as? String == "skerry_backend_up" && ($0["labels"] as? [String: String])?["backend"] == "web1"
+        }
+        #expect(web1?["value"] as? Double == 1, "skerry stats --json reports the backends")
+        #expect(scenario.adminEnable?.termination == .exited(0) && scenario.adminEnable?.output.contains("web/web2 is enabled") == true,
+                "\(String(describing: scenario.adminEnable))")
+        #expect(scenario.adminRefused?.termination == .exited(1) && scenario.adminRefused?.output.contains("HTTP 401") == true,
+                "\(String(describing: scenario.adminRefused))")
         #expect(run.consoleLines.contains { $0.hasPrefix("telemetry: admin port 9100: GET /metrics; admin actions need the admin token") })
     }
 }

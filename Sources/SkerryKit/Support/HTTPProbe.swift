@@ -13,9 +13,9 @@ public enum HTTPProbe {
     }
 
     /// The answer to one request, or nil when the connection failed or the reply was not HTTP.
-    public static func exchange(port: UInt16, method: String = "GET", path: String = "/", headers: [String: String] = [:],
-                                timeout: Double = 10) -> Response? {
-        guard let fd = try? TCPTestClient.connect(port: port, timeout: timeout) else { return nil }
+    public static func exchange(host: String = "127.0.0.1", port: UInt16, method: String = "GET", path: String = "/",
+                                headers: [String: String] = [:], timeout: Double = 10) -> Response? {
+        guard let fd = try? TCPTestClient.connect(port: port, address: host, timeout: timeout) else { return nil }
         defer { close(fd) }
         var wait = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import SkerryKit
+
+/// `HOST:PORT` of an appliance's telemetry port.
+struct TelemetryAddress: ExpressibleByArgument {
+    var host: String
+    var port: UInt16
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":")
+        guard parts.count == 2, !parts[0].isEmpty, let port = UInt16(parts[1]), port > 0 else { return nil }
+        host = String(parts[0])
+        self.port = port
+    }
+
+    var description: String { "\(host):\(port)" }
+}
+
+struct AdminCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin",
+        abstract: "Drain, disable or enable a backend, set its weight, or reset counters, on a running appliance.",
+        discussion: """
+            Talks to the appliance's telemetry port (docs/telemetry.md), which needs the admin token \
+            from its appliance file: --token, or SKERRY_ADMIN_TOKEN.
+            Examples:
+              skerry admin 127.0.0.1:9180 drain web/web2
+              skerry admin 127.0.0.1:9180 weight web/web2 5
+              skerry admin 127.0.0.1:9180 reset-counters
+            """)
+
+    @Argument(help: ArgumentHelp("The appliance's telemetry port.", valueName: "HOST:PORT"))
+    var address: TelemetryAddress
+
+    @Argument(help: "drain, disable, enable, weight or reset-counters.")
+    var action: String
+
+    @Argument(help: ArgumentHelp("SERVICE/BACKEND, and for weight the new weight (0-1000).", valueName: "TARGET"))
+    var target: [String] = []
+
+    @Option(help: "The admin token (default: $SKERRY_ADMIN_TOKEN).")
+    var token: String?
+
+    func validate() throws {
+        switch action {
+        case "drain", "disable", "enable":
+            guard target.count == 1, target[0].split(separator: "/").count == 2 else {
+                throw ValidationError("\(action) needs SERVICE/BACKEND, like web/web2")
+            }
+        case "weight":
+            guard target.count == 2, target[0].split(separator: "/").count == 2, let weight = Int(target[1]), (0...1000).contains(weight)
+            else { throw ValidationError("weight needs SERVICE/BACKEND and a weight from 0 to 1000") }
+        case "reset-counters":
+            guard target.isEmpty else { throw ValidationError("reset-counters takes no target") }
+        default:
+            throw ValidationError("unknown action '\(action)': expected drain, disable, enable, weight or reset-counters")
+        }
+    }
+
+    func run() throws {
+        guard let token = token ?? ProcessInfo.processInfo.environment["SKERRY_ADMIN_TOKEN"], !token.isEmpty else {
+            throw CLIError("admin actions need the appliance's token: --token or SKERRY_ADMIN_TOKEN")
+        }
+        let path = "/admin/" + ([action] + target).joined(separator: "/")
+        guard let response = HTTPProbe.exchange(
+            host: address.host, port: address.port, method: "POST", path: path, headers: ["Authorization": "Bearer \(token)"])
+        else {
+            throw CLIError("no answer from \(address.description): is the appliance running, and its telemetry port forwarded?")
+        }
+        let body = response.body.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard response.status == 200 else { throw CLIError("refused (HTTP \(response.status)): \(body)") }
+        print(body)
+    }
+}
