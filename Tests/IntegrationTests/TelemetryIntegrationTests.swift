@@ -12,6 +12,7 @@ final class TelemetryScenario: @unchecked Sendable {
     var withToken: HTTPProbe.Response?
     var afterDrain: [String: Int] = [:]
     var statsJSON: String?
+    var statsSummary: String?
     var adminEnable: CapturedRun?
     var adminRefused: CapturedRun?
 }
@@ -60,6 +61,7 @@ final class TelemetryScenario: @unchecked Sendable {
                 // The same through the command line.
                 let address = "127.0.0.1:\(telemetry)"
                 scenario.statsJSON = (try? CapturedRun.run(SkerryCLI.executable, ["stats", address, "--json"]))?.output
+                scenario.statsSummary = (try? CapturedRun.run(SkerryCLI.executable, ["stats", address]))?.output
                 scenario.adminEnable = try? CapturedRun.run(
                     SkerryCLI.executable, ["admin", address, "enable", "web/web2", "--token", Self.token])
                 scenario.adminRefused = try? CapturedRun.run(
@@ -89,6 +91,10 @@ final class TelemetryScenario: @unchecked Sendable {
             $0["name"] as? String == "skerry_backend_up" && ($0["labels"] as? [String: String])?["backend"] == "web1"
         }
         #expect(web1?["value"] as? Double == 1, "skerry stats --json reports the backends")
+        let summary = scenario.statsSummary?.split(separator: "\n").map(String.init) ?? []
+        #expect(summary.contains { $0.hasPrefix("web/web1") && $0.contains(" UP ") && $0.contains(" enabled ") }, "\(summary)")
+        #expect(summary.contains { $0.hasPrefix("web/web2") && $0.contains(" draining ") }, "\(summary)")
+        #expect(summary.contains { $0.hasPrefix("web ") && $0.contains(" accept ") }, "the firewall's rules: \(summary)")
         #expect(scenario.adminEnable?.termination == .exited(0) && scenario.adminEnable?.output.contains("web/web2 is enabled") == true,
                 "\(String(describing: scenario.adminEnable))")
         #expect(scenario.adminRefused?.termination == .exited(1) && scenario.adminRefused?.output.contains("HTTP 401") == true,
