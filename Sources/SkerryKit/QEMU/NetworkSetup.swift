@@ -123,7 +123,12 @@ public struct UserNetworks: Sendable {
                 throw .badForward(forward.description, "forwarded twice")
             }
             if forward.hostPort == 0 {
-                forwards[index].hostPort = try HostPorts.free(forward.transport)
+                // The kernel may hand back a port it gave an earlier forward
+                // (each probe releases its port): ask again until it differs.
+                let chosen = Set(forwards.filter { $0.transport == forward.transport && $0.hostPort != 0 }.map(\.hostPort))
+                var port = try HostPorts.free(forward.transport)
+                for _ in 0..<50 where chosen.contains(port) { port = try HostPorts.free(forward.transport) }
+                forwards[index].hostPort = port
             } else if !HostPorts.isFree(forward.hostPort, forward.transport) {
                 throw .portInUse(forward.transport.rawValue, forward.hostPort)
             }
