@@ -27,12 +27,6 @@ struct Shell {
         return received
     }
 
-    private static func number(_ digits: [UInt8]) -> Int? {
-        guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        let value = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-        return LoadBalancer.weights.contains(value) ? value : nil
-    }
-
     private func run(_ line: [UInt8]) {
         let words = KernelArguments(commandLine: line).arguments
         guard let command = words.first?.key else { return }
@@ -74,11 +68,11 @@ struct Shell {
             }
             Balancer.setState(state, target: words[1].key)
         } else if command.matches("weight") {
-            guard words.count == 3, let weight = Shell.number(words[2].key) else {
+            guard words.count == 3, let weight = words[2].key.decimalValue, weight <= UInt64(LoadBalancer.weights.upperBound) else {
                 console.line("usage: weight SERVICE/BACKEND N (0-1000)")
                 return
             }
-            Balancer.setWeight(weight, target: words[1].key)
+            Balancer.setWeight(Int(weight), target: words[1].key)
         } else if command.matches("conns") {
             Balancer.writeConnections()
         } else if command.matches("shutdown") {

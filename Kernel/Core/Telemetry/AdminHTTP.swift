@@ -38,13 +38,13 @@ public final class AdminHTTP {
 
     /// The complete response to `request` from `peer`.
     public func respond(to request: HTTPRequest, from peer: IPv4Address) -> [UInt8] {
-        let get = request.method == literalBytes("GET")
-        let post = request.method == literalBytes("POST")
-        if request.path == literalBytes("/metrics") {
+        let get = request.method.matches("GET")
+        let post = request.method.matches("POST")
+        if request.path.matches("/metrics") {
             guard get else { return AdminHTTP.response(405, "Method Not Allowed", "use GET\n") }
             return AdminHTTP.response(200, "OK", metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
-        if request.path == literalBytes("/") {
+        if request.path.matches("/") {
             return AdminHTTP.response(
                 200, "OK",
                 "skerry: GET /metrics; POST /admin/... (docs/telemetry.md)\n")
@@ -59,27 +59,29 @@ public final class AdminHTTP {
             return AdminHTTP.response(401, "Unauthorized", "admin actions need the appliance's token: Authorization: Bearer TOKEN\n")
         }
         let parts = request.path[prefix.count...].split(separator: 0x2F, omittingEmptySubsequences: false).map { Array($0) }
-        if parts == [literalBytes("reset-counters")] {
+        if parts.count == 1 && parts[0].matches("reset-counters") {
             resetCounters()
             onAction?(.resetCounters, peer)
             return AdminHTTP.response(200, "OK", "counters reset\n")
         }
-        let isWeight = parts.first == literalBytes("weight")
+        let isWeight = parts[0].matches("weight")
         guard parts.count == (isWeight ? 4 : 3) else {
             return AdminHTTP.response(404, "Not Found", "no such admin path (docs/telemetry.md)\n")
         }
         var state = LoadBalancer.AdministrativeState.enabled
         var weight = 0
-        switch parts[0] {
-        case literalBytes("drain"): state = .draining
-        case literalBytes("disable"): state = .disabled
-        case literalBytes("enable"): state = .enabled
-        case literalBytes("weight"):
-            guard let value = AdminHTTP.number(parts[3]), LoadBalancer.weights.contains(value) else {
+        if parts[0].matches("drain") {
+            state = .draining
+        } else if parts[0].matches("disable") {
+            state = .disabled
+        } else if parts[0].matches("enable") {
+            state = .enabled
+        } else if isWeight {
+            guard let value = parts[3].decimalValue, value <= UInt64(LoadBalancer.weights.upperBound) else {
                 return AdminHTTP.response(400, "Bad Request", "a weight is a number from 0 to 1000\n")
             }
-            weight = value
-        default:
+            weight = Int(value)
+        } else {
             return AdminHTTP.response(404, "Not Found", "no such admin action (docs/telemetry.md)\n")
         }
         guard let balancer else { return AdminHTTP.response(404, "Not Found", "this appliance balances no services\n") }
@@ -107,10 +109,6 @@ public final class AdminHTTP {
         return AdminHTTP.response(404, "Not Found", "no such backend\n")
     }
 
-    private static func number(_ digits: [UInt8]) -> Int? {
-        guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-    }
 
     /// A response to a request that is not HTTP or too long.
     public static var badRequest: [UInt8] { response(400, "Bad Request", "not an HTTP request this endpoint understands\n") }
