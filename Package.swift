@@ -26,7 +26,7 @@ let package = Package(
             ],
             path: "Sources/skerry"),
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore"], path: "Tests/KernelCoreTests"),
-        .testTarget(name: "SkerryKitTests", dependencies: ["SkerryKit"], path: "Tests/SkerryKitTests"),
+        .testTarget(name: "SkerryKitTests", dependencies: ["SkerryKit", "KernelCore"], path: "Tests/SkerryKitTests"),
         .testTarget(
             name: "IntegrationTests", dependencies: ["SkerryKit", "KernelCore"], path: "Tests/IntegrationTests"),
     ]

@@ -12,6 +12,9 @@ enum Balancer {
             services: ApplianceConfiguration.services, publicAddress: publicInterface.address,
             privateAddress: privateInterface.address)
         balancer.onEvent = { event in
+            Telemetry.publish(TelemetryEvent(event, in: balancer))
+            // A failed check is worth a line only when it changes the status.
+            if case .checkFailed = event { return }
             console.beginLine()
             console.write("balancer: ")
             switch event {
@@ -32,6 +35,8 @@ enum Balancer {
                 writeName(service, backend)
                 console.write(" weight set to ")
                 console.write(decimal: weight)
+            case .checkFailed:
+                break
             }
             console.newline()
         }

@@ -22,8 +22,9 @@ struct AdminCommand: ParsableCommand {
         commandName: "admin",
         abstract: "Drain, disable or enable a backend, set its weight, or reset counters, on a running appliance.",
         discussion: """
-            Talks to the appliance's telemetry port (docs/telemetry.md), which needs the admin token \
-            from its appliance file: --token, or SKERRY_ADMIN_TOKEN.
+            Sends the action over the appliance's telemetry stream (docs/telemetry.md). It needs the admin \
+            token from the appliance file: --token, or SKERRY_ADMIN_TOKEN. The appliance logs each action \
+            on its console and tells every subscriber.
             Examples:
               skerry admin 127.0.0.1:9180 drain web/web2
               skerry admin 127.0.0.1:9180 weight web/web2 5
@@ -62,14 +63,21 @@ struct AdminCommand: ParsableCommand {
         guard let token = token ?? ProcessInfo.processInfo.environment["SKERRY_ADMIN_TOKEN"], !token.isEmpty else {
             throw CLIError("admin actions need the appliance's token: --token or SKERRY_ADMIN_TOKEN")
         }
-        let path = "/admin/" + ([action] + target).joined(separator: "/")
-        guard let response = HTTPProbe.exchange(
-            host: address.host, port: address.port, method: "POST", path: path, headers: ["Authorization": "Bearer \(token)"])
-        else {
-            throw CLIError("no answer from \(address.description): is the appliance running, and its telemetry port forwarded?")
+        let parts = target.first?.split(separator: "/").map(String.init) ?? []
+        let kind: Telemetry.AdminAction = ["drain": .drain, "disable": .disable, "enable": .enable, "weight": .weight][action]
+            ?? .resetCounters
+        let result: Telemetry.AdminResult
+        do {
+            let connection = try TelemetryConnection(host: address.host, port: address.port)
+            if !connection.hello.adminEnabled {
+                throw CLIError("\(address.description) (\(connection.hello.appliance)) takes no admin actions: its appliance file sets no admin token")
+            }
+            result = try connection.admin(token: token, action: kind, service: parts.first ?? "", backend: parts.last ?? "",
+                                          weight: target.count == 2 ? UInt64(target[1]) ?? 0 : 0)
+        } catch let error as TelemetryStreamError {
+            throw CLIError("\(address.description): \(error); is the appliance running, and its telemetry port forwarded?")
         }
-        let body = response.body.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard response.status == 200 else { throw CLIError("refused (HTTP \(response.status)): \(body)") }
-        print(body)
+        guard result.code == .ok else { throw CLIError("refused (\(result.code)): \(result.message)") }
+        print(result.message)
     }
 }

@@ -5,129 +5,176 @@ import SkerryKit
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
-        abstract: "Show a running appliance's backends, services and firewall counters.",
+        abstract: "Show a running appliance's backends, services, firewall counters and events.",
         discussion: """
-            Reads the appliance's metrics from its telemetry port (docs/telemetry.md). One summary by default; \
-            --json for every sample; --watch to print a fresh summary every --interval seconds, for dumb \
-            terminals and logs, reconnecting with backoff and marking the data stale while the appliance \
-            cannot be reached.
+            Subscribes to the appliance's telemetry stream on its telemetry port (docs/telemetry.md). \
+            One summary by default; --json for a one-shot dump of everything the appliance reports; \
+            --watch to print a fresh summary every --interval seconds, for dumb terminals and logs, with \
+            rates worked out between snapshots, events as they arrive, and the data marked STALE with its \
+            age while the appliance cannot be reached (it reconnects with backoff).
             """)
 
     @Argument(help: ArgumentHelp("The appliance's telemetry port.", valueName: "HOST:PORT"))
     var address: TelemetryAddress
 
-    @Flag(help: "Print every sample as JSON.")
+    @Flag(help: "Print one snapshot, with the schema that names its values, as JSON.")
     var json = false
 
     @Flag(help: "Print a summary every --interval seconds until interrupted.")
     var watch = false
 
-    @Option(help: "Seconds between summaries with --watch.")
+    @Option(help: "Seconds between snapshots with --watch (0.1 to 60).")
     var interval: Double = 2
+
+    @Option(help: "Seconds to wait for the appliance before giving up (without --watch).")
+    var timeout: Double = 10
 
     func validate() throws {
         if json && watch { throw ValidationError("--json and --watch do not go together") }
-        if interval < 0.2 || interval > 3600 { throw ValidationError("--interval must be between 0.2 and 3600 seconds") }
+        if interval < 0.1 || interval > 60 { throw ValidationError("--interval must be between 0.1 and 60 seconds") }
+        if timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
 
     func run() throws {
-        if !watch {
-            let metrics = try fetch()
-            print(json ? StatsReport.json(metrics, address: address.description) : StatsReport.summary(metrics))
-            return
+        if watch { return watchForever() }
+        let model: TelemetryModel
+        do {
+            model = try Self.fetch(address, timeout: timeout)
+        } catch {
+            throw CLIError("\(address.description): \(error)")
         }
-        var lastGood: Date?
-        var backoff = interval
-        while true {
-            let stamp = ISO8601DateFormatter().string(from: Date())
-            do {
-                let metrics = try fetch()
-                lastGood = Date()
-                backoff = interval
-                print("--- \(address.description) at \(stamp)")
-                print(StatsReport.summary(metrics))
-            } catch {
-                let age = lastGood.map { String(format: "%.0f s", Date().timeIntervalSince($0)) } ?? "no data yet"
-                print("--- \(address.description) at \(stamp): STALE (\(age)): \(error); retrying in \(Int(backoff)) s")
-                backoff = min(backoff * 2, max(interval, 30))
-            }
-            fflush(nil)
-            Thread.sleep(forTimeInterval: lastGood == nil || backoff == interval ? interval : backoff)
-        }
+        print(json ? StatsReport.json(model, address: address.description) : StatsReport.summary(model))
     }
 
-    private func fetch() throws -> MetricsText {
-        guard let response = HTTPProbe.exchange(host: address.host, port: address.port, path: "/metrics", timeout: 5) else {
-            throw CLIError("no answer from \(address.description)")
+    /// Connects, subscribes, and returns the model once the first snapshot is in.
+    static func fetch(_ address: TelemetryAddress, timeout: Double) throws(TelemetryStreamError) -> TelemetryModel {
+        let connection = try TelemetryConnection(host: address.host, port: address.port, timeout: timeout)
+        try connection.subscribe(interval: 1, events: false)
+        var model = TelemetryModel()
+        model.apply(.hello(connection.hello))
+        let deadline = Date().addingTimeInterval(timeout)
+        while model.snapshot == nil {
+            model.apply(try connection.receive(timeout: max(0.1, deadline.timeIntervalSinceNow)))
         }
-        guard response.status == 200 else { throw CLIError("HTTP \(response.status) from \(address.description)") }
-        do {
-            return try MetricsText(parsing: response.body)
-        } catch {
-            throw CLIError("unreadable metrics from \(address.description): \(error)")
+        return model
+    }
+
+    private func watchForever() {
+        let monitor = TelemetryMonitor(host: address.host, port: address.port, interval: interval)
+        var printedEvents = 0
+        var lastPrinted = Date.distantPast
+        while true {
+            monitor.step(timeout: interval)
+            let model = monitor.model
+            let events = model.events.count
+            if events > printedEvents || events < printedEvents {
+                for event in model.events.suffix(max(0, events - printedEvents)) { print("event: \(model.describe(event))") }
+                printedEvents = events
+            }
+            guard Date().timeIntervalSince(lastPrinted) >= interval * 0.9 else { continue }
+            lastPrinted = Date()
+            let stamp = ISO8601DateFormatter().string(from: Date())
+            if monitor.isConnected, let age = model.age(), age < max(2 * interval, 3) {
+                print("--- \(address.description) at \(stamp)")
+                print(StatsReport.summary(model))
+            } else {
+                let age = model.age().map { String(format: "%.0f s old", $0) } ?? "no data yet"
+                let reason = monitor.lastError.map { ": \($0)" } ?? ""
+                let retry = monitor.retryAt.map { String(format: "; retrying in %.0f s", max(0, $0.timeIntervalSinceNow)) } ?? ""
+                print("--- \(address.description) at \(stamp): STALE (\(age))\(reason)\(retry)")
+            }
+            fflush(nil)
         }
     }
 }
 
 /// The text and JSON forms of `skerry stats`.
 enum StatsReport {
-    static func summary(_ metrics: MetricsText) -> String {
+    static func summary(_ model: TelemetryModel) -> String {
+        guard let schema = model.schema, let snapshot = model.snapshot else { return "no data yet" }
         var lines: [String] = []
-        let uptime = metrics.value("skerry_uptime_seconds") ?? 0
-        let heap = (metrics.value("skerry_heap_bytes", ["kind": "used"]) ?? 0) / 1_048_576
-        lines.append(String(format: "uptime %.1f s, heap %.1f MiB used", uptime, heap))
-        for sample in metrics.samples(named: "skerry_service_connections_total") {
-            let service = sample.labels["service"] ?? "?"
-            let labels = ["service": service]
-            lines.append("service \(service): \(int(metrics.value("skerry_service_connections_active", labels))) active, "
-                + "\(int(sample.value)) total, \(int(metrics.value("skerry_service_connections_refused_total", labels))) refused, "
-                + "\(int(metrics.value("skerry_service_connection_rate", labels)))/s")
+        let name = model.hello?.appliance ?? "?"
+        var head = String(format: "%@: up %.1f s, heap %.1f MiB used, %.1f MiB free, peak %.1f MiB", name,
+                          Double(snapshot.uptimeMilliseconds) / 1000, mib(snapshot.heapUsed), mib(snapshot.heapFree), mib(snapshot.heapPeak))
+        if let rates = model.rates { head += String(format: ", event loop %.1f%% busy", rates.loopLoad * 100) }
+        lines.append(head)
+        lines.append(row(["nic", "model", "link", "rx-packets", "rx-bytes", "tx-packets", "tx-bytes", "rx/s", "tx/s"],
+                         widths: [8, 10, 5, 11, 12, 11, 12, 10, 10]))
+        for (index, nic) in schema.nics.enumerated() where index < snapshot.nics.count {
+            let values = snapshot.nics[index]
+            let rates = model.rates
+            lines.append(row([nic.role, nic.model, values.linkUp ? "up" : "down", "\(values.rxPackets)", "\(values.rxBytes)",
+                              "\(values.txPackets)", "\(values.txBytes)", rate(rates?.nicReceiveBytes, index, unit: "B"),
+                              rate(rates?.nicTransmitBytes, index, unit: "B")],
+                             widths: [8, 10, 5, 11, 12, 11, 12, 10, 10]))
         }
-        let backends = metrics.samples(named: "skerry_backend_up")
-        if !backends.isEmpty {
-            lines.append(row(["backend", "state", "admin", "weight", "active", "total", "failed", "checks-failed"]))
-            for sample in backends {
-                let labels = ["service": sample.labels["service"] ?? "", "backend": sample.labels["backend"] ?? ""]
-                let admin = ["enabled", "draining", "disabled"].first {
-                    metrics.value("skerry_backend_admin_state", labels.merging(["state": $0]) { $1 }) == 1
-                } ?? "?"
+        for (index, service) in schema.services.enumerated() where index < snapshot.services.count {
+            let values = snapshot.services[index]
+            lines.append("service \(service.name) (port \(service.port), \(service.algorithm)): \(values.activeConnections) active, "
+                + "\(values.totalConnections) total, \(values.refusedConnections) refused, \(values.connectionRate)/s")
+        }
+        if !schema.services.isEmpty {
+            lines.append(row(["backend", "state", "admin", "weight", "active", "total", "failed", "checks-failed", "latency"]))
+            for (index, names) in schema.backendNames.enumerated() where index < snapshot.backends.count {
+                let backend = snapshot.backends[index]
                 lines.append(row([
-                    "\(labels["service"]!)/\(labels["backend"]!)", sample.value == 1 ? "UP" : "DOWN", admin,
-                    int(metrics.value("skerry_backend_weight", labels)), int(metrics.value("skerry_backend_connections_active", labels)),
-                    int(metrics.value("skerry_backend_connections_total", labels)),
-                    int(metrics.value("skerry_backend_failed_connects_total", labels)),
-                    int(metrics.value("skerry_backend_check_failures_total", labels)),
+                    "\(names.service)/\(names.backend)", backend.up ? "UP" : "DOWN", backend.administrative, "\(backend.weight)",
+                    "\(backend.traffic.activeConnections)", "\(backend.traffic.totalConnections)", "\(backend.traffic.failedConnects)",
+                    "\(backend.checkFailures)", backend.checkLatencyMicroseconds.map { String(format: "%.1fms", Double($0) / 1000) } ?? "-",
                 ]))
             }
         }
-        let rules = metrics.samples(named: "skerry_firewall_rule_packets_total")
-        if !rules.isEmpty {
-            lines.append(row(["rule", "action", "packets", "bytes", "rate-limited"], widths: [24, 8, 12, 14, 12]))
-            for sample in rules {
-                let labels = ["rule": sample.labels["rule"] ?? ""]
-                lines.append(row([
-                    labels["rule"]!, sample.labels["action"] ?? "", int(sample.value),
-                    int(metrics.value("skerry_firewall_rule_bytes_total", labels)),
-                    int(metrics.value("skerry_firewall_rule_rate_limited_total", labels)),
-                ], widths: [24, 8, 12, 14, 12]))
+        if let table = snapshot.connectionTable {
+            lines.append("connections: \(table.entries) of \(schema.connectionCapacity) tracked, \(table.created) created, "
+                + "\(table.tableFull) refused for a full table")
+        }
+        if let firewall = snapshot.firewall {
+            let widths = [24, 8, 12, 14, 12, 10]
+            lines.append(row(["rule", "action", "packets", "bytes", "rate-limited", "last-hit"], widths: widths))
+            // The rules that matched anything, busiest first; all of them when none has.
+            let order = schema.rules.indices.sorted { (firewall.rules[$0]?.packets ?? 0) > (firewall.rules[$1]?.packets ?? 0) }
+            let shown = order.filter { (firewall.rules[$0]?.packets ?? 0) > 0 }.prefix(20)
+            for index in shown.isEmpty ? Array(order.prefix(20)) : Array(shown) {
+                let rule = schema.rules[index]
+                let values = firewall.rules[index]
+                lines.append(row([rule.name, rule.action, "\(values?.packets ?? 0)", "\(values?.bytes ?? 0)", "\(values?.rateLimited ?? 0)",
+                                  values?.lastHitAgeMilliseconds.map { String(format: "%.1fs ago", Double($0) / 1000) } ?? "never"],
+                                 widths: widths))
+            }
+            if schema.rules.count > 20 { lines.append("(\(schema.rules.count) rules; the 20 busiest shown)") }
+            for (index, policy) in schema.policies.enumerated() where index < firewall.policies.count && firewall.policies[index].packets > 0 {
+                lines.append(row(["policy " + Telemetry.Schema.policyNames[index], policy, "\(firewall.policies[index].packets)",
+                                  "\(firewall.policies[index].bytes)"], widths: widths))
             }
         }
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ metrics: MetricsText, address: String) -> String {
-        let samples = metrics.samples.map { sample -> [String: Any] in
-            ["name": sample.name, "labels": sample.labels, "value": sample.value]
+    static func json(_ model: TelemetryModel, address: String) -> String {
+        struct Dump: Encodable {
+            var address: String
+            var hello: Telemetry.Hello?
+            var schema: Telemetry.Schema?
+            var snapshot: Telemetry.Snapshot?
         }
-        let families = metrics.families.values.sorted { $0.name < $1.name }.map { ["name": $0.name, "type": $0.type, "help": $0.help] }
-        let object: [String: Any] = ["address": address, "families": families, "samples": samples]
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        guard let data = try? encoder.encode(Dump(address: address, hello: model.hello, schema: model.schema, snapshot: model.snapshot))
+        else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 
-    private static func int(_ value: Double?) -> String { value.map { String(Int64($0)) } ?? "-" }
+    private static func mib(_ bytes: UInt64) -> Double { Double(bytes) / 1_048_576 }
 
-    private static func row(_ cells: [String], widths: [Int] = [18, 6, 9, 7, 7, 8, 7, 13]) -> String {
+    private static func rate(_ values: [Double]?, _ index: Int, unit: String) -> String {
+        guard let values, index < values.count else { return "-" }
+        let value = values[index]
+        if value >= 1_048_576 { return String(format: "%.1fM%@/s", value / 1_048_576, unit) }
+        if value >= 1024 { return String(format: "%.1fK%@/s", value / 1024, unit) }
+        return String(format: "%.0f%@/s", value, unit)
+    }
+
+    private static func row(_ cells: [String], widths: [Int] = [18, 6, 9, 7, 7, 8, 7, 14, 8]) -> String {
         zip(cells, widths).map { cell, width in cell.count >= width ? cell + " " : cell.padding(toLength: width, withPad: " ", startingAt: 0) }
             .joined().trimmingCharacters(in: .whitespaces)
     }

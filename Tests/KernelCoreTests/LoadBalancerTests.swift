@@ -116,10 +116,12 @@ final class BalancerFixture {
                 events.append("\(backend.configuration.name) \(state.name)")
             case .weightChange(_, let backend, let weight):
                 events.append("\(backend.configuration.name) weight \(weight)")
+            case .checkFailed(_, let backend):
+                events.append("\(backend.configuration.name) check failed")
             }
         }
         for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: web2, success: false, latency: nil, now: world.now) }
-        #expect(web2.health.status == .down && events == ["web2 DOWN"])
+        #expect(web2.health.status == .down && events == Array(repeating: "web2 check failed", count: 3) + ["web2 DOWN"])
         func spread(_ count: Int, base: Int) throws -> Set<UInt16> {
             var ports: Set<UInt16> = []
             for index in 0..<count {

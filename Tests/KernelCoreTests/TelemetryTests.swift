@@ -7,12 +7,11 @@ private func request(_ text: String) -> HTTPRequest.Parse { HTTPRequest.parse(Ar
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
 @Suite struct HTTPRequestTests {
-    @Test func readsTheRequestLineAndTheBearerToken() {
+    @Test func readsTheRequestLine() {
         #expect(request("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-                == .complete(HTTPRequest(method: Array("GET".utf8), path: Array("/metrics".utf8), bearerToken: nil)))
-        #expect(request("POST /admin/drain/web/web2 HTTP/1.0\nauthorization: Bearer abc123\n\n")
-                == .complete(HTTPRequest(method: Array("POST".utf8), path: Array("/admin/drain/web/web2".utf8),
-                                         bearerToken: Array("abc123".utf8))))
+                == .complete(HTTPRequest(method: Array("GET".utf8), path: Array("/metrics".utf8))))
+        #expect(request("POST /x HTTP/1.0\nauthorization: Bearer abc123\n\n")
+                == .complete(HTTPRequest(method: Array("POST".utf8), path: Array("/x".utf8))))
     }
 
     @Test func waitsForTheEndOfTheHeadersAndRefusesWhatIsNotHTTP() {
@@ -35,56 +34,25 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
     }
 }
 
-@Suite struct AdminHTTPTests {
+@Suite struct MetricsHTTPTests {
     static let token = Array("a-long-enough-admin-token".utf8)
 
-    func respond(_ service: AdminHTTP, _ text: String) -> (status: Int, body: String) {
+    func respond(_ service: MetricsHTTP, _ text: String) -> (status: Int, body: String) {
         guard case .complete(let parsed) = request(text) else { return (0, "unparsed") }
-        let response = String(decoding: service.respond(to: parsed, from: IPv4Address(10, 0, 1, 2)), as: UTF8.self)
+        let response = String(decoding: service.respond(to: parsed), as: UTF8.self)
         let status = Int(response.split(separator: " ")[1]) ?? 0
         let body = response.components(separatedBy: "\r\n\r\n").last ?? ""
         return (status, body)
     }
 
-    @Test func servesMetricsToAnyone() {
-        let service = AdminHTTP(token: Self.token, balancer: nil) { Array("skerry_up 1\n".utf8) }
+    @Test func servesMetricsToAnyoneAndNothingElse() {
+        let service = MetricsHTTP { Array("skerry_up 1\n".utf8) }
         let reply = respond(service, "GET /metrics HTTP/1.1\r\n\r\n")
         #expect(reply.status == 200 && reply.body == "skerry_up 1\n")
         #expect(respond(service, "POST /metrics HTTP/1.1\r\n\r\n").status == 405)
         #expect(respond(service, "GET /nothing HTTP/1.1\r\n\r\n").status == 404)
-    }
-
-    @Test func actionsNeedTheTokenAndAreReported() {
-        let fixture = BalancerFixture()
-        let service = AdminHTTP(token: Self.token, balancer: fixture.balancer) { [] }
-        var actions: [String] = []
-        service.onAction = { action, peer in
-            switch action {
-            case .state(let state, _, let backend): actions.append("\(backend.configuration.name) \(state) \(peer.value)")
-            case .weight(let weight, _, let backend): actions.append("\(backend.configuration.name) weight \(weight)")
-            case .resetCounters: actions.append("reset")
-            }
-        }
-        #expect(respond(service, "POST /admin/drain/web/web2 HTTP/1.1\r\n\r\n").status == 401)
-        #expect(respond(service, "POST /admin/drain/web/web2 HTTP/1.1\r\nAuthorization: Bearer a-long-enough-admin-tokeX\r\n\r\n").status == 401)
-        #expect(respond(service, "POST /admin/drain/web/web2 HTTP/1.1\r\nAuthorization: Bearer a-long-enough-admin-token-and-more\r\n\r\n").status == 401)
-        #expect(fixture.balancer.services[0].backends[1].administrative == .enabled, "nothing changed without the token")
-        let authorized = "HTTP/1.1\r\nAuthorization: Bearer a-long-enough-admin-token\r\n\r\n"
-        let drained = respond(service, "POST /admin/drain/web/web2 " + authorized)
-        #expect(drained.status == 200 && drained.body == "web/web2 is DRAIN\n")
-        #expect(fixture.balancer.services[0].backends[1].administrative == .draining)
-        #expect(actions == ["web2 draining \(IPv4Address(10, 0, 1, 2).value)"])
-        #expect(respond(service, "POST /admin/enable/web/web2 " + authorized).status == 200)
-        #expect(fixture.balancer.services[0].backends[1].administrative == .enabled)
-        #expect(respond(service, "POST /admin/disable/web/nobody " + authorized).status == 404)
-        #expect(respond(service, "POST /admin/restart/web/web2 " + authorized).status == 404)
-        #expect(respond(service, "GET /admin/drain/web/web2 " + authorized).status == 405)
-        let weighted = respond(service, "POST /admin/weight/web/web3/7 " + authorized)
-        #expect(weighted.status == 200 && weighted.body == "web/web3 weight 7\n")
-        #expect(fixture.balancer.services[0].backends[2].weight == 7)
-        #expect(respond(service, "POST /admin/weight/web/web3/1001 " + authorized).status == 400)
-        #expect(respond(service, "POST /admin/weight/web/web3/x " + authorized).status == 400)
-        #expect(actions.last == "web3 weight 7")
+        #expect(respond(service, "POST /admin/drain/web/web2 HTTP/1.1\r\n\r\n").status == 404, "admin actions are not HTTP")
+        #expect(respond(service, "GET / HTTP/1.1\r\n\r\n").body.contains("telemetry stream"))
     }
 
     @Test func resetCountersZeroesTotalsAndKeepsOpenConnections() throws {
@@ -92,23 +60,18 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
         _ = fixture.fromClient(port: 40000, flags: .syn)
         let backend = try #require(fixture.balancer.services[0].backends.first { $0.statistics.totalConnections == 1 })
         var resets = 0
-        let service = AdminHTTP(token: Self.token, balancer: fixture.balancer, metrics: { [] }) {
-            resets += 1
-            fixture.balancer.resetStatistics()
-        }
-        let reply = respond(service, "POST /admin/reset-counters HTTP/1.1\r\nAuthorization: Bearer a-long-enough-admin-token\r\n\r\n")
-        #expect(reply.status == 200 && resets == 1)
+        let actions = AdminActions(token: Self.token, balancer: fixture.balancer) { resets += 1 }
+        var reported: [TelemetryProtocol.Channel] = []
+        actions.onAction = { _, _, channel in reported.append(channel) }
+        #expect(actions.authorize(Self.token) == nil)
+        #expect(actions.authorize(Array("a-long-enough-admin-tokeX".utf8)) == .unauthorized)
+        #expect(actions.authorize(nil) == .unauthorized)
+        #expect(AdminActions(token: [], balancer: nil).authorize(Self.token) == .actionsOff)
+        actions.perform(.resetCounters, peer: IPv4Address(10, 0, 1, 2), channel: .stream)
+        #expect(resets == 1 && reported == [.stream])
         #expect(backend.statistics.totalConnections == 0 && backend.statistics.packetsToBackend == 0)
         #expect(backend.statistics.activeConnections == 1, "the open connection is still counted")
         #expect(fixture.balancer.services[0].statistics.activeConnections == 1)
-    }
-
-    @Test func withoutATokenEveryActionIsRefused() {
-        let fixture = BalancerFixture()
-        let service = AdminHTTP(token: [], balancer: fixture.balancer) { [] }
-        let reply = respond(service, "POST /admin/drain/web/web2 HTTP/1.1\r\nAuthorization: Bearer \r\n\r\n")
-        #expect(reply.status == 403 && reply.body.contains("no admin token"))
-        #expect(fixture.balancer.services[0].backends[1].administrative == .enabled)
     }
 }
 

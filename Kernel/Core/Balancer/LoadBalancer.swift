@@ -108,6 +108,8 @@ public final class LoadBalancer {
         case backendStatusChanged(service: Service, backend: Backend, status: BackendHealth.Status)
         case administrativeChange(service: Service, backend: Backend, state: AdministrativeState)
         case weightChange(service: Service, backend: Backend, weight: Int)
+        /// A health check failed (whether or not the status changed).
+        case checkFailed(service: Service, backend: Backend)
     }
 
     public struct Counters: Sendable, Equatable {
@@ -306,9 +308,9 @@ public final class LoadBalancer {
     /// Records a health check's result for `backend` of `service`.
     public func recordCheck(service: Service, backend: Backend, success: Bool, latency: Interval?, now: Instant) {
         let health = service.configuration.health
-        if let status = backend.health.record(success: success, latency: latency, now: now, rise: health.rise, fall: health.fall) {
-            onEvent?(.backendStatusChanged(service: service, backend: backend, status: status))
-        }
+        let status = backend.health.record(success: success, latency: latency, now: now, rise: health.rise, fall: health.fall)
+        if !success { onEvent?(.checkFailed(service: service, backend: backend)) }
+        if let status { onEvent?(.backendStatusChanged(service: service, backend: backend, status: status)) }
     }
 
     /// The weights an operator may set: 0 takes no new connections.

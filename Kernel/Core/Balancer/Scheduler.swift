@@ -6,6 +6,17 @@ public enum BalancingAlgorithm: Sendable, Equatable, CaseIterable {
     case weightedLeastConnections
     /// Maglev consistent hashing of the client's address and port.
     case sourceHash
+
+    /// The name the appliance file uses.
+    public var name: StaticString {
+        switch self {
+        case .roundRobin: return "round-robin"
+        case .weightedRoundRobin: return "weighted-round-robin"
+        case .leastConnections: return "least-connections"
+        case .weightedLeastConnections: return "weighted-least-connections"
+        case .sourceHash: return "source-hash"
+        }
+    }
 }
 
 /// What the scheduler needs to know about one backend.

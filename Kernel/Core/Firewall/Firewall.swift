@@ -53,6 +53,10 @@ public final class Firewall {
     public private(set) var invalidPackets: UInt64 = 0
     /// Log records suppressed by the log rate.
     public private(set) var logsSuppressed: UInt64 = 0
+    /// Matches over any rule's limit, and how often the counters were reset:
+    /// telemetry reports limit hits and resends every rule after a reset.
+    public private(set) var rateLimitedTotal: UInt64 = 0
+    public private(set) var resets: UInt64 = 0
     /// Log lines allowed per second across all rules, with bursts of twice that.
     public var logRate: UInt64 = 10
     public var onLog: ((LogRecord) -> Void)?
@@ -91,6 +95,7 @@ public final class Firewall {
         var decision = Decision(action: descriptor.action, rule: rule, rateLimited: false)
         if let limit = descriptor.limit, !limiter.admit(rule: rule, source: packet.source, limit: limit, now: now) {
             ruleCounters[index].rateLimited &+= 1
+            rateLimitedTotal &+= 1
             decision = Decision(action: .drop, rule: rule, rateLimited: true)
         }
         if descriptor.log { log(packet, decision, now: now) }
@@ -108,6 +113,8 @@ public final class Firewall {
         for index in policyCounters.indices { policyCounters[index] = PolicyCounters() }
         invalidPackets = 0
         logsSuppressed = 0
+        rateLimitedTotal = 0
+        resets &+= 1
         limiter.reset()
     }
 

@@ -6,6 +6,9 @@ public struct MetricsSource {
     public var heapUsed: UInt64
     public var heapFree: UInt64
     public var heapPeak: UInt64
+    /// The event loop's time working and waiting since boot.
+    public var loopBusy = Interval.zero
+    public var loopIdle = Interval.zero
     public var stack: NetworkStack
     public var firewall: Firewall?
     /// The name of firewall rule `index`, as UTF-8 that outlives the scrape.

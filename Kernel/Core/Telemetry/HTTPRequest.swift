@@ -1,5 +1,5 @@
-/// The start of an HTTP/1.x request: method, path and the one header the
-/// admin endpoint reads. Requests are small and bounded; bodies are ignored.
+/// The start of an HTTP/1.x request: method and path. Requests are small
+/// and bounded; headers and bodies are ignored.
 public struct HTTPRequest: Equatable {
     public enum Parse: Equatable {
         /// The header block has not ended yet.
@@ -11,14 +11,12 @@ public struct HTTPRequest: Equatable {
 
     public var method: [UInt8]
     public var path: [UInt8]
-    /// The token of an `Authorization: Bearer TOKEN` header.
-    public var bearerToken: [UInt8]?
 
     /// Header blocks longer than this are refused.
     public static let maximumLength = 4096
 
     public static func parse(_ bytes: [UInt8]) -> Parse {
-        guard let end = headerEnd(bytes) else {
+        guard headerEnd(bytes) != nil else {
             return bytes.count > maximumLength ? .invalid : .incomplete
         }
         // Request line: METHOD SP PATH SP HTTP/1.x
@@ -33,29 +31,7 @@ public struct HTTPRequest: Equatable {
         guard fields.count == 3, bytes[fields[1].lowerBound] == 0x2F,
             bytes[fields[2]].starts(with: literalBytes("HTTP/1."))
         else { return .invalid }
-        var request = HTTPRequest(method: Array(bytes[fields[0]]), path: Array(bytes[fields[1]]), bearerToken: nil)
-        // Headers: find `authorization:` case-insensitively.
-        let name = literalBytes("authorization:")
-        let scheme = literalBytes("Bearer ")
-        var lineStart = lineEnd + 1
-        while lineStart < end {
-            var next = lineStart
-            while next < end && bytes[next] != 0x0A { next += 1 }
-            var valueEnd = next
-            if valueEnd > lineStart && bytes[valueEnd - 1] == 0x0D { valueEnd -= 1 }
-            if valueEnd - lineStart > name.count,
-                name.indices.allSatisfy({ bytes[lineStart + $0] | 0x20 == name[$0] | 0x20 })
-            {
-                var valueStart = lineStart + name.count
-                while valueStart < valueEnd && bytes[valueStart] == 0x20 { valueStart += 1 }
-                let value = bytes[valueStart..<valueEnd]
-                if value.count > scheme.count, value.starts(with: scheme) {
-                    request.bearerToken = Array(value.dropFirst(scheme.count))
-                }
-            }
-            lineStart = next + 1
-        }
-        return .complete(request)
+        return .complete(HTTPRequest(method: Array(bytes[fields[0]]), path: Array(bytes[fields[1]])))
     }
 
     /// The index just past the blank line ending the headers.

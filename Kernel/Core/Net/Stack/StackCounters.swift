@@ -41,45 +41,99 @@ public struct StackCounters: Sendable, Equatable {
 
     public init() {}
 
+    /// How many counters `name(_:)` and `value(_:)` index.
+    public static let count = 37
+
+    /// Counter `index`'s name, in declaration order.
+    public static func name(_ index: Int) -> StaticString {
+        switch index {
+        case 0: return "frames-received"
+        case 1: return "frame-truncated"
+        case 2: return "frame-not-for-us"
+        case 3: return "frame-unknown-type"
+        case 4: return "arp-malformed"
+        case 5: return "arp-requests-sent"
+        case 6: return "arp-replies-sent"
+        case 7: return "ipv4-truncated"
+        case 8: return "ipv4-malformed"
+        case 9: return "ipv4-bad-checksum"
+        case 10: return "ipv4-fragments"
+        case 11: return "ipv4-options-skipped"
+        case 12: return "ipv4-ttl-expired"
+        case 13: return "ipv4-not-for-us"
+        case 14: return "ipv4-unknown-protocol"
+        case 15: return "icmp-truncated"
+        case 16: return "icmp-bad-checksum"
+        case 17: return "icmp-unsupported"
+        case 18: return "icmp-echo-replies"
+        case 19: return "icmp-errors-sent"
+        case 20: return "icmp-errors-rate-limited"
+        case 21: return "udp-truncated"
+        case 22: return "udp-malformed"
+        case 23: return "udp-bad-checksum"
+        case 24: return "udp-no-listener"
+        case 25: return "udp-delivered"
+        case 26: return "no-route"
+        case 27: return "tx-no-buffer"
+        case 28: return "tx-device-drops"
+        case 29: return "balancer-forwarded"
+        case 30: return "balancer-drops"
+        case 31: return "balancer-refused"
+        case 32: return "arp-pending-overflow"
+        case 33: return "arp-unresolved"
+        case 34: return "firewall-dropped"
+        case 35: return "firewall-rejected"
+        case 36: return "firewall-invalid"
+        default: return "unknown"
+        }
+    }
+
+    /// Counter `index`'s value.
+    public func value(_ index: Int) -> UInt64 {
+        switch index {
+        case 0: return framesReceived
+        case 1: return frameTruncated
+        case 2: return frameNotForUs
+        case 3: return frameUnknownType
+        case 4: return arpMalformed
+        case 5: return arpRequestsSent
+        case 6: return arpRepliesSent
+        case 7: return ipv4Truncated
+        case 8: return ipv4Malformed
+        case 9: return ipv4BadChecksum
+        case 10: return ipv4Fragments
+        case 11: return ipv4OptionsSkipped
+        case 12: return ipv4TTLExpired
+        case 13: return ipv4NotForUs
+        case 14: return ipv4UnknownProtocol
+        case 15: return icmpTruncated
+        case 16: return icmpBadChecksum
+        case 17: return icmpUnsupported
+        case 18: return icmpEchoReplies
+        case 19: return icmpErrorsSent
+        case 20: return icmpErrorsRateLimited
+        case 21: return udpTruncated
+        case 22: return udpMalformed
+        case 23: return udpBadChecksum
+        case 24: return udpNoListener
+        case 25: return udpDelivered
+        case 26: return noRoute
+        case 27: return txNoBuffer
+        case 28: return txDeviceDrops
+        case 29: return balancerForwarded
+        case 30: return balancerDrops
+        case 31: return balancerRefused
+        case 32: return arpPendingOverflow
+        case 33: return arpUnresolved
+        case 34: return firewallDropped
+        case 35: return firewallRejected
+        case 36: return firewallInvalid
+        default: return 0
+        }
+    }
+
     /// Calls `body` with each counter's name and value, in declaration order.
-    @inline(never)
     public func forEach(_ body: (StaticString, UInt64) -> Void) {
-        body("frames-received", framesReceived)
-        body("frame-truncated", frameTruncated)
-        body("frame-not-for-us", frameNotForUs)
-        body("frame-unknown-type", frameUnknownType)
-        body("arp-malformed", arpMalformed)
-        body("arp-requests-sent", arpRequestsSent)
-        body("arp-replies-sent", arpRepliesSent)
-        body("ipv4-truncated", ipv4Truncated)
-        body("ipv4-malformed", ipv4Malformed)
-        body("ipv4-bad-checksum", ipv4BadChecksum)
-        body("ipv4-fragments", ipv4Fragments)
-        body("ipv4-options-skipped", ipv4OptionsSkipped)
-        body("ipv4-ttl-expired", ipv4TTLExpired)
-        body("ipv4-not-for-us", ipv4NotForUs)
-        body("ipv4-unknown-protocol", ipv4UnknownProtocol)
-        body("icmp-truncated", icmpTruncated)
-        body("icmp-bad-checksum", icmpBadChecksum)
-        body("icmp-unsupported", icmpUnsupported)
-        body("icmp-echo-replies", icmpEchoReplies)
-        body("icmp-errors-sent", icmpErrorsSent)
-        body("icmp-errors-rate-limited", icmpErrorsRateLimited)
-        body("udp-truncated", udpTruncated)
-        body("udp-malformed", udpMalformed)
-        body("udp-bad-checksum", udpBadChecksum)
-        body("udp-no-listener", udpNoListener)
-        body("udp-delivered", udpDelivered)
-        body("no-route", noRoute)
-        body("tx-no-buffer", txNoBuffer)
-        body("tx-device-drops", txDeviceDrops)
-        body("balancer-forwarded", balancerForwarded)
-        body("balancer-drops", balancerDrops)
-        body("balancer-refused", balancerRefused)
-        body("arp-pending-overflow", arpPendingOverflow)
-        body("arp-unresolved", arpUnresolved)
-        body("firewall-dropped", firewallDropped)
-        body("firewall-rejected", firewallRejected)
-        body("firewall-invalid", firewallInvalid)
+        for index in 0..<Self.count { body(Self.name(index), value(index)) }
     }
 }

@@ -92,29 +92,69 @@ public struct TCPCounters: Sendable, Equatable {
 
     public init() {}
 
-    @inline(never)
+    /// How many counters `name(_:)` and `value(_:)` index.
+    public static let count = 22
+
+    /// Counter `index`'s name, in declaration order.
+    public static func name(_ index: Int) -> StaticString {
+        switch index {
+        case 0: return "tcp-segments-received"
+        case 1: return "tcp-segments-sent"
+        case 2: return "tcp-active-opens"
+        case 3: return "tcp-passive-opens"
+        case 4: return "tcp-resets-sent"
+        case 5: return "tcp-resets-received"
+        case 6: return "tcp-retransmissions"
+        case 7: return "tcp-fast-retransmits"
+        case 8: return "tcp-timeouts"
+        case 9: return "tcp-out-of-order"
+        case 10: return "tcp-duplicates"
+        case 11: return "tcp-challenge-acks"
+        case 12: return "tcp-syn-cookies-sent"
+        case 13: return "tcp-syn-cookies-accepted"
+        case 14: return "tcp-syn-cookies-rejected"
+        case 15: return "tcp-bad-checksum"
+        case 16: return "tcp-malformed"
+        case 17: return "tcp-connection-limit"
+        case 18: return "tcp-backlog-limit"
+        case 19: return "tcp-time-wait-limit"
+        case 20: return "tcp-reassembly-limit"
+        case 21: return "tcp-no-buffer"
+        default: return "unknown"
+        }
+    }
+
+    /// Counter `index`'s value.
+    public func value(_ index: Int) -> UInt64 {
+        switch index {
+        case 0: return segmentsReceived
+        case 1: return segmentsSent
+        case 2: return activeOpens
+        case 3: return passiveOpens
+        case 4: return resetsSent
+        case 5: return resetsReceived
+        case 6: return retransmissions
+        case 7: return fastRetransmits
+        case 8: return timeouts
+        case 9: return outOfOrderSegments
+        case 10: return duplicateSegments
+        case 11: return challengeACKs
+        case 12: return synCookiesSent
+        case 13: return synCookiesAccepted
+        case 14: return synCookiesRejected
+        case 15: return badChecksum
+        case 16: return malformed
+        case 17: return connectionLimitHits
+        case 18: return backlogLimitHits
+        case 19: return timeWaitLimitHits
+        case 20: return reassemblyLimitHits
+        case 21: return noBufferDrops
+        default: return 0
+        }
+    }
+
+    /// Calls `body` with each counter's name and value, in declaration order.
     public func forEach(_ body: (StaticString, UInt64) -> Void) {
-        body("tcp-segments-received", segmentsReceived)
-        body("tcp-segments-sent", segmentsSent)
-        body("tcp-active-opens", activeOpens)
-        body("tcp-passive-opens", passiveOpens)
-        body("tcp-resets-sent", resetsSent)
-        body("tcp-resets-received", resetsReceived)
-        body("tcp-retransmissions", retransmissions)
-        body("tcp-fast-retransmits", fastRetransmits)
-        body("tcp-timeouts", timeouts)
-        body("tcp-out-of-order", outOfOrderSegments)
-        body("tcp-duplicates", duplicateSegments)
-        body("tcp-challenge-acks", challengeACKs)
-        body("tcp-syn-cookies-sent", synCookiesSent)
-        body("tcp-syn-cookies-accepted", synCookiesAccepted)
-        body("tcp-syn-cookies-rejected", synCookiesRejected)
-        body("tcp-bad-checksum", badChecksum)
-        body("tcp-malformed", malformed)
-        body("tcp-connection-limit", connectionLimitHits)
-        body("tcp-backlog-limit", backlogLimitHits)
-        body("tcp-time-wait-limit", timeWaitLimitHits)
-        body("tcp-reassembly-limit", reassemblyLimitHits)
-        body("tcp-no-buffer", noBufferDrops)
+        for index in 0..<Self.count { body(Self.name(index), value(index)) }
     }
 }

@@ -1,0 +1,78 @@
+/// The admin actions the appliance takes from the admin network, over HTTP
+/// or the telemetry stream: the token check, finding the backend, doing it,
+/// and reporting it (the kernel logs each one on the console and pushes it
+/// to stream subscribers).
+public final class AdminActions {
+    public enum Action {
+        case state(LoadBalancer.AdministrativeState, LoadBalancer.Service, LoadBalancer.Backend)
+        case weight(Int, LoadBalancer.Service, LoadBalancer.Backend)
+        case resetCounters
+    }
+
+    /// Why an action was not taken.
+    public enum Refusal: Error, Sendable, Equatable {
+        /// The appliance file sets no admin token.
+        case actionsOff
+        case unauthorized
+        case noServices
+        case noSuchBackend
+    }
+
+    let token: [UInt8]
+    public let balancer: LoadBalancer?
+    let resetCounters: () -> Void
+    /// Called with each action taken, who asked, and how.
+    public var onAction: ((Action, IPv4Address, TelemetryProtocol.Channel) -> Void)?
+
+    /// - Parameters:
+    ///   - token: the admin token; empty refuses every action.
+    ///   - resetCounters: zeroes what `reset-counters` covers beyond the balancer.
+    public init(token: [UInt8], balancer: LoadBalancer?, resetCounters: @escaping () -> Void = {}) {
+        self.token = token
+        self.balancer = balancer
+        self.resetCounters = resetCounters
+    }
+
+    public var enabled: Bool { !token.isEmpty }
+
+    /// Checks a presented token, in constant time.
+    public func authorize(_ presented: [UInt8]?) -> Refusal? {
+        guard enabled else { return .actionsOff }
+        guard let presented, AdminActions.constantTimeEqual(presented, token) else { return .unauthorized }
+        return nil
+    }
+
+    /// The backend named `service`/`backend`, as UTF-8.
+    public func find(service: [UInt8], backend: [UInt8]) -> Result<(LoadBalancer.Service, LoadBalancer.Backend), Refusal> {
+        guard let balancer else { return .failure(.noServices) }
+        for candidate in balancer.services where service.matches(candidate.configuration.name) {
+            for member in candidate.backends where backend.matches(member.configuration.name) {
+                return .success((candidate, member))
+            }
+        }
+        return .failure(.noSuchBackend)
+    }
+
+    /// Takes an authorized action and reports it.
+    public func perform(_ action: Action, peer: IPv4Address, channel: TelemetryProtocol.Channel) {
+        switch action {
+        case .state(let state, let service, let backend):
+            balancer?.setAdministrative(state, service: service, backend: backend)
+        case .weight(let weight, let service, let backend):
+            balancer?.setWeight(weight, service: service, backend: backend)
+        case .resetCounters:
+            balancer?.resetStatistics()
+            resetCounters()
+        }
+        onAction?(action, peer, channel)
+    }
+
+    /// Compares without stopping at the first difference, so timing does not reveal the token.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+}

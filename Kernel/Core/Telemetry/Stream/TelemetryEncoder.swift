@@ -1,0 +1,234 @@
+/// Encodes the appliance's frames of the telemetry stream: the hello, the
+/// schema (names, once per subscription), snapshots (values only, in schema
+/// order) and events. docs/telemetry.md gives the byte layout.
+public enum TelemetryEncoder {
+    public static func hello(_ out: inout TelemetryFrameWriter, applianceName: StaticString, uptime: Interval,
+                             adminEnabled: Bool) {
+        out.begin(.hello)
+        out.varint(UInt64(TelemetryProtocol.version))
+        out.string(applianceName)
+        out.millis(uptime)
+        out.varint(adminEnabled ? TelemetryProtocol.adminEnabled : 0)
+        out.end()
+    }
+
+    public static func error(_ out: inout TelemetryFrameWriter, _ code: TelemetryProtocol.ErrorCode, _ message: StaticString) {
+        out.begin(.error)
+        out.varint(UInt64(code.rawValue))
+        out.string(message)
+        out.end()
+    }
+
+    public static func result(_ out: inout TelemetryFrameWriter, request: UInt64, _ code: TelemetryProtocol.ResultCode,
+                              _ message: [UInt8]) {
+        out.begin(.result)
+        out.varint(request)
+        out.varint(UInt64(code.rawValue))
+        out.string(message)
+        out.end()
+    }
+
+    // MARK: Schema
+
+    public static func schema(_ out: inout TelemetryFrameWriter, _ source: MetricsSource) {
+        out.begin(.schema)
+        let balancer = source.stack.balancer
+        var flags: UInt64 = 0
+        if balancer != nil { flags |= TelemetryProtocol.hasBalancer }
+        if source.firewall != nil { flags |= TelemetryProtocol.hasFirewall }
+        out.varint(flags)
+        out.varint(source.stack.interfaces.count)
+        for interface in source.stack.interfaces {
+            out.string(interface.role.name)
+            out.string(interface.device.model)
+            out.address(interface.address)
+        }
+        out.varint(StackCounters.count)
+        for index in 0..<StackCounters.count { out.string(StackCounters.name(index)) }
+        out.varint(TCPCounters.count)
+        for index in 0..<TCPCounters.count { out.string(TCPCounters.name(index)) }
+        if let balancer {
+            out.varint(balancer.tracker.capacity)
+            out.varint(balancer.services.count)
+            for service in balancer.services {
+                let configuration = service.configuration
+                out.string(configuration.name)
+                out.varint(UInt64(configuration.port))
+                out.string(configuration.algorithm.name)
+                out.varint(configuration.maximumConnections)
+                out.varint(service.backends.count)
+                for backend in service.backends {
+                    out.string(backend.configuration.name)
+                    out.address(backend.configuration.address)
+                    out.varint(UInt64(backend.configuration.port))
+                    out.varint(backend.configuration.weight)
+                    out.varint(backend.configuration.maximumConnections)
+                }
+            }
+        }
+        if let firewall = source.firewall {
+            out.varint(firewall.rules.count)
+            for (index, rule) in firewall.rules.enumerated() {
+                out.string(source.ruleName(index))
+                out.byte(rule.action.rawValue)
+                out.byte((rule.log ? 1 : 0) | (rule.limit != nil ? 2 : 0))
+            }
+            for action in firewall.policies { out.byte(action.rawValue) }
+        }
+        out.end()
+    }
+
+    // MARK: Snapshot
+
+    /// A snapshot of every value the schema names. Rules hit at or after
+    /// `rulesSince` are sent (all of them when it is nil), each with its
+    /// index, so an idle rule set costs nothing per snapshot.
+    public static func snapshot(_ out: inout TelemetryFrameWriter, _ source: MetricsSource, sequence: UInt64,
+                                rulesSince: Instant?) {
+        out.begin(.snapshot)
+        out.varint(sequence)
+        out.varint(rulesSince == nil ? TelemetryProtocol.allRules : 0)
+        out.millis(source.uptime)
+        out.varint(source.heapUsed)
+        out.varint(source.heapFree)
+        out.varint(source.heapPeak)
+        out.micros(source.loopBusy)
+        out.micros(source.loopIdle)
+        for interface in source.stack.interfaces {
+            let counters = interface.device.counters
+            out.flag(interface.device.linkUp)
+            out.varint(counters.rxPackets)
+            out.varint(counters.rxBytes)
+            out.varint(counters.txPackets)
+            out.varint(counters.txBytes)
+            out.varint(counters.rxDropsNoBuffer)
+            out.varint(counters.rxDropsBadFrame)
+            out.varint(counters.txDropsRingFull)
+            out.varint(counters.errors)
+        }
+        let stackCounters = source.stack.counters
+        for index in 0..<StackCounters.count { out.varint(stackCounters.value(index)) }
+        let tcpCounters = source.stack.tcp.counters
+        for index in 0..<TCPCounters.count { out.varint(tcpCounters.value(index)) }
+        out.varint(source.stack.tcp.connectionCount)
+        out.varint(source.stack.tcp.timeWaitCount)
+        if let balancer = source.stack.balancer { balancerValues(&out, balancer, now: source.now) }
+        if let firewall = source.firewall { firewallValues(&out, firewall, now: source.now, since: rulesSince) }
+        out.end()
+    }
+
+    private static func balancerValues(_ out: inout TelemetryFrameWriter, _ balancer: LoadBalancer, now: Instant) {
+        let counters = balancer.counters
+        out.varint(counters.invalidPackets)
+        out.varint(counters.noBackend)
+        out.varint(counters.serviceLimit)
+        out.varint(counters.ttlExpired)
+        out.varint(counters.unknownReplies)
+        for service in balancer.services { statistics(&out, service.statistics) }
+        for service in balancer.services {
+            for backend in service.backends {
+                out.byte(backend.health.status == .up ? 1 : 0)
+                out.byte(backend.administrative.code)
+                out.varint(backend.weight)
+                statistics(&out, backend.statistics)
+                out.varint(backend.health.checkFailures)
+                out.varint(backend.health.consecutiveFailures)
+                out.varint(backend.health.lastLatency.map { $0.nanoseconds / 1_000 + 1 } ?? 0)
+                out.millis(now.since(backend.health.lastChange))
+            }
+        }
+        let tracker = balancer.tracker
+        out.varint(tracker.count)
+        out.varint(tracker.counters.flowsCreated)
+        out.varint(tracker.counters.tableFull)
+        out.varint(tracker.counters.snatPortsExhausted)
+        out.varint(tracker.counters.expired)
+    }
+
+    private static func statistics(_ out: inout TelemetryFrameWriter, _ statistics: LoadBalancer.Statistics) {
+        out.varint(statistics.activeConnections)
+        out.varint(statistics.maximumConnectionsSeen)
+        out.varint(statistics.totalConnections)
+        out.varint(statistics.refusedConnections)
+        out.varint(statistics.failedConnects)
+        out.varint(statistics.connectionRate)
+        out.varint(statistics.packetsToBackend)
+        out.varint(statistics.bytesToBackend)
+        out.varint(statistics.packetsToClient)
+        out.varint(statistics.bytesToClient)
+    }
+
+    private static func firewallValues(_ out: inout TelemetryFrameWriter, _ firewall: Firewall, now: Instant, since: Instant?) {
+        out.varint(firewall.invalidPackets)
+        out.varint(firewall.logsSuppressed)
+        for counters in firewall.policyCounters {
+            out.varint(counters.packets)
+            out.varint(counters.bytes)
+        }
+        // The entry count precedes the entries; count first, then write.
+        var count = 0
+        for counters in firewall.ruleCounters where since == nil || counters.lastHit.map({ $0 >= since! }) == true {
+            count += 1
+        }
+        out.varint(count)
+        var next = 0
+        for index in firewall.ruleCounters.indices {
+            let counters = firewall.ruleCounters[index]
+            if let since { guard let hit = counters.lastHit, hit >= since else { continue } }
+            out.varint(index - next)
+            next = index + 1
+            out.varint(counters.packets)
+            out.varint(counters.bytes)
+            out.varint(counters.rateLimited)
+            out.varint(counters.lastHit.map { now.since($0).nanoseconds / 1_000_000 + 1 } ?? 0)
+        }
+    }
+
+    // MARK: Events
+
+    public static func event(_ out: inout TelemetryFrameWriter, _ event: TelemetryEvent, uptime: Interval) {
+        out.begin(.event)
+        out.millis(uptime)
+        out.varint(UInt64(event.kind.rawValue))
+        switch event {
+        case .backendStatus(let service, let backend, let up):
+            out.varint(service)
+            out.varint(backend)
+            out.flag(up)
+        case .checkFailed(let service, let backend, let consecutive):
+            out.varint(service)
+            out.varint(backend)
+            out.varint(consecutive)
+        case .administrative(let service, let backend, let state):
+            out.varint(service)
+            out.varint(backend)
+            out.byte(state.code)
+        case .weight(let service, let backend, let weight):
+            out.varint(service)
+            out.varint(backend)
+            out.varint(weight)
+        case .limitHit(let limit, let count):
+            out.varint(UInt64(limit.rawValue))
+            out.varint(count)
+        case .adminAction(let action, let service, let backend, let weight, let peer, let channel):
+            out.varint(UInt64(action.rawValue))
+            out.varint(service + 1)
+            out.varint(backend + 1)
+            out.varint(weight)
+            out.address(peer)
+            out.varint(UInt64(channel.rawValue))
+        }
+        out.end()
+    }
+}
+
+extension LoadBalancer.AdministrativeState {
+    /// Its number in the telemetry stream.
+    public var code: UInt8 {
+        switch self {
+        case .enabled: return 0
+        case .draining: return 1
+        case .disabled: return 2
+        }
+    }
+}

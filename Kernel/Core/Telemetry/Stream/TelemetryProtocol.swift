@@ -1,0 +1,101 @@
+/// The numbers of the Skerry telemetry protocol (docs/telemetry.md,
+/// "The telemetry stream"): a client opens the telemetry port on the admin
+/// NIC, sends `SKTP` and the versions it speaks, then exchanges frames of
+/// `type u8 | length u32 big-endian | payload`.
+public enum TelemetryProtocol {
+    /// The first bytes a stream client sends: "SKTP". HTTP requests start
+    /// with a method name, so one port serves both.
+    public static let magic: (UInt8, UInt8, UInt8, UInt8) = (0x53, 0x4B, 0x54, 0x50)
+    /// `magic`, lowest version, highest version.
+    public static let helloLength = 6
+    /// The only version so far.
+    public static let version: UInt8 = 1
+    public static let frameHeaderLength = 5
+    /// The longest frame a client may send.
+    public static let maximumRequestLength = 1024
+    /// Snapshot intervals a subscription may ask for, in milliseconds.
+    public static let intervals: ClosedRange<UInt64> = 100...60_000
+
+    public enum MessageType: UInt8, Sendable {
+        // Appliance to client.
+        case hello = 0x01
+        case schema = 0x02
+        case snapshot = 0x03
+        case event = 0x04
+        case result = 0x05
+        case error = 0x7F
+        // Client to appliance.
+        case subscribe = 0x10
+        case admin = 0x11
+    }
+
+    /// Why the appliance closes a stream; sent in an `error` frame.
+    public enum ErrorCode: UInt8, Sendable {
+        case unsupportedVersion = 1
+        case malformed = 2
+        case tooLarge = 3
+        case unexpected = 4
+    }
+
+    public enum AdminAction: UInt8, Sendable {
+        case drain = 1
+        case disable = 2
+        case enable = 3
+        case weight = 4
+        case resetCounters = 5
+    }
+
+    /// The outcome of an admin request, in a `result` frame.
+    public enum ResultCode: UInt8, Sendable {
+        case ok = 0
+        case unauthorized = 1
+        /// The appliance file sets no admin token.
+        case actionsOff = 2
+        case notFound = 3
+        case badRequest = 4
+    }
+
+    public enum EventKind: UInt8, Sendable {
+        case backendStatus = 1
+        case checkFailed = 2
+        case administrative = 3
+        case weight = 4
+        case limitHit = 5
+        case adminAction = 6
+    }
+
+    /// A limit an `limitHit` event reports.
+    public enum Limit: UInt8, CaseIterable, Sendable {
+        case connectionTableFull = 1
+        case snatPortsExhausted = 2
+        case serviceLimit = 3
+        case noBackend = 4
+        case firewallRateLimit = 5
+        case receiveBuffersExhausted = 6
+        case transmitRingFull = 7
+        case telemetryClientsRefused = 8
+    }
+
+    /// Who asked for an admin action.
+    public enum Channel: UInt8, Sendable {
+        case console = 0
+        case http = 1
+        case stream = 2
+
+        public var name: StaticString {
+            switch self {
+            case .console: return "the console"
+            case .http: return "HTTP"
+            case .stream: return "the telemetry stream"
+            }
+        }
+    }
+
+    /// Schema flags.
+    public static let hasBalancer: UInt64 = 1
+    public static let hasFirewall: UInt64 = 2
+    /// Hello flag: admin actions are possible (the appliance has a token).
+    public static let adminEnabled: UInt64 = 1
+    /// Snapshot flag: the rule section lists every rule, not only the ones hit since the last snapshot.
+    public static let allRules: UInt64 = 1
+}

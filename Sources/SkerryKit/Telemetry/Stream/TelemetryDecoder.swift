@@ -1,0 +1,330 @@
+#if canImport(KernelCore)
+import KernelCore  // the protocol's numbers; the fuzz build compiles the core into one module
+#endif
+
+/// Splits the bytes of a telemetry stream into frames and decodes them.
+/// Feed it whatever arrives with `append`; `next` returns each complete
+/// message. Garbage, truncation and wrong versions throw
+/// `TelemetryStreamError`; nothing the appliance sends can crash it.
+public struct TelemetryDecoder {
+    /// The longest frame accepted: a schema for tens of thousands of rules fits.
+    public static let maximumFrameLength = 16 << 20
+
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var sawHello = false
+    /// The schema snapshots are read against: the last one received.
+    public private(set) var schema: Telemetry.Schema?
+
+    public init() {}
+
+    /// The hello a client sends first: `SKTP`, then the versions it speaks.
+    public static var clientHello: [UInt8] {
+        let magic = TelemetryProtocol.magic
+        return [magic.0, magic.1, magic.2, magic.3, TelemetryProtocol.version, TelemetryProtocol.version]
+    }
+
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next complete message, or nil until more bytes arrive.
+    public mutating func next() throws(TelemetryStreamError) -> Telemetry.Message? {
+        let available = buffer.count - start
+        if !sawHello, available >= 1 {
+            // The first frame is a hello or an error; anything else is not this protocol.
+            let type = buffer[start]
+            guard type == TelemetryProtocol.MessageType.hello.rawValue || type == TelemetryProtocol.MessageType.error.rawValue
+            else { throw .notTelemetry }
+        }
+        guard available >= TelemetryProtocol.frameHeaderLength else { return nil }
+        let length = (1...4).reduce(0) { $0 << 8 | Int(buffer[start + $1]) }
+        guard length <= Self.maximumFrameLength else { throw .frameTooLarge(length) }
+        guard available >= TelemetryProtocol.frameHeaderLength + length else { return nil }
+        let type = buffer[start]
+        let payload = Array(buffer[(start + TelemetryProtocol.frameHeaderLength)..<(start + TelemetryProtocol.frameHeaderLength + length)])
+        start += TelemetryProtocol.frameHeaderLength + length
+        if start > 1 << 20 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        let message = try decode(type: type, payload: payload)
+        switch message {
+        case .hello: sawHello = true
+        case .schema(let schema): self.schema = schema
+        default: break
+        }
+        return message
+    }
+
+    private func decode(type: UInt8, payload: [UInt8]) throws(TelemetryStreamError) -> Telemetry.Message {
+        switch TelemetryProtocol.MessageType(rawValue: type) {
+        case .hello:
+            var reader = TelemetryFieldReader(payload, message: "hello")
+            let version = try reader.varint("version")
+            guard version == UInt64(TelemetryProtocol.version) else { throw .unsupportedVersion(Int(min(version, 1 << 31))) }
+            return .hello(Telemetry.Hello(
+                version: Int(version), appliance: try reader.string("appliance name"),
+                uptimeMilliseconds: try reader.varint("uptime"),
+                adminEnabled: try reader.varint("flags") & TelemetryProtocol.adminEnabled != 0))
+        case .error:
+            var reader = TelemetryFieldReader(payload, message: "error")
+            let code = try reader.count("code", limit: 255)
+            let text = try reader.string("message")
+            throw .refused(code: code, message: text)
+        case .schema:
+            return .schema(try Self.decodeSchema(payload))
+        case .snapshot:
+            guard let schema else { throw .snapshotWithoutSchema }
+            return .snapshot(try Self.decodeSnapshot(payload, schema: schema))
+        case .event:
+            return .event(try Self.decodeEvent(payload))
+        case .result:
+            var reader = TelemetryFieldReader(payload, message: "result")
+            let request = try reader.varint("request id")
+            let code = try reader.count("code", limit: 255)
+            guard let known = Telemetry.AdminResult.Code(rawValue: code) else { throw .malformed(message: "result", field: "code") }
+            return .result(Telemetry.AdminResult(request: request, code: known, message: try reader.string("message")))
+        default:
+            throw .unknownMessage(type)
+        }
+    }
+
+    static let actionNames = ["accept", "drop", "reject"]
+    static let administrativeNames = ["enabled", "draining", "disabled"]
+
+    static func decodeSchema(_ payload: [UInt8]) throws(TelemetryStreamError) -> Telemetry.Schema {
+        var reader = TelemetryFieldReader(payload, message: "schema")
+        var schema = Telemetry.Schema()
+        let flags = try reader.varint("flags")
+        schema.hasBalancer = flags & TelemetryProtocol.hasBalancer != 0
+        schema.hasFirewall = flags & TelemetryProtocol.hasFirewall != 0
+        // Counts are bounded by what the rest of the frame could hold, so garbage cannot ask for huge arrays.
+        let limit = payload.count
+        for _ in 0..<(try reader.count("NIC count", limit: limit)) {
+            schema.nics.append(.init(role: try reader.string("NIC role"), model: try reader.string("NIC model"),
+                                     address: try reader.address("NIC address")))
+        }
+        for _ in 0..<(try reader.count("stack counter count", limit: limit)) {
+            schema.stackCounters.append(try reader.string("stack counter name"))
+        }
+        for _ in 0..<(try reader.count("TCP counter count", limit: limit)) {
+            schema.tcpCounters.append(try reader.string("TCP counter name"))
+        }
+        if schema.hasBalancer {
+            schema.connectionCapacity = try reader.count("connection capacity", limit: Int.max)
+            for _ in 0..<(try reader.count("service count", limit: limit)) {
+                let name = try reader.string("service name")
+                let port = try reader.count("service port", limit: 65535)
+                let algorithm = try reader.string("algorithm")
+                let maximum = try reader.count("service limit", limit: Int.max)
+                var backends: [Telemetry.Schema.Backend] = []
+                for _ in 0..<(try reader.count("backend count", limit: limit)) {
+                    backends.append(.init(
+                        name: try reader.string("backend name"), address: try reader.address("backend address"),
+                        port: try reader.count("backend port", limit: 65535), weight: try reader.count("backend weight", limit: Int.max),
+                        maximumConnections: try reader.count("backend limit", limit: Int.max)))
+                }
+                schema.services.append(.init(name: name, port: port, algorithm: algorithm, maximumConnections: maximum, backends: backends))
+            }
+        }
+        if schema.hasFirewall {
+            for _ in 0..<(try reader.count("rule count", limit: limit)) {
+                let name = try reader.string("rule name")
+                let action = try reader.byte("rule action")
+                let flags = try reader.byte("rule flags")
+                guard action < 3 else { throw .malformed(message: "schema", field: "rule action") }
+                schema.rules.append(.init(name: name, action: actionNames[Int(action)], log: flags & 1 != 0, limited: flags & 2 != 0))
+            }
+            for _ in 0..<6 {
+                let action = try reader.byte("policy")
+                guard action < 3 else { throw .malformed(message: "schema", field: "policy") }
+                schema.policies.append(actionNames[Int(action)])
+            }
+        }
+        return schema
+    }
+
+    static func decodeSnapshot(_ payload: [UInt8], schema: Telemetry.Schema) throws(TelemetryStreamError) -> Telemetry.Snapshot {
+        var reader = TelemetryFieldReader(payload, message: "snapshot")
+        var snapshot = Telemetry.Snapshot()
+        snapshot.sequence = try reader.varint("sequence")
+        snapshot.allRules = try reader.varint("flags") & TelemetryProtocol.allRules != 0
+        snapshot.uptimeMilliseconds = try reader.varint("uptime")
+        snapshot.heapUsed = try reader.varint("heap used")
+        snapshot.heapFree = try reader.varint("heap free")
+        snapshot.heapPeak = try reader.varint("heap peak")
+        snapshot.loopBusyMicroseconds = try reader.varint("loop busy time")
+        snapshot.loopIdleMicroseconds = try reader.varint("loop idle time")
+        for _ in schema.nics {
+            snapshot.nics.append(.init(
+                linkUp: try reader.flag("link state"), rxPackets: try reader.varint("NIC counter"), rxBytes: try reader.varint("NIC counter"),
+                txPackets: try reader.varint("NIC counter"), txBytes: try reader.varint("NIC counter"),
+                rxDropsNoBuffer: try reader.varint("NIC counter"), rxDropsBadFrame: try reader.varint("NIC counter"),
+                txDropsRingFull: try reader.varint("NIC counter"), errors: try reader.varint("NIC counter")))
+        }
+        for _ in schema.stackCounters { snapshot.stackCounters.append(try reader.varint("stack counter")) }
+        for _ in schema.tcpCounters { snapshot.tcpCounters.append(try reader.varint("TCP counter")) }
+        snapshot.tcpOpen = try reader.varint("TCP connections")
+        snapshot.tcpTimeWait = try reader.varint("TCP time-wait")
+        if schema.hasBalancer {
+            snapshot.balancer = .init(
+                invalidPackets: try reader.varint("balancer counter"), noBackend: try reader.varint("balancer counter"),
+                serviceLimit: try reader.varint("balancer counter"), ttlExpired: try reader.varint("balancer counter"),
+                unknownReplies: try reader.varint("balancer counter"))
+            for _ in schema.services { snapshot.services.append(try traffic(&reader)) }
+            for _ in schema.services.flatMap(\.backends) {
+                var backend = Telemetry.BackendValues()
+                backend.up = try reader.flag("backend health")
+                let state = try reader.byte("administrative state")
+                guard state < 3 else { throw .malformed(message: "snapshot", field: "administrative state") }
+                backend.administrative = administrativeNames[Int(state)]
+                backend.weight = try reader.varint("weight")
+                backend.traffic = try traffic(&reader)
+                backend.checkFailures = try reader.varint("check failures")
+                backend.consecutiveFailures = try reader.varint("consecutive failures")
+                let latency = try reader.varint("check latency")
+                backend.checkLatencyMicroseconds = latency == 0 ? nil : latency - 1
+                backend.stateAgeMilliseconds = try reader.varint("state age")
+                snapshot.backends.append(backend)
+            }
+            snapshot.connectionTable = .init(
+                entries: try reader.varint("conntrack entries"), created: try reader.varint("conntrack counter"),
+                tableFull: try reader.varint("conntrack counter"), snatPortsExhausted: try reader.varint("conntrack counter"),
+                expired: try reader.varint("conntrack counter"))
+        }
+        if schema.hasFirewall {
+            var firewall = Telemetry.FirewallValues()
+            firewall.invalidPackets = try reader.varint("invalid packets")
+            firewall.logsSuppressed = try reader.varint("logs suppressed")
+            for _ in 0..<6 {
+                firewall.policies.append(.init(packets: try reader.varint("policy packets"), bytes: try reader.varint("policy bytes")))
+            }
+            let count = try reader.count("rule entry count", limit: schema.rules.count)
+            var next = 0
+            for _ in 0..<count {
+                let gap = try reader.count("rule index", limit: schema.rules.count)
+                let index = next + gap
+                guard index < schema.rules.count else { throw .malformed(message: "snapshot", field: "rule index") }
+                next = index + 1
+                let packets = try reader.varint("rule packets")
+                let bytes = try reader.varint("rule bytes")
+                let limited = try reader.varint("rule rate-limited")
+                let age = try reader.varint("rule last hit")
+                firewall.rules[index] = .init(packets: packets, bytes: bytes, rateLimited: limited,
+                                              lastHitAgeMilliseconds: age == 0 ? nil : age - 1)
+            }
+            snapshot.firewall = firewall
+        }
+        return snapshot
+    }
+
+    private static func traffic(_ reader: inout TelemetryFieldReader) throws(TelemetryStreamError) -> Telemetry.TrafficValues {
+        Telemetry.TrafficValues(
+            activeConnections: try reader.varint("active connections"), maximumConnectionsSeen: try reader.varint("most connections"),
+            totalConnections: try reader.varint("total connections"), refusedConnections: try reader.varint("refused connections"),
+            failedConnects: try reader.varint("failed connects"), connectionRate: try reader.varint("connection rate"),
+            packetsToBackend: try reader.varint("packets"), bytesToBackend: try reader.varint("bytes"),
+            packetsToClient: try reader.varint("packets"), bytesToClient: try reader.varint("bytes"))
+    }
+
+    static let limitNames: [UInt8: String] = [
+        1: "connection-table-full", 2: "snat-ports-exhausted", 3: "service-limit", 4: "no-backend", 5: "firewall-rate-limit",
+        6: "receive-buffers-exhausted", 7: "transmit-ring-full", 8: "telemetry-clients-refused",
+    ]
+    static let adminActionNames = [1: "drain", 2: "disable", 3: "enable", 4: "weight", 5: "reset-counters"]
+    static let channelNames = ["console", "http", "stream"]
+
+    static func decodeEvent(_ payload: [UInt8]) throws(TelemetryStreamError) -> Telemetry.Event {
+        var reader = TelemetryFieldReader(payload, message: "event")
+        let uptime = try reader.varint("uptime")
+        let kind = try reader.varint("kind")
+        let index = Int(Int32.max)
+        switch (TelemetryProtocol.EventKind(rawValue: UInt8(truncatingIfNeeded: kind)), kind <= 255) {
+        case (.backendStatus?, true):
+            return .init(uptimeMilliseconds: uptime, kind: .backendStatus(
+                service: try reader.count("service", limit: index), backend: try reader.count("backend", limit: index),
+                up: try reader.flag("status")))
+        case (.checkFailed?, true):
+            return .init(uptimeMilliseconds: uptime, kind: .checkFailed(
+                service: try reader.count("service", limit: index), backend: try reader.count("backend", limit: index),
+                consecutive: try reader.varint("consecutive failures")))
+        case (.administrative?, true):
+            let service = try reader.count("service", limit: index)
+            let backend = try reader.count("backend", limit: index)
+            let state = try reader.byte("state")
+            guard state < 3 else { throw .malformed(message: "event", field: "state") }
+            return .init(uptimeMilliseconds: uptime, kind: .administrative(service: service, backend: backend,
+                                                                            state: administrativeNames[Int(state)]))
+        case (.weight?, true):
+            return .init(uptimeMilliseconds: uptime, kind: .weight(
+                service: try reader.count("service", limit: index), backend: try reader.count("backend", limit: index),
+                weight: try reader.varint("weight")))
+        case (.limitHit?, true):
+            let limit = try reader.count("limit", limit: 255)
+            let count = try reader.varint("count")
+            return .init(uptimeMilliseconds: uptime, kind: .limitHit(limit: limitNames[UInt8(limit)] ?? "limit-\(limit)", count: count))
+        case (.adminAction?, true):
+            let action = try reader.count("action", limit: 255)
+            guard let name = adminActionNames[action] else { throw .malformed(message: "event", field: "action") }
+            let service = try reader.count("service", limit: index)
+            let backend = try reader.count("backend", limit: index)
+            let weight = try reader.varint("weight")
+            let peer = try reader.address("peer")
+            let channel = try reader.count("channel", limit: 255)
+            return .init(uptimeMilliseconds: uptime, kind: .adminAction(
+                action: name, service: service == 0 ? nil : service - 1, backend: backend == 0 ? nil : backend - 1,
+                weight: weight, peer: peer, channel: channel < channelNames.count ? channelNames[channel] : "channel-\(channel)"))
+        default:
+            // A kind a newer appliance adds: kept as unknown, not an error.
+            return .init(uptimeMilliseconds: uptime, kind: .unknown(kind: kind))
+        }
+    }
+}
+
+extension TelemetryDecoder {
+    /// An admin request frame.
+    public static func adminRequest(id: UInt64, token: String, action: Telemetry.AdminAction, service: String = "",
+                                    backend: String = "", weight: UInt64 = 0) -> [UInt8] {
+        var payload: [UInt8] = []
+        appendVarint(id, to: &payload)
+        appendString(token, to: &payload)
+        appendVarint(UInt64(action.rawValue), to: &payload)
+        appendString(service, to: &payload)
+        appendString(backend, to: &payload)
+        appendVarint(weight, to: &payload)
+        return frame(TelemetryProtocol.MessageType.admin.rawValue, payload)
+    }
+
+    /// A subscribe frame: snapshots every `intervalMilliseconds`, and events if asked for.
+    public static func subscribeRequest(intervalMilliseconds: UInt64, events: Bool) -> [UInt8] {
+        var payload: [UInt8] = []
+        appendVarint(intervalMilliseconds, to: &payload)
+        appendVarint(events ? 1 : 0, to: &payload)
+        return frame(TelemetryProtocol.MessageType.subscribe.rawValue, payload)
+    }
+
+    static func frame(_ type: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        let length = UInt32(payload.count)
+        return [type, UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8),
+                UInt8(truncatingIfNeeded: length)] + payload
+    }
+
+    static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        appendVarint(UInt64(text.utf8.count), to: &bytes)
+        bytes.append(contentsOf: text.utf8)
+    }
+}
