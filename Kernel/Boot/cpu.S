@@ -144,6 +144,10 @@ skerry_raise_breakpoint:
     int3
     ret
 
+    .globl skerry_trap
+skerry_trap:                    // a Swift runtime trap, as the compiler emits it
+    ud2
+
 // Memory-mapped I/O and device-shared memory. Out-of-line calls are also
 // compiler barriers: Swift cannot cache or reorder memory across them.
     .globl skerry_mmio_read32

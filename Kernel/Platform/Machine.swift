@@ -17,6 +17,7 @@
 @_extern(c, "skerry_raise_divide_error") func raiseDivideError(_ divisor: UInt32) -> UInt32
 @_extern(c, "skerry_raise_general_protection") func raiseGeneralProtection()
 @_extern(c, "skerry_raise_breakpoint") func raiseBreakpoint()
+@_extern(c, "skerry_trap") func trap()
 
 // Symbols from boot.S, interrupts.S and the linker script; only their addresses matter.
 @_extern(c, "skerry_boot_tsc") nonisolated(unsafe) var bootTSC: UInt64

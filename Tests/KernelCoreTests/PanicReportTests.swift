@@ -24,7 +24,7 @@ private func render(_ body: (inout ByteText) -> Void) -> [String] {
         }
         #expect(withMessage == ["PANIC: Swift runtime trap: Kernel.swift:9: Fatal error: boom"])
         let bare = render { PanicReport.writeHeadline(frame: frame, instruction: (0x0F, 0x0B), runtimeMessage: .init(start: nil, count: 0), to: &$0) }
-        #expect(bare == ["PANIC: Swift runtime trap: arithmetic overflow or a check without a message"])
+        #expect(bare == ["PANIC: Swift runtime trap: arithmetic overflow or another check without a message (bounds, unwrapping)"])
         let genuine = render { PanicReport.writeHeadline(frame: frame, instruction: (0xFF, 0xFF), runtimeMessage: .init(start: nil, count: 0), to: &$0) }
         #expect(genuine == ["PANIC: CPU exception 6 #UD (invalid opcode)"])
     }

@@ -16,7 +16,7 @@ public enum PanicReport {
         sink.write(KernelContract.panicPrefix)
         if vector == .invalidOpcode && instruction == (0x0F, 0x0B) {
             if runtimeMessage.isEmpty {
-                sink.line("Swift runtime trap: arithmetic overflow or a check without a message")
+                sink.line("Swift runtime trap: arithmetic overflow or another check without a message (bounds, unwrapping)")
             } else {
                 sink.write("Swift runtime trap: ")
                 sink.write(bytes: runtimeMessage)

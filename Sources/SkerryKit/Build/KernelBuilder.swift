@@ -37,8 +37,8 @@ public struct KernelBuilder {
         "-Xfrontend", "-disable-stack-protector",
         // One section per function so the linker's --gc-sections drops what nothing calls.
         "-Xfrontend", "-function-sections",
-        // Keep fatalError and precondition messages: the panic report quotes them.
-        "-Xfrontend", "-assert-config", "-Xfrontend", "Debug",
+        // Checks trap without messages (Kernel/Platform/Preconditions.swift keeps the kernel's own).
+        "-Xfrontend", "-assert-config", "-Xfrontend", "Release",
         "-Xllvm", "-enable-machine-outliner",
         "-module-name", "SkerryKernel",
     ]
