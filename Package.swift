@@ -18,15 +18,22 @@ let package = Package(
     targets: [
         .target(name: "KernelCore", path: "Kernel/Core"),
         .target(name: "SkerryKit", dependencies: ["KernelCore"], path: "Sources/SkerryKit"),
+        // The dashboard: a screen model and views that know nothing of ncurses
+        // (snapshot-tested on the host), and a thin ncurses backend.
+        .systemLibrary(name: "CNCurses", path: "Console/CNCurses", pkgConfig: "ncursesw"),
+        .target(name: "SkerryConsole", dependencies: ["SkerryKit", "KernelCore"], path: "Console/Dashboard"),
+        .target(name: "SkerryTerminal", dependencies: ["SkerryConsole", "CNCurses"], path: "Console/Terminal"),
         .executableTarget(
             name: "skerry",
             dependencies: [
-                "SkerryKit", "KernelCore",
+                "SkerryKit", "KernelCore", "SkerryConsole", "SkerryTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/skerry"),
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore"], path: "Tests/KernelCoreTests"),
         .testTarget(name: "SkerryKitTests", dependencies: ["SkerryKit", "KernelCore"], path: "Tests/SkerryKitTests"),
+        .testTarget(name: "ConsoleTests", dependencies: ["SkerryConsole", "SkerryKit", "KernelCore"], path: "Tests/ConsoleTests",
+                    exclude: ["Snapshots"]),
         .testTarget(
             name: "IntegrationTests", dependencies: ["SkerryKit", "KernelCore"], path: "Tests/IntegrationTests"),
     ]

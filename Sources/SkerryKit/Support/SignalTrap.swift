@@ -9,6 +9,9 @@ public enum SignalTrap {
     nonisolated(unsafe) private static var pipeFDs: [Int32] = [-1, -1]
     nonisolated(unsafe) private static var writeFD: Int32 = -1
     nonisolated(unsafe) public private(set) static var lastSignal: Int32 = 0
+    /// How many signals have arrived: a second watcher (the dashboard, beside
+    /// a boot session that drains the pipe) compares counts instead.
+    nonisolated(unsafe) public private(set) static var count = 0
 
     public static let handled: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
@@ -28,6 +31,7 @@ public enum SignalTrap {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 SignalTrap.lastSignal = number
+                SignalTrap.count &+= 1
                 var byte = UInt8(truncatingIfNeeded: number)
                 _ = write(SignalTrap.writeFD, &byte, 1)
             }
@@ -35,6 +39,11 @@ public enum SignalTrap {
             action.sa_flags = SA_RESTART
             sigaction(signal, &action, nil)
         }
+        // A blocked mask is inherited across exec (from a test runner, say): unblock what we handle.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        for signal in handled { sigaddset(&unblocked, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         return fds[0]
     }
 

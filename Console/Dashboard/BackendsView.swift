@@ -1,0 +1,52 @@
+import Foundation
+import SkerryKit
+
+extension Frame {
+    mutating func drawBackends(top: Int, bottom: Int) {
+        let rows = dashboard.backendRows(input)
+        guard input.model.schema != nil else {
+            drawEmpty("waiting for telemetry from \(input.telemetry.address)", top: top, bottom: bottom)
+            return
+        }
+        let columns = [
+            Column(title: "SERVICE/BACKEND", width: 18), Column(title: "STATE", width: 5), Column(title: "ADMIN", width: 8),
+            Column(title: "WT", width: 4, right: true, priority: 2), Column(title: "ACT", width: 5, right: true),
+            Column(title: "MAX", width: 5, right: true, priority: 4), Column(title: "LIMIT", width: 5, right: true, priority: 5),
+            Column(title: "TOTAL", width: 7, right: true), Column(title: "CONN/s", width: 6, right: true, priority: 1),
+            Column(title: "RATE", width: 12, priority: 1), Column(title: "BYTES IN", width: 8, right: true, priority: 3),
+            Column(title: "BYTES OUT", width: 9, right: true, priority: 3), Column(title: "CHECK", width: 6, priority: 2),
+            Column(title: "LATENCY", width: 7, right: true, priority: 3), Column(title: "CHANGED", width: 8, right: true, priority: 4),
+        ]
+        let kept = Self.fit(columns, width: width - 2)
+        drawHeader(columns, kept, y: top)
+        guard !rows.isEmpty else {
+            let filter = state.filter[.backends, default: ""]
+            drawEmpty(filter.isEmpty ? "this appliance balances no services" : "no backend matches \"\(filter)\"", top: top + 1, bottom: bottom)
+            return
+        }
+        let visible = bottom - top - 1
+        let selection = min(state.selection[.backends, default: 0], rows.count - 1)
+        let first = firstVisible(selection: selection, rows: rows.count, visible: visible, view: .backends)
+        dashboard.state.scroll[.backends] = first
+        for (offset, row) in rows[first..<min(rows.count, first + visible)].enumerated() {
+            let values = row.values
+            let traffic = values.traffic
+            let check = values.consecutiveFailures > 0 ? "fail \(values.consecutiveFailures)" : (values.up ? "ok" : "-")
+            let latency = values.checkLatencyMicroseconds.map { String(format: "%.1fms", Double($0) / 1000) } ?? "-"
+            drawRow([
+                (row.label, Style(bold: true)), (values.up ? "UP" : "DOWN", Self.healthStyle(values.up)),
+                (Self.adminLabel(values.administrative), Self.adminStyle(values.administrative)), ("\(values.weight)", .normal),
+                ("\(traffic.activeConnections)", Style(bold: traffic.activeConnections > 0)), ("\(traffic.maximumConnectionsSeen)", .normal),
+                (row.limit > 0 ? "\(row.limit)" : "-", Style(.dim)), (Format.count(traffic.totalConnections), .normal),
+                (Format.count(row.rate), .normal), (glyphs.sparkline(row.history, width: 12), Style(.spark)),
+                (Format.bytes(Double(traffic.bytesToBackend)), .normal), (Format.bytes(Double(traffic.bytesToClient)), .normal),
+                (check, Style(values.consecutiveFailures > 0 ? .warning : .dim)), (latency, .normal),
+                (Format.milliseconds(values.stateAgeMilliseconds), Style(.dim)),
+            ], columns, kept, y: top + 1 + offset, selected: first + offset == selection)
+        }
+        if rows.count > visible {
+            let more = " \(first + 1)-\(min(rows.count, first + visible)) of \(rows.count) "
+            headerNote(more, columns, kept, y: top)
+        }
+    }
+}

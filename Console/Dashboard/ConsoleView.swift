@@ -1,0 +1,32 @@
+import Foundation
+
+extension Frame {
+    mutating func drawConsole(top: Int, bottom: Int) {
+        let lines = input.console
+        guard !lines.isEmpty else {
+            drawEmpty(input.vm == nil ? "no serial console (attach with --console SOCKET)" : "no console output yet", top: top, bottom: bottom)
+            return
+        }
+        let visible = bottom - top
+        let offset = min(state.consoleOffset, max(0, lines.count - 1))
+        let end = lines.count - offset
+        let start = max(0, end - visible)
+        let term = state.consoleSearch.lowercased()
+        for (row, line) in lines[start..<end].enumerated() {
+            let y = top + row
+            let panic = line.contains("PANIC")
+            let role: ColorRole = panic ? .down : line.contains(" is DOWN") ? .down : line.contains(" is UP") ? .up
+                : line.contains("firewall: ") ? .drop : line.contains("admin: ") ? .draining : .normal
+            screen.put(glyphs.fit(line, width - 2), x: 1, y: y, style: Style(role, bold: panic))
+            let lower = line.lowercased()
+            if !term.isEmpty, let range = lower.range(of: term) {
+                let column = lower.distance(from: lower.startIndex, to: range.lowerBound)
+                if column < width - 2 { screen.paint(x: 1 + column, y: y, count: term.count, style: Style(.selected, bold: true)) }
+            }
+        }
+        if offset > 0 {
+            let marker = " \(offset) lines below; End returns "
+            screen.put(marker, x: width - marker.count - 1, y: bottom - 1, style: Style(.warning, bold: true))
+        }
+    }
+}

@@ -1,0 +1,271 @@
+import Foundation
+import SkerryKit
+
+/// Draws one frame: title bar, view tabs, banners, the current view, the
+/// footer, and any overlay.
+struct Frame {
+    var screen: Screen
+    let input: DashboardInput
+    let dashboard: Dashboard
+    let glyphs: Glyphs
+
+    var state: DashboardState { dashboard.state }
+    var width: Int { screen.width }
+    var height: Int { screen.height }
+
+    mutating func draw() {
+        drawTitle()
+        drawTabs()
+        var top = 2
+        drawBanners(&top)
+        let bottom = height - 1
+        switch state.view {
+        case .overview: drawOverview(top: top, bottom: bottom)
+        case .backends: drawBackends(top: top, bottom: bottom)
+        case .firewall: drawFirewall(top: top, bottom: bottom)
+        case .connections: drawConnections(top: top, bottom: bottom)
+        case .console: drawConsole(top: top, bottom: bottom)
+        }
+        drawFooter()
+        switch state.mode {
+        case .help: drawHelp()
+        case .confirm(_, let question): drawBox(title: "Confirm", lines: [question, "", "y: yes    any other key: no"], role: .warning)
+        default: break
+        }
+    }
+
+    // MARK: Chrome
+
+    mutating func drawTitle() {
+        screen.clear(row: 0, style: Style(.title))
+        var parts = ["skerry top"]
+        let appliance = input.model.hello?.appliance
+        if let vm = input.vm {
+            parts.append(appliance ?? vm.image)
+            switch vm.state {
+            case .booting: parts.append("booting")
+            case .running: parts.append("running")
+            case .exited: parts.append("EXITED")
+            }
+            parts.append(vm.accelerator)
+            if let ready = vm.readyAfter { parts.append(String(format: "boot %.2fs", ready)) }
+        } else if let appliance {
+            parts.append(appliance)
+            parts.append("attached")
+        }
+        if let uptime = input.model.snapshot?.uptimeMilliseconds { parts.append("up " + Format.milliseconds(uptime)) }
+        let left = " " + parts.joined(separator: "  ")
+        let right = (input.isStale ? "STALE " : "live ") + input.telemetry.address + " "
+        screen.put(glyphs.fit(left, width - right.count - 1), x: 0, y: 0, style: Style(.title, bold: true))
+        screen.put(right, x: width - right.count, y: 0, style: Style(input.isStale ? .stale : .title, bold: input.isStale))
+    }
+
+    mutating func drawTabs() {
+        screen.clear(row: 1, style: Style(.tab))
+        var x = 1
+        for view in DashboardView.allCases {
+            let label = " \(view.rawValue + 1) \(view.title) "
+            let active = view == state.view
+            x += screen.put(label, x: x, y: 1, style: Style(active ? .activeTab : .tab, bold: active)) + 1
+        }
+    }
+
+    mutating func drawBanners(_ top: inout Int) {
+        if case .exited(let reason) = input.vm?.state {
+            let restart = input.vm?.restartable == true && !input.readOnly ? "; r restarts it" : ""
+            screen.clear(row: top, style: Style(.down))
+            screen.put(glyphs.fit(" VM exited: \(reason)\(restart)", width), x: 0, y: top, style: Style(.down, bold: true))
+            top += 1
+        }
+        if input.isStale {
+            let age = input.model.age(now: input.now).map { "data " + Format.duration($0) + " old" } ?? "no data yet"
+            var text = " STALE: \(age)"
+            if let error = input.telemetry.error { text += " - \(error)" }
+            if let retry = input.telemetry.retryAt {
+                text += String(format: "; reconnecting in %.0fs", max(0, retry.timeIntervalSince(input.now)))
+            } else if !input.telemetry.connected {
+                text += "; reconnecting"
+            }
+            screen.clear(row: top, style: Style(.stale))
+            screen.put(glyphs.fit(text, width), x: 0, y: top, style: Style(.stale, bold: true))
+            top += 1
+        }
+    }
+
+    mutating func drawFooter() {
+        let y = height - 1
+        screen.clear(row: y, style: Style(.key))
+        switch state.mode {
+        case .filtering:
+            let label = state.view == .console ? "search: " : "filter: "
+            screen.put(label + state.editing + "_", x: 1, y: y, style: Style(.input, bold: true))
+            return
+        case .consoleInput:
+            screen.put("kernel> " + state.editing + "_", x: 1, y: y, style: Style(.input, bold: true))
+            return
+        default:
+            break
+        }
+        if let message = state.message {
+            screen.put(glyphs.fit(" " + message, width), x: 0, y: y, style: Style(state.messageIsError ? .warning : .key, bold: true))
+            return
+        }
+        var hints = ["q quit", "? help", "Tab view"]
+        switch state.view {
+        case .backends:
+            hints += ["/ filter", "s sort:\(state.backendSort.rawValue)", "S reverse"]
+            if !input.readOnly { hints += ["d drain", "e enable", "x disable"] }
+        case .firewall:
+            hints += ["/ filter", "s sort:\(state.ruleSort.rawValue)", "S reverse"]
+        case .console:
+            hints += ["/ search", "n next"]
+            if input.consoleWritable { hints.append("i type") }
+        case .overview, .connections:
+            break
+        }
+        if !input.readOnly && input.vm?.restartable == true { hints.append("r restart") }
+        if input.readOnly { hints.append("[read-only]") }
+        let filter = state.filter[state.view, default: ""]
+        if !filter.isEmpty { hints.append("filter: \(filter) (Esc clears)") }
+        screen.put(glyphs.fit(" " + hints.joined(separator: "  "), width), x: 0, y: y, style: Style(.key))
+    }
+
+    mutating func drawHelp() {
+        drawBox(title: "Keys", lines: [
+            "q            quit (the VM stops if skerry top started it)",
+            "?            this help; any key closes it",
+            "Tab, S-Tab   next, previous view; 1-5 pick one",
+            "Up, Down     move; PgUp, PgDn, Home, End",
+            "/            filter the list; in Console, search",
+            "n            next match (Console)",
+            "s, S         cycle the sort; reverse it",
+            "d, e, x      drain, enable, disable the backend (asks first)",
+            "r            restart the VM (asks first)",
+            "i, Enter     type a line for the kernel shell (Console)",
+            "Esc          clear the filter, leave a prompt",
+            "",
+            "Colours: green up/accept, red down/drop, yellow drain/reject,",
+            "magenta disabled; STALE when telemetry is lost.",
+        ], role: .normal)
+    }
+
+    mutating func drawBox(title: String, lines: [String], role: ColorRole) {
+        let inner = min(width - 4, max(title.count + 4, lines.map(\.count).max() ?? 0) + 2)
+        let boxHeight = min(height - 2, lines.count + 2)
+        let left = (width - inner - 2) / 2
+        let top = max(1, (height - boxHeight) / 2)
+        let border = Style(role == .normal ? .header : role, bold: true)
+        for row in 0..<boxHeight {
+            let y = top + row
+            screen.put(String(repeating: " ", count: inner + 2), x: left, y: y, style: Style(.normal))
+            if row == 0 || row == boxHeight - 1 {
+                screen.put("+" + String(repeating: "-", count: inner) + "+", x: left, y: y, style: border)
+            } else {
+                screen.put("|", x: left, y: y, style: border)
+                screen.put("|", x: left + inner + 1, y: y, style: border)
+                let line = row - 1 < lines.count ? lines[row - 1] : ""
+                screen.put(glyphs.fit(" " + line, inner), x: left + 1, y: y, style: Style(.normal))
+            }
+        }
+        screen.put(" \(title) ", x: left + 2, y: top, style: border)
+    }
+
+    // MARK: Tables
+
+    struct Column {
+        var title: String
+        var width: Int
+        var right = false
+        /// Lower shows first when the terminal is narrow.
+        var priority = 0
+    }
+
+    /// The columns that fit `width`, most important first, kept in order.
+    static func fit(_ columns: [Column], width: Int) -> [Int] {
+        var kept = Set<Int>()
+        var used = 0
+        for index in columns.indices.sorted(by: { (columns[$0].priority, $0) < (columns[$1].priority, $1) }) {
+            let needed = columns[index].width + (kept.isEmpty ? 0 : 1)
+            if used + needed <= width {
+                kept.insert(index)
+                used += needed
+            }
+        }
+        return columns.indices.filter { kept.contains($0) }
+    }
+
+    /// Draws one row of cells in the kept columns.
+    mutating func drawRow(_ cells: [(String, Style)], _ columns: [Column], _ kept: [Int], y: Int, selected: Bool = false) {
+        var x = 1
+        if selected { screen.paint(y: y, style: Style(.selected)) }
+        for index in kept {
+            let column = columns[index]
+            let (text, base) = cells[index]
+            let fitted = glyphs.fit(text, column.width)
+            let padded = column.right ? String(repeating: " ", count: column.width - fitted.count) + fitted : fitted
+            var style = base
+            if selected { style = Style(.selected, bold: base.bold || base.role != .normal) }
+            screen.put(padded, x: x, y: y, style: style, limit: column.width)
+            x += column.width + 1
+        }
+    }
+
+    /// Columns `kept` take this many, from column 1.
+    static func usedWidth(_ columns: [Column], _ kept: [Int]) -> Int {
+        kept.reduce(0) { $0 + columns[$1].width + 1 }
+    }
+
+    /// Writes `note` at the right end of header row `y` if it clears the column titles.
+    mutating func headerNote(_ note: String, _ columns: [Column], _ kept: [Int], y: Int) {
+        guard 1 + Self.usedWidth(columns, kept) + note.count < width else { return }
+        screen.put(note, x: width - note.count - 1, y: y, style: Style(.header))
+    }
+
+    mutating func drawHeader(_ columns: [Column], _ kept: [Int], y: Int) {
+        screen.clear(row: y, style: Style(.header))
+        drawRow(columns.map { ($0.title, Style(.header, bold: true)) }, columns, kept, y: y)
+    }
+
+    /// Keeps the selection on screen: the first row to show for `rows` rows in `visible` lines.
+    func firstVisible(selection: Int, rows: Int, visible: Int, view: DashboardView) -> Int {
+        guard rows > visible else { return 0 }
+        let scroll = state.scroll[view, default: 0]
+        if selection < scroll { return selection }
+        if selection >= scroll + visible { return selection - visible + 1 }
+        return min(scroll, rows - visible)
+    }
+
+    static func healthStyle(_ up: Bool) -> Style { Style(up ? .up : .down, bold: true) }
+
+    /// As the console says it: DRAIN and DISABLED stand out, enabled does not.
+    static func adminLabel(_ administrative: String) -> String {
+        switch administrative {
+        case "draining": return "DRAIN"
+        case "disabled": return "DISABLED"
+        default: return administrative
+        }
+    }
+
+    static func adminStyle(_ administrative: String) -> Style {
+        switch administrative {
+        case "draining": return Style(.draining, bold: true)
+        case "disabled": return Style(.disabled, bold: true)
+        default: return Style(.dim)
+        }
+    }
+
+    static func actionStyle(_ action: String) -> Style {
+        switch action {
+        case "accept": return Style(.accept)
+        case "drop": return Style(.drop, bold: true)
+        default: return Style(.reject, bold: true)
+        }
+    }
+
+    /// A placeholder where a view has no data yet.
+    mutating func drawEmpty(_ text: String, top: Int, bottom: Int) {
+        let y = top + max(0, (bottom - top) / 2 - 1)
+        let fitted = glyphs.fit(text, width - 2)
+        screen.put(fitted, x: max(1, (width - fitted.count) / 2), y: y, style: Style(.dim))
+    }
+}

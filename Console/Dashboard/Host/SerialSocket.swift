@@ -1,0 +1,76 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A serial console on a Unix stream socket (QEMU's `-serial
+/// unix:PATH,server,nowait`): its lines go to the feed, and lines typed in
+/// the console view go back to the kernel shell.
+public final class SerialSocket: @unchecked Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        case cannotConnect(String, String)
+        public var description: String {
+            switch self {
+            case .cannotConnect(let path, let reason): return "cannot open the console socket \(path): \(reason)"
+            }
+        }
+    }
+
+    private let fd: Int32
+    private let lock = NSLock()
+    private var closed = false
+
+    public init(path: String, feed: DashboardFeed) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            Glibc.close(fd)
+            throw Failure.cannotConnect(path, "the path is too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw Failure.cannotConnect(path, reason)
+        }
+        feed.setConsoleWriter { line in
+            let text = line + "\n"
+            _ = text.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        }
+        Thread.detachNewThread { [weak self] in
+            var partial: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { break }
+                for byte in buffer[0..<count] {
+                    if byte == 0x0A {
+                        feed.appendConsole(String(decoding: partial.filter { $0 != 0x0D }, as: UTF8.self))
+                        partial.removeAll()
+                    } else {
+                        partial.append(byte)
+                    }
+                }
+            }
+            feed.setConsoleWriter(nil)
+            feed.appendConsole("[skerry] the console socket closed")
+            _ = self
+        }
+    }
+
+    public func close() {
+        lock.withLock {
+            guard !closed else { return }
+            closed = true
+            shutdown(fd, Int32(SHUT_RDWR))
+        }
+    }
+}

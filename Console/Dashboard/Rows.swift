@@ -1,0 +1,96 @@
+import SkerryKit
+
+/// One backend as the Backends view lists it.
+public struct BackendRow: Sendable {
+    public var index: Int
+    public var service: String
+    public var name: String
+    public var values: Telemetry.BackendValues
+    public var limit: Int
+    public var rate: Double
+    public var bytesRate: Double
+    public var history: [Double]
+
+    public var label: String { "\(service)/\(name)" }
+}
+
+/// One firewall rule, or a default-policy row, as the Firewall view lists it.
+public struct RuleRow: Sendable {
+    public var name: String
+    public var action: String
+    public var packets: UInt64
+    public var bytes: UInt64
+    public var rate: Double
+    public var lastHitMilliseconds: UInt64?
+    public var history: [Double]
+    public var isPolicy: Bool
+}
+
+extension Dashboard {
+    /// The backends, filtered and sorted as the operator asked.
+    public func backendRows(_ input: DashboardInput) -> [BackendRow] {
+        guard let schema = input.model.schema, let snapshot = input.model.snapshot else { return [] }
+        let rates = input.model.rates
+        var rows: [BackendRow] = []
+        var index = 0
+        for service in schema.services {
+            for backend in service.backends {
+                defer { index += 1 }
+                guard index < snapshot.backends.count else { continue }
+                rows.append(BackendRow(
+                    index: index, service: service.name, name: backend.name, values: snapshot.backends[index],
+                    limit: backend.maximumConnections,
+                    rate: rates.map { index < $0.backendConnections.count ? $0.backendConnections[index] : 0 } ?? 0,
+                    bytesRate: rates.map { index < $0.backendBytes.count ? $0.backendBytes[index] : 0 } ?? 0,
+                    history: index < history.backendRates.count ? history.backendRates[index] : []))
+            }
+        }
+        let filter = state.filter[.backends, default: ""].lowercased()
+        if !filter.isEmpty { rows = rows.filter { $0.label.lowercased().contains(filter) || $0.values.administrative.contains(filter) } }
+        let ascending: (BackendRow, BackendRow) -> Bool
+        switch state.backendSort {
+        case .name: ascending = { ($0.label, $0.index) < ($1.label, $1.index) }
+        case .state: ascending = { ($0.values.up ? 1 : 0, $0.values.administrative, $0.index) < ($1.values.up ? 1 : 0, $1.values.administrative, $1.index) }
+        case .active: ascending = { ($1.values.traffic.activeConnections, $0.index) < ($0.values.traffic.activeConnections, $1.index) }
+        case .total: ascending = { ($1.values.traffic.totalConnections, $0.index) < ($0.values.traffic.totalConnections, $1.index) }
+        case .rate: ascending = { ($1.rate, $0.index) < ($0.rate, $1.index) }
+        case .bytes: ascending = { ($1.bytesRate, $0.index) < ($0.bytesRate, $1.index) }
+        }
+        rows.sort(by: ascending)
+        if state.reversed[.backends] == true { rows.reverse() }
+        return rows
+    }
+
+    /// The rules (and, after them, the default policies), filtered and sorted.
+    public func ruleRows(_ input: DashboardInput) -> [RuleRow] {
+        guard let schema = input.model.schema, let firewall = input.model.snapshot?.firewall else { return [] }
+        let rates = input.model.rates?.rulePackets ?? []
+        var rows: [RuleRow] = schema.rules.enumerated().map { index, rule in
+            let values = firewall.rules[index]
+            return RuleRow(name: rule.name, action: rule.action, packets: values?.packets ?? 0, bytes: values?.bytes ?? 0,
+                           rate: index < rates.count ? rates[index] : 0, lastHitMilliseconds: values?.lastHitAgeMilliseconds,
+                           history: history.ruleRates[index] ?? [], isPolicy: false)
+        }
+        let filter = state.filter[.firewall, default: ""].lowercased()
+        if !filter.isEmpty { rows = rows.filter { $0.name.lowercased().contains(filter) || $0.action.contains(filter) } }
+        let order: (RuleRow, RuleRow) -> Bool
+        switch state.ruleSort {
+        case .hits: order = { $0.packets > $1.packets }
+        case .name: order = { $0.name < $1.name }
+        case .rate: order = { $0.rate > $1.rate }
+        case .bytes: order = { $0.bytes > $1.bytes }
+        case .lastHit: order = { ($0.lastHitMilliseconds ?? .max) < ($1.lastHitMilliseconds ?? .max) }
+        }
+        rows = rows.enumerated().sorted { a, b in
+            order(a.element, b.element) || (!order(b.element, a.element) && a.offset < b.offset)
+        }.map(\.element)
+        if state.reversed[.firewall] == true { rows.reverse() }
+        for (index, action) in schema.policies.enumerated() where index < firewall.policies.count {
+            let name = "policy " + Telemetry.Schema.policyNames[index]
+            if !filter.isEmpty && !name.contains(filter) && !action.contains(filter) { continue }
+            rows.append(RuleRow(name: name, action: action, packets: firewall.policies[index].packets,
+                                bytes: firewall.policies[index].bytes, rate: 0, lastHitMilliseconds: nil, history: [], isPolicy: true))
+        }
+        return rows
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import SkerryConsole
+import SkerryKit
+import SkerryTerminal
+
+/// Runs the dashboard on this terminal until `q` or a signal: keys to the
+/// dashboard, its commands carried out, a frame drawn at the refresh rate.
+/// The terminal is restored and the VM (if ours) stopped on every way out.
+struct DashboardLoop {
+    var feed: DashboardFeed
+    var vm: VMRunner?
+    var token: String?
+    var readOnly: Bool
+    var colors: CursesTerminal.ColorMode?
+    var ascii: Bool?
+    /// Called once a second while running (the demo's traffic, for instance).
+    var everySecond: (() -> Void)?
+
+    func run() {
+        _ = SignalTrap.install()
+        let signalsSeen = SignalTrap.count
+        let terminal = CursesTerminal(colors: colors, ascii: ascii)
+        let dashboard = Dashboard(glyphs: terminal.glyphs)
+        let results = ResultQueue()
+        var lastDraw = Date.distantPast
+        var lastTick = Date()
+        var dirty = true
+        running: while true {
+            if SignalTrap.count != signalsSeen { break }
+            let key = terminal.readKey(timeout: 0.1)
+            var input = feed.input(readOnly: readOnly)
+            if let key {
+                dirty = true
+                for command in dashboard.handle(key, input) {
+                    switch command {
+                    case .quit:
+                        break running
+                    case .admin(let request):
+                        perform(request, address: input.telemetry.address, results: results)
+                        dashboard.setMessage("\(request.action.rawValue) \(request.target)...")
+                    case .restartVM:
+                        dashboard.setMessage("restarting the VM...")
+                        let vm = self.vm
+                        Thread.detachNewThread { vm?.restart() }
+                    case .console(let line):
+                        feed.sendConsole(line)
+                    }
+                }
+            }
+            for (text, isError) in results.take() {
+                dashboard.setMessage(text, error: isError)
+                dirty = true
+            }
+            if Date().timeIntervalSince(lastTick) >= 1 {
+                lastTick = Date()
+                everySecond?()
+            }
+            if dirty || Date().timeIntervalSince(lastDraw) >= min(feed.interval, 1) {
+                input = feed.input(readOnly: readOnly)
+                dashboard.observe(input)
+                let size = terminal.size
+                terminal.draw(dashboard.render(input, width: size.width, height: size.height))
+                lastDraw = Date()
+                dirty = false
+            }
+        }
+        terminal.restore()
+        if vm != nil { FileHandle.standardError.write(Data("skerry: stopping the VM\n".utf8)) }
+        vm?.stop()
+        feed.detach()
+    }
+
+    /// Sends an admin action on a connection of its own; the result comes back through `results`.
+    private func perform(_ request: AdminRequest, address: String, results: ResultQueue) {
+        guard let token, !token.isEmpty else {
+            results.put("no admin token: pass --token or set SKERRY_ADMIN_TOKEN", isError: true)
+            return
+        }
+        guard let parsed = TelemetryAddress(argument: address) else { return }
+        let action: Telemetry.AdminAction = request.action == .drain ? .drain : request.action == .enable ? .enable : .disable
+        Thread.detachNewThread {
+            do {
+                let connection = try TelemetryConnection(host: parsed.host, port: parsed.port, timeout: 3)
+                let result = try connection.admin(token: token, action: action, service: request.service, backend: request.backend)
+                results.put(result.code == .ok ? result.message : "refused (\(result.code)): \(result.message)", isError: result.code != .ok)
+            } catch {
+                results.put("\(request.action.rawValue) \(request.target) failed: \(error)", isError: true)
+            }
+        }
+    }
+}
+
+/// Action results from worker threads, picked up by the drawing loop.
+final class ResultQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(String, Bool)] = []
+
+    func put(_ text: String, isError: Bool) { lock.withLock { items.append((text, isError)) } }
+
+    func take() -> [(String, Bool)] {
+        lock.withLock {
+            defer { items.removeAll() }
+            return items
+        }
+    }
+}

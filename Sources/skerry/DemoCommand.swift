@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import KernelCore
+import SkerryConsole
+import SkerryKit
+import SkerryTerminal
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start the sample backends, boot Samples/web and watch it in the dashboard, with light traffic.",
+        discussion: """
+            Starts web1-web3 on 127.0.0.1:8081-8083, builds and boots Samples/web with its service and \
+            telemetry forwarded, opens `skerry top` on it, and sends a few requests a second through the \
+            balancer plus, now and then, a connection its firewall drops (SSH), so every view has something \
+            to show. q quits and stops everything.
+            """)
+
+    @Option(help: "Seconds between refreshes (0.1 to 60).")
+    var interval: Double = 1
+
+    @Option(help: "Requests a second through the balancer.")
+    var rate = 3
+
+    @Option(help: ArgumentHelp("auto probes KVM and falls back to TCG.", valueName: "auto|tcg|kvm"))
+    var accel = Accelerator.auto
+
+    @Option(help: ArgumentHelp("Colours: mono, ansi16 or ansi256.", valueName: "mode"))
+    var colors: CursesTerminal.ColorMode?
+
+    @Flag(help: "ASCII only: no UTF-8 sparklines or meters.")
+    var ascii = false
+
+    func validate() throws {
+        if interval < 0.1 || interval > 60 { throw ValidationError("--interval must be between 0.1 and 60 seconds") }
+        if rate < 0 || rate > 100 { throw ValidationError("--rate must be 0-100 requests a second") }
+        guard isatty(STDOUT_FILENO) == 1 else { throw ValidationError("skerry demo needs a terminal") }
+    }
+
+    func run() throws {
+        guard let layout = ProjectLayout.find() else { throw CLIError("run skerry demo inside the Skerry tree (it boots Samples/web)") }
+        var backends: [SampleBackend] = []
+        for index in 1...3 {
+            do {
+                backends.append(try SampleBackend(name: "web\(index)", port: UInt16(8080 + index)) { _ in })
+            } catch {
+                for backend in backends { backend.stop() }
+                throw CLIError("cannot start backend web\(index) on 127.0.0.1:\(8080 + index): \(error); is scripts/run or another demo running?")
+            }
+        }
+        defer { for backend in backends { backend.stop() } }
+        let sample = layout.root.appendingPathComponent("Samples/web").path
+        FileHandle.standardError.write(Data("skerry: building \(sample)\n".utf8))
+        let target = try TopCommand.prepare(sample, accel: accel, memory: 128, nicModel: .virtio, forward: ["public:tcp:22"],
+                                            append: "", interval: interval)
+        let vm = VMRunner(request: target.request, imageName: "Samples/web", telemetryPort: target.telemetryPort, feed: target.feed)
+        vm.start()
+        let traffic = DemoTraffic(vm: vm, rate: rate)
+        DashboardLoop(feed: target.feed, vm: vm, token: target.token, readOnly: false, colors: colors, ascii: ascii ? true : nil,
+                      everySecond: { traffic.tick() }).run()
+    }
+}
+
+/// A few requests a second through the balancer, and a blocked connection now and then.
+final class DemoTraffic: @unchecked Sendable {
+    let vm: VMRunner
+    let rate: Int
+    private var seconds = 0
+
+    init(vm: VMRunner, rate: Int) {
+        self.vm = vm
+        self.rate = rate
+    }
+
+    func tick() {
+        seconds += 1
+        guard let web = vm.hostPort(role: .public, guestPort: 80) else { return }
+        let ssh = seconds % 5 == 0 ? vm.hostPort(role: .public, guestPort: 22) : nil
+        let count = rate
+        Thread.detachNewThread {
+            for _ in 0..<count { _ = HTTPProbe.exchange(port: web, path: "/", timeout: 2) }
+            // The web sample's firewall drops SSH on the public side: this shows as block-ssh hits.
+            if let ssh, let fd = try? TCPTestClient.connect(port: ssh, timeout: 1) { close(fd) }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import SkerryConsole
+import SkerryKit
+import SkerryTerminal
+
+struct TopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top",
+        abstract: "The live dashboard: backends, connections, firewall hits and the serial console.",
+        discussion: """
+            Boots an appliance (as `skerry boot` does) and shows it, or attaches to one already running \
+            with --attach HOST:PORT (its telemetry port) and, optionally, --console SOCKET (a Unix socket \
+            carrying its serial console, as QEMU's `-serial unix:SOCKET,server,nowait` makes). \
+            Press ? in the dashboard for the keys. When telemetry is lost it says how stale the data is \
+            and reconnects; it never exits by itself. NO_COLOR turns colour off.
+            """)
+
+    @Argument(help: ArgumentHelp("An appliance (a directory with appliance.conf, or the file) or a bootable image.",
+                                 valueName: "appliance|image"))
+    var image: String?
+
+    @Option(help: ArgumentHelp("Attach to a running appliance's telemetry port instead of booting one.", valueName: "HOST:PORT"))
+    var attach: TelemetryAddress?
+
+    @Option(help: ArgumentHelp("With --attach: the serial console's Unix socket.", valueName: "SOCKET"))
+    var console: String?
+
+    @Option(help: "Seconds between telemetry snapshots and screen refreshes (0.1 to 60).")
+    var interval: Double = 1
+
+    @Flag(name: .customLong("read-only"), help: "Turn every action off (drain, enable, disable, restart).")
+    var readOnly = false
+
+    @Option(help: "The admin token for actions (default: the appliance file's, or $SKERRY_ADMIN_TOKEN).")
+    var token: String?
+
+    @Option(help: ArgumentHelp("auto probes KVM and falls back to TCG.", valueName: "auto|tcg|kvm"))
+    var accel = Accelerator.auto
+
+    @Option(help: ArgumentHelp("Guest memory in MiB.", valueName: "MiB"))
+    var memory = 128
+
+    @Option(name: .customLong("nic-model"), help: ArgumentHelp("NIC model for all three interfaces.", valueName: "virtio|vmxnet3"))
+    var nicModel = NICModel.virtio
+
+    @Option(help: ArgumentHelp("Forward a port, ROLE:PROTO:GUEST[:HOST] (repeatable).", valueName: "forward"))
+    var forward: [String] = []
+
+    @Option(help: ArgumentHelp("Kernel command line.", valueName: "args"))
+    var append = ""
+
+    @Option(help: ArgumentHelp("Colours: mono, ansi16 or ansi256 (default: what the terminal offers).", valueName: "mode"))
+    var colors: CursesTerminal.ColorMode?
+
+    @Flag(help: "ASCII only: no UTF-8 sparklines or meters.")
+    var ascii = false
+
+    func validate() throws {
+        if attach == nil && image == nil { throw ValidationError("give an appliance or image to boot, or --attach HOST:PORT") }
+        if attach != nil && image != nil { throw ValidationError("boot an appliance or --attach to one, not both") }
+        if console != nil && attach == nil { throw ValidationError("--console goes with --attach") }
+        if interval < 0.1 || interval > 60 { throw ValidationError("--interval must be between 0.1 and 60 seconds") }
+        if memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
+        guard isatty(STDOUT_FILENO) == 1 else { throw ValidationError("skerry top needs a terminal; use skerry stats --watch for logs") }
+    }
+
+    func run() throws {
+        let environmentToken = ProcessInfo.processInfo.environment["SKERRY_ADMIN_TOKEN"]
+        if let attach {
+            let feed = DashboardFeed(interval: interval, address: attach.description)
+            feed.attach(host: attach.host, port: attach.port)
+            let serial = try console.map { path throws in try SerialSocket(path: path, feed: feed) }
+            DashboardLoop(feed: feed, vm: nil, token: token ?? environmentToken, readOnly: readOnly,
+                          colors: ascii ? colors : colors, ascii: ascii ? true : nil).run()
+            serial?.close()
+            return
+        }
+        let target = try TopCommand.prepare(image!, accel: accel, memory: memory, nicModel: nicModel, forward: forward,
+                                            append: append, interval: interval)
+        let vm = VMRunner(request: target.request, imageName: target.name, telemetryPort: target.telemetryPort, feed: target.feed)
+        vm.start()
+        DashboardLoop(feed: target.feed, vm: vm, token: token ?? target.token ?? environmentToken, readOnly: readOnly,
+                      colors: colors, ascii: ascii ? true : nil).run()
+    }
+
+    struct Target {
+        var request: BootRequest
+        var name: String
+        var telemetryPort: UInt16
+        var token: String?
+        var feed: DashboardFeed
+    }
+
+    /// Builds the appliance (or takes the image) and sets up the boot with the telemetry port forwarded.
+    static func prepare(_ image: String, accel: Accelerator, memory: Int, nicModel: NICModel, forward: [String], append: String,
+                        interval: Double) throws -> Target {
+        var isDirectory: ObjCBool = false
+        let isAppliance = image.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory) && isDirectory.boolValue)
+        var telemetryPort: UInt16 = 9100
+        var token: String?
+        let imageURL: URL
+        var symbols: URL?
+        if isAppliance {
+            let description = try ApplianceFile.load(image)
+            telemetryPort = description.telemetryPort
+            token = description.adminToken
+            let built = try KernelBuild.build(kernel: nil, output: nil, appliance: image, verbose: false)
+            imageURL = built.bootable
+            symbols = built.elf64
+        } else {
+            imageURL = URL(fileURLWithPath: image)
+        }
+        var request = BootRequest(image: imageURL)
+        request.symbols = symbols
+        request.memoryMiB = memory
+        request.accelerator = accel
+        request.nicModel = nicModel
+        request.kernelArguments = append
+        var forwards = [try PortForward(parsing: "admin:tcp:\(telemetryPort)")]
+        if isAppliance, let description = try? ApplianceFile.load(image) {
+            for service in description.services { forwards.append(try PortForward(parsing: "public:tcp:\(service.port)")) }
+        }
+        do {
+            for text in forward { forwards.append(try PortForward(parsing: text)) }
+        } catch {
+            throw CLIError("\(error)")
+        }
+        for parsed in forwards {
+            request.forwards.removeAll { $0.role == parsed.role && $0.transport == parsed.transport && $0.guestPort == parsed.guestPort }
+            request.forwards.append(parsed)
+        }
+        let name = URL(fileURLWithPath: image).lastPathComponent
+        return Target(request: request, name: name, telemetryPort: telemetryPort, token: token,
+                      feed: DashboardFeed(interval: interval, address: "127.0.0.1:?"))
+    }
+}
+
+extension CursesTerminal.ColorMode: ExpressibleByArgument {}

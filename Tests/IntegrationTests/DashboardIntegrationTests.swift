@@ -1,0 +1,164 @@
+import Foundation
+import SkerryKit
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `skerry top` as a person uses it: in a terminal (tmux, on a server of its
+/// own), with keys sent and the screen read back.
+final class TmuxTerminal {
+    let server = "skerry-test-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"
+    let session = "top"
+
+    static let executable = findExecutable("tmux") ?? "/usr/bin/tmux"
+
+    /// Runs a tmux command against our server and returns what it printed.
+    @discardableResult
+    func tmux(_ arguments: [String]) -> String {
+        (try? CapturedRun.run(Self.executable, ["-L", server] + arguments))?.output ?? ""
+    }
+
+    /// Starts the server and the session; the server keeps the client's
+    /// output open, so this waits for the client to exit rather than for end of file.
+    func start(_ command: String, width: Int = 120, height: Int = 40) {
+        guard let client = try? ChildProcess.spawn(
+            executable: Self.executable,
+            arguments: ["-L", server, "new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", command],
+            newProcessGroup: false)
+        else { return }
+        client.closeInput()
+        _ = client.wait(timeout: 10)
+    }
+
+    func keys(_ keys: String...) { tmux(["send-keys", "-t", session] + keys) }
+
+    var screen: String { tmux(["capture-pane", "-p", "-t", session]) }
+
+    /// Waits until the screen satisfies `condition`; returns the last screen either way.
+    @discardableResult
+    func wait(_ seconds: Double, until condition: (String) -> Bool) -> (Bool, String) {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = screen
+        while Date() < deadline {
+            last = screen
+            if condition(last) { return (true, last) }
+            usleep(200_000)
+        }
+        return (false, last)
+    }
+
+    /// The process running in the pane's shell: `skerry top`, and its children.
+    var panePID: Int32? { Int32(tmux(["display-message", "-p", "-t", session, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)) }
+
+    func stop() { tmux(["kill-server"]) }
+}
+
+/// Children of `pid`, from /proc.
+func childProcesses(of pid: Int32) -> [Int32] {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    return entries.compactMap { Int32($0) }.filter { child in
+        guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 2 && Int32(fields[1]) == pid
+    }
+}
+
+func processName(_ pid: Int32) -> String {
+    ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+@Suite(.serialized) struct DashboardIntegrationTests {
+    static let sample = SkerryCLI.packageRoot.appendingPathComponent("Samples/web").path
+
+    /// The number in `column` (0-based, by whitespace) of the screen line starting with `prefix`.
+    static func number(_ screen: String, row prefix: String, column: Int) -> Int? {
+        guard let line = screen.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+        let fields = line.split(separator: " ")
+        return column < fields.count ? Int(fields[column]) : nil
+    }
+
+    @Test func topBootsWatchesDrainsAndQuitsCleanly() throws {
+        sampleBackendPorts.lock()
+        defer { sampleBackendPorts.unlock() }
+        let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
+        for backend in backends { try backend.start() }
+        defer { for backend in backends { backend.stop() } }
+
+        let terminal = TmuxTerminal()
+        defer { terminal.stop() }
+        let command = "LANG=C.UTF-8 \(SkerryCLI.executable) top \(Self.sample) --accel tcg --interval 0.5 "
+            + "--forward public:tcp:22; echo SKERRY-TOP-EXITED $?; sleep 60"
+        terminal.start(command)
+        // The kernel builds first; keys typed before the dashboard is up would reach the shell.
+        let (opened, first) = terminal.wait(300) { $0.contains("1 Overview") }
+        #expect(opened, "the dashboard never appeared:\n\(first)")
+        guard opened else { return }
+
+        // Three backends UP in the Backends view.
+        terminal.keys("2")
+        let (up, upScreen) = terminal.wait(90) { screen in
+            ["web/web1", "web/web2", "web/web3"].allSatisfy { name in
+                screen.split(separator: "\n").contains { $0.hasPrefix(" \(name)") && $0.contains(" UP ") }
+            }
+        }
+        #expect(up, "backends never showed UP:\n\(upScreen)")
+        guard up else { return }
+        let skerry = childProcesses(of: terminal.panePID ?? -1).first { processName($0) == "skerry" }
+        let qemu = skerry.flatMap { childProcesses(of: $0).first { processName($0).hasPrefix("qemu") } }
+        #expect(qemu != nil, "skerry top runs QEMU")
+
+        // The forwards, from the Console view.
+        terminal.keys("5")
+        let (_, consoleScreen) = terminal.wait(10) { $0.contains("public tcp 22 is 127.0.0.1:") }
+        func forward(_ guest: Int) -> UInt16? {
+            guard let range = consoleScreen.range(of: "public tcp \(guest) is 127.0.0.1:") else { return nil }
+            return UInt16(consoleScreen[range.upperBound...].prefix { $0.isNumber })
+        }
+        let web = try #require(forward(80), "\(consoleScreen)")
+        let ssh = try #require(forward(22), "\(consoleScreen)")
+
+        // Counters rise after traffic.
+        terminal.keys("2")
+        let before = terminal.wait(5) { Self.number($0, row: " web/web1", column: 7) != nil }.1
+        let total = try #require(Self.number(before, row: " web/web1", column: 7), "\(before)")
+        for _ in 0..<6 { _ = HTTPProbe.exchange(port: web, path: "/", timeout: 5) }
+        let (rose, afterTraffic) = terminal.wait(10) { (Self.number($0, row: " web/web1", column: 7) ?? 0) >= total + 2 }
+        #expect(rose, "web1's total did not rise:\n\(afterTraffic)")
+
+        // A blocked connection shows as block-ssh hits.
+        terminal.keys("3")
+        let hitsBefore = terminal.wait(5) { Self.number($0, row: " block-ssh", column: 2) != nil }.1
+        let blocked = Self.number(hitsBefore, row: " block-ssh", column: 2) ?? -1
+        if let fd = try? TCPTestClient.connect(port: ssh, timeout: 2) { close(fd) }
+        let (hit, afterBlock) = terminal.wait(15) { (Self.number($0, row: " block-ssh", column: 2) ?? -1) > blocked }
+        #expect(blocked >= 0 && hit, "block-ssh hits did not rise from \(blocked):\n\(afterBlock)")
+
+        // Help opens and closes.
+        terminal.keys("?")
+        #expect(terminal.wait(5) { $0.contains("Keys") && $0.contains("restart the VM (asks first)") }.0)
+        terminal.keys("Space")
+        #expect(terminal.wait(5) { !$0.contains("restart the VM (asks first)") }.0)
+
+        // Drain web2 from the Backends view, with confirmation.
+        terminal.keys("2")
+        terminal.keys("Home")
+        terminal.keys("Down")
+        terminal.keys("d")
+        #expect(terminal.wait(5) { $0.contains("Drain web/web2?") }.0)
+        terminal.keys("y")
+        let (drained, drainScreen) = terminal.wait(10) { screen in
+            screen.split(separator: "\n").contains { $0.hasPrefix(" web/web2") && $0.contains(" DRAIN ") }
+        }
+        #expect(drained, "web2 never showed DRAIN:\n\(drainScreen)")
+
+        // q restores the terminal and leaves no QEMU behind.
+        terminal.keys("q")
+        let (exited, finalScreen) = terminal.wait(30) { $0.contains("SKERRY-TOP-EXITED") }
+        #expect(exited && finalScreen.contains("SKERRY-TOP-EXITED 0"), "\(finalScreen)")
+        #expect(!finalScreen.contains("1 Overview"), "the dashboard is gone from the terminal:\n\(finalScreen)")
+        if let qemu { #expect(kill(qemu, 0) != 0, "QEMU \(qemu) is still running") }
+    }
+}
