@@ -62,29 +62,40 @@ extension Dashboard {
     }
 
     /// The rules (and, after them, the default policies), filtered and sorted.
+    /// Sorted as indices with plain keys: 5,000 rules fit in a frame's budget.
     public func ruleRows(_ input: DashboardInput) -> [RuleRow] {
         guard let schema = input.model.schema, let firewall = input.model.snapshot?.firewall else { return [] }
         let rates = input.model.rates?.rulePackets ?? []
-        var rows: [RuleRow] = schema.rules.enumerated().map { index, rule in
-            let values = firewall.rules[index]
-            return RuleRow(name: rule.name, action: rule.action, packets: values?.packets ?? 0, bytes: values?.bytes ?? 0,
-                           rate: index < rates.count ? rates[index] : 0, lastHitMilliseconds: values?.lastHitAgeMilliseconds,
-                           history: history.ruleRates[index] ?? [], isPolicy: false)
+        let count = schema.rules.count
+        var packets = [UInt64](repeating: 0, count: count)
+        var bytes = [UInt64](repeating: 0, count: count)
+        var ages = [UInt64](repeating: .max, count: count)
+        for (index, values) in firewall.rules where index < count {
+            packets[index] = values.packets
+            bytes[index] = values.bytes
+            ages[index] = values.lastHitAgeMilliseconds ?? .max
         }
+        let rate = { (index: Int) in index < rates.count ? rates[index] : 0 }
         let filter = state.filter[.firewall, default: ""].lowercased()
-        if !filter.isEmpty { rows = rows.filter { $0.name.lowercased().contains(filter) || $0.action.contains(filter) } }
-        let order: (RuleRow, RuleRow) -> Bool
-        switch state.ruleSort {
-        case .hits: order = { $0.packets > $1.packets }
-        case .name: order = { $0.name < $1.name }
-        case .rate: order = { $0.rate > $1.rate }
-        case .bytes: order = { $0.bytes > $1.bytes }
-        case .lastHit: order = { ($0.lastHitMilliseconds ?? .max) < ($1.lastHitMilliseconds ?? .max) }
+        var order = Array(0..<count)
+        if !filter.isEmpty {
+            order = order.filter { schema.rules[$0].name.lowercased().contains(filter) || schema.rules[$0].action.contains(filter) }
         }
-        rows = rows.enumerated().sorted { a, b in
-            order(a.element, b.element) || (!order(b.element, a.element) && a.offset < b.offset)
-        }.map(\.element)
-        if state.reversed[.firewall] == true { rows.reverse() }
+        switch state.ruleSort {
+        case .hits: order.sort { (packets[$1], $0) < (packets[$0], $1) }
+        case .name: order.sort { (schema.rules[$0].name, $0) < (schema.rules[$1].name, $1) }
+        case .rate: order.sort { (rate($1), $0) < (rate($0), $1) }
+        case .bytes: order.sort { (bytes[$1], $0) < (bytes[$0], $1) }
+        case .lastHit: order.sort { (ages[$0], $0) < (ages[$1], $1) }
+        }
+        if state.reversed[.firewall] == true { order.reverse() }
+        var rows: [RuleRow] = []
+        rows.reserveCapacity(order.count + 6)
+        for index in order {
+            rows.append(RuleRow(name: schema.rules[index].name, action: schema.rules[index].action, packets: packets[index],
+                                bytes: bytes[index], rate: rate(index), lastHitMilliseconds: ages[index] == .max ? nil : ages[index],
+                                history: history.ruleRates[index] ?? [], isPolicy: false))
+        }
         for (index, action) in schema.policies.enumerated() where index < firewall.policies.count {
             let name = "policy " + Telemetry.Schema.policyNames[index]
             if !filter.isEmpty && !name.contains(filter) && !action.contains(filter) { continue }
