@@ -8,14 +8,15 @@ extension Frame {
             drawEmpty("waiting for telemetry from \(input.telemetry.address)", top: top, bottom: bottom)
             return
         }
+        // 118 columns hold them all; narrower terminals lose the least important first.
         let columns = [
-            Column(title: "SERVICE/BACKEND", width: 18), Column(title: "STATE", width: 5), Column(title: "ADMIN", width: 8),
+            Column(title: "SERVICE/BACKEND", width: 16), Column(title: "STATE", width: 5), Column(title: "ADMIN", width: 8),
             Column(title: "WT", width: 4, right: true, priority: 2), Column(title: "ACT", width: 5, right: true),
             Column(title: "MAX", width: 5, right: true, priority: 4), Column(title: "LIMIT", width: 5, right: true, priority: 5),
-            Column(title: "TOTAL", width: 7, right: true), Column(title: "CONN/s", width: 6, right: true, priority: 1),
-            Column(title: "RATE", width: 12, priority: 1), Column(title: "BYTES IN", width: 8, right: true, priority: 3),
-            Column(title: "BYTES OUT", width: 9, right: true, priority: 3), Column(title: "CHECK", width: 6, priority: 2),
-            Column(title: "LATENCY", width: 7, right: true, priority: 3), Column(title: "CHANGED", width: 8, right: true, priority: 4),
+            Column(title: "TOTAL", width: 7, right: true), Column(title: "NEW/s", width: 5, right: true, priority: 1),
+            Column(title: "RATE", width: 10, priority: 1), Column(title: "IN", width: 7, right: true, priority: 3),
+            Column(title: "OUT", width: 7, right: true, priority: 3), Column(title: "CHECK", width: 6, priority: 2),
+            Column(title: "LATENCY", width: 7, right: true, priority: 3), Column(title: "CHANGED", width: 7, right: true, priority: 4),
         ]
         let kept = Self.fit(columns, width: width - 2)
         drawHeader(columns, kept, y: top)
@@ -38,7 +39,7 @@ extension Frame {
                 (Self.adminLabel(values.administrative), Self.adminStyle(values.administrative)), ("\(values.weight)", .normal),
                 ("\(traffic.activeConnections)", Style(bold: traffic.activeConnections > 0)), ("\(traffic.maximumConnectionsSeen)", .normal),
                 (row.limit > 0 ? "\(row.limit)" : "-", Style(.dim)), (Format.count(traffic.totalConnections), .normal),
-                (Format.count(row.rate), .normal), (glyphs.sparkline(row.history, width: 12), Style(.spark)),
+                (Format.count(row.rate), .normal), (glyphs.sparkline(row.history, width: 10), Style(.spark)),
                 (Format.bytes(Double(traffic.bytesToBackend)), .normal), (Format.bytes(Double(traffic.bytesToClient)), .normal),
                 (check, Style(values.consecutiveFailures > 0 ? .warning : .dim)), (latency, .normal),
                 (Format.milliseconds(values.stateAgeMilliseconds), Style(.dim)),

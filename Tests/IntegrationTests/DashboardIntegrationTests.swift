@@ -154,11 +154,33 @@ func processName(_ pid: Int32) -> String {
         }
         #expect(drained, "web2 never showed DRAIN:\n\(drainScreen)")
 
+        // A terminal too small says so, and the dashboard comes back when it grows.
+        terminal.tmux(["resize-window", "-t", terminal.session, "-x", "60", "-y", "20"])
+        let (small, smallScreen) = terminal.wait(10) { $0.contains("Terminal too small") && $0.contains("need 80×24, have 60×20") }
+        #expect(small, "\(smallScreen)")
+        terminal.tmux(["resize-window", "-t", terminal.session, "-x", "120", "-y", "40"])
+        #expect(terminal.wait(10) { $0.contains("1 Overview") }.0)
+
+        // Restart, with confirmation: a fresh VM, web2 enabled again and every backend UP.
+        terminal.keys("r")
+        #expect(terminal.wait(5) { $0.contains("Restart the VM?") }.0)
+        terminal.keys("y")
+        let (restarted, restartScreen) = terminal.wait(90) { screen in
+            let lines = screen.split(separator: "\n")
+            return ["web/web1", "web/web2", "web/web3"].allSatisfy { name in
+                lines.contains { $0.hasPrefix(" \(name)") && $0.contains(" UP ") && $0.contains(" enabled ") }
+            }
+        }
+        #expect(restarted, "after a restart every backend is UP and enabled:\n\(restartScreen)")
+        let newQEMU = skerry.flatMap { childProcesses(of: $0).first { processName($0).hasPrefix("qemu") } }
+        #expect(newQEMU != nil && newQEMU != qemu, "a new QEMU runs")
+        if let qemu { #expect(kill(qemu, 0) != 0, "the old QEMU is gone") }
+
         // q restores the terminal and leaves no QEMU behind.
         terminal.keys("q")
         let (exited, finalScreen) = terminal.wait(30) { $0.contains("SKERRY-TOP-EXITED") }
         #expect(exited && finalScreen.contains("SKERRY-TOP-EXITED 0"), "\(finalScreen)")
         #expect(!finalScreen.contains("1 Overview"), "the dashboard is gone from the terminal:\n\(finalScreen)")
-        if let qemu { #expect(kill(qemu, 0) != 0, "QEMU \(qemu) is still running") }
+        if let newQEMU { #expect(kill(newQEMU, 0) != 0, "QEMU \(newQEMU) is still running") }
     }
 }
