@@ -184,3 +184,82 @@ func processName(_ pid: Int32) -> String {
         if let newQEMU { #expect(kill(newQEMU, 0) != 0, "QEMU \(newQEMU) is still running") }
     }
 }
+
+/// `skerry top --attach` with `--console`: a synthetic appliance's telemetry
+/// stream on loopback, and a serial console on a Unix socket this test serves.
+@Suite(.serialized) struct DashboardAttachTests {
+    final class ConsoleSocket: @unchecked Sendable {
+        let path: String
+        let listener: Int32
+        private let lock = NSLock()
+        private var received = ""
+        private var client: Int32 = -1
+
+        init() throws {
+            path = NSTemporaryDirectory() + "skerry-console-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).sock"
+            let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            self.listener = listener
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard bound == 0, listen(listener, 1) == 0 else { throw CLIErrorForTests("cannot listen on \(path)") }
+            Thread.detachNewThread { [self] in
+                let fd = accept(listener, nil, nil)
+                guard fd >= 0 else { return }
+                lock.withLock { client = fd }
+                let banner = "skerry: ready\nbalancer: web/web1 is UP\n"
+                _ = banner.withCString { send(fd, $0, strlen($0), 0) }
+                var buffer = [UInt8](repeating: 0, count: 1024)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    guard count > 0 else { break }
+                    let text = String(decoding: buffer[0..<count], as: UTF8.self)
+                    lock.withLock { received += text }
+                }
+            }
+        }
+
+        var typed: String { lock.withLock { received } }
+
+        func close() {
+            lock.withLock { if client >= 0 { shutdown(client, Int32(SHUT_RDWR)) } }
+            Glibc.close(listener)
+            unlink(path)
+        }
+    }
+
+    @Test func attachesToTelemetryAndASerialConsoleSocket() throws {
+        let telemetry = try SyntheticTelemetryServer(services: 2, backends: 6, rules: 20, busy: true)
+        defer { telemetry.stop() }
+        let console = try ConsoleSocket()
+        defer { console.close() }
+        let terminal = TmuxTerminal()
+        defer { terminal.stop() }
+        terminal.start("LANG=C.UTF-8 \(SkerryCLI.executable) top --attach 127.0.0.1:\(telemetry.port) --console \(console.path) "
+            + "--interval 0.2; echo SKERRY-TOP-EXITED $?; sleep 60")
+        let (attached, screen) = terminal.wait(30) { $0.contains("loopback") && $0.contains("attached") && $0.contains("6 backends") }
+        #expect(attached, "\(screen)")
+        terminal.keys("2")
+        #expect(terminal.wait(10) { $0.contains(" s0/b00") && $0.contains(" s1/b05") }.0)
+        terminal.keys("5")
+        #expect(terminal.wait(10) { $0.contains("balancer: web/web1 is UP") }.0, "the console socket's lines are shown")
+        terminal.keys("i")
+        terminal.tmux(["send-keys", "-t", terminal.session, "-l", "status"])
+        terminal.keys("Enter")
+        let deadline = Date().addingTimeInterval(10)
+        while !console.typed.contains("status\n") && Date() < deadline { usleep(100_000) }
+        #expect(console.typed == "status\n", "typed lines reach the console: \(console.typed.debugDescription)")
+        // The appliance goes away: a stale banner, and the dashboard stays.
+        telemetry.stop()
+        let (stale, staleScreen) = terminal.wait(20) { $0.contains("STALE") && $0.contains("reconnecting") }
+        #expect(stale, "\(staleScreen)")
+        #expect(!staleScreen.contains("SKERRY-TOP-EXITED"))
+        terminal.keys("q")
+        #expect(terminal.wait(10) { $0.contains("SKERRY-TOP-EXITED 0") }.0)
+    }
+}
