@@ -14,10 +14,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .target(name: "KernelCore", path: "Kernel/Core"),
-        .target(name: "SkerryKit", dependencies: ["KernelCore"], path: "Sources/SkerryKit"),
+        .target(name: "SkerryKit", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")], path: "Sources/SkerryKit"),
         // The dashboard: a screen model and views that know nothing of ncurses
         // (snapshot-tested on the host), and a thin ncurses backend.
         .systemLibrary(name: "CNCurses", path: "Console/CNCurses", pkgConfig: "ncursesw"),

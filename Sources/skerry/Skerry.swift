@@ -9,5 +9,5 @@ struct Skerry: ParsableCommand {
             Skerry is a unikernel L4 load balancer and firewall written in Embedded Swift. \
             It boots as a VM with three NICs; this command builds its image and runs it in QEMU.
             """,
-        subcommands: [BuildCommand.self, BootCommand.self, BackendsCommand.self, RulesCommand.self, StatsCommand.self, AdminCommand.self, TopCommand.self, DemoCommand.self, BenchCommand.self])
+        subcommands: [BuildCommand.self, BootCommand.self, BackendsCommand.self, RulesCommand.self, StatsCommand.self, AdminCommand.self, TopCommand.self, DemoCommand.self, SmokeCommand.self, BenchCommand.self])
 }

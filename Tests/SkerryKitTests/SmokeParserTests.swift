@@ -1,0 +1,102 @@
+import Foundation
+import SkerryKit
+import Testing
+
+/// Smoke scripts are checked before anything boots, every problem at its file:line:col.
+@Suite struct SmokeParserTests {
+    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Samples/web/smoke/suite.yaml").path
+
+    func diagnostics(_ text: String) -> [String] {
+        do {
+            _ = try SmokeParser.parse(text, file: Self.sample)
+            return []
+        } catch {
+            guard case .invalid(let list) = error else { return ["\(error)"] }
+            return list.map { "\($0.line):\($0.column): \($0.message)" }
+        }
+    }
+
+    @Test func aGoodSuiteReadsAsWritten() throws {
+        let suite = try SmokeParser.parse("""
+            suite: sample
+            appliance: ..
+            nic-model: vmxnet3
+            backends: [{name: web1, port: 8081}]
+            fail-on: [PANIC]
+            steps:
+              - expect-console: "skerry: ready"
+                timeout: 5
+              - {name: ask, send: backends}
+              - http: {path: /x, status: 404}
+              - wait: rules["block-ssh"].packets >= 1
+              - admin: weight web/web1 7
+              - stop-backend: web1
+              - load: {seconds: 2, rate: 5, failures: 1}
+              - shutdown
+            """, file: Self.sample)
+        #expect(suite.name == "sample" && suite.nicModel == .vmxnet3 && suite.failOn == ["PANIC"])
+        #expect(suite.appliance.hasSuffix("Samples/web"))
+        #expect(suite.steps.count == 8)
+        #expect(suite.steps[0].timeout == 5 && suite.steps[0].line == 7 && suite.steps[1].name == "ask")
+        guard case .admin(let action, let service, let backend, let weight) = suite.steps[4].action else { Issue.record("admin"); return }
+        #expect(action == .weight && service == "web" && backend == "web1" && weight == 7)
+        guard case .shutdown(let outcome) = suite.steps[7].action else { Issue.record("shutdown"); return }
+        #expect(outcome == .cleanShutdown)
+    }
+
+    @Test func everyProblemIsReportedAtItsPosition() {
+        let found = diagnostics("""
+            suite: broken
+            appliance: nowhere
+            memroy: 64
+            backends: [{name: web1, port: 99999}]
+            steps:
+              - expect-console: "(unclosed"
+              - wait: backends["web/web1"].color == red
+              - wait: backends[web1].state == up
+              - stop-backend: web9
+              - send: status
+                http: /
+              - admin: drain web
+              - shutdown: exploded
+              - sleep: soon
+              - nothing: 1
+            """)
+        let expected = [
+            "2:12: no appliance or image at",
+            "3:1: unknown key memroy in the suite (did you mean memory?)",
+            "4:31: port must be a number from 1 to 65535, not 99999",
+            "6:21: expect-console is not a valid regular expression",
+            "7:11: wait: backends have .state",
+            "8:11: wait: the name goes in quotes",
+            "9:19: no backend web9",
+            "11:5: a step does one thing: send and http are two steps",
+            "12:12: drain needs SERVICE/BACKEND",
+            "13:15: shutdown expects an outcome",
+            "14:12: sleep (seconds) must be a number",
+            "15:5: unknown key nothing in a step",
+        ]
+        for prefix in expected {
+            let (position, text) = (prefix.split(separator: " ", maxSplits: 1).map(String.init)[0], String(prefix.split(separator: " ", maxSplits: 1)[1]))
+            #expect(found.contains { $0.hasPrefix(position + " " + text) }, "missing \(prefix) in:\n\(found.joined(separator: "\n"))")
+        }
+        #expect(found.count >= expected.count)
+    }
+
+    @Test func yamlErrorsAndMissingPartsArePositioned() {
+        #expect(diagnostics("suite: [unclosed\n").first?.hasPrefix("2:1: not YAML") == true, "\(diagnostics("suite: [unclosed\n"))")
+        #expect(diagnostics("- a list\n").first?.contains("a smoke script is a mapping") == true)
+        let missing = diagnostics("suite: x\n")
+        #expect(missing.contains { $0.contains("needs an appliance") } && missing.contains { $0.contains("needs steps") })
+    }
+
+    @Test func garbageNeverCrashes() {
+        var random = SeededRandom(seed: 5)
+        let alphabet = Array("suite: appliance steps - {}[]\"'\n\t:wait backends[\"x\"].state == up http port 80 #&*!|>")
+        for _ in 0..<500 {
+            let text = String((0..<Int(random.next() % 200)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
+            _ = diagnostics(text)
+        }
+    }
+}
