@@ -27,6 +27,17 @@ import Testing
         return path
     }
 
+    /// Validates `file` against Jenkins' JUnit schema (scripts/setup fetches it) with xmlschema.
+    static func validateJUnit(_ file: String) throws -> CapturedRun {
+        let root = SkerryCLI.packageRoot.appendingPathComponent(".build/python")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/junit_validate.py").path
+        let venv = root.appendingPathComponent("bin/python3").path
+        let schema = root.appendingPathComponent("junit-10.xsd").path
+        if FileManager.default.isExecutableFile(atPath: venv) { return try CapturedRun.run(venv, [script, schema, file]) }
+        setenv("PYTHONPATH", root.appendingPathComponent("packages").path, 1)
+        return try CapturedRun.run("/usr/bin/env", ["python3", script, schema, file])
+    }
+
     static func smoke(_ arguments: [String]) throws -> CapturedRun {
         try CapturedRun.run(SkerryCLI.executable, ["smoke", "--log-dir", NSTemporaryDirectory() + "skerry-smoke-\(getpid())/logs"] + arguments)
     }
@@ -61,6 +72,8 @@ import Testing
         #expect(try document.nodes(forXPath: "//testcase").count == 10)
         #expect(try document.nodes(forXPath: "//failure").isEmpty)
         #expect((try document.nodes(forXPath: "/testsuites/@tests").first?.stringValue) == "10")
+        let validation = try Self.validateJUnit(junit)
+        #expect(validation.termination == .exited(0), "the JUnit schema rejects the file: \(validation.output)")
     }
 
     @Test(arguments: [
@@ -74,7 +87,11 @@ import Testing
         sampleBackendPorts.lock()
         defer { sampleBackendPorts.unlock() }
         let path = try Self.suite("fails-\(kind)", steps: "  - expect-console: \"skerry: ready\"\n" + steps + "\n  - send: status")
-        let run = try Self.smoke([path])
+        let junit = path + ".junit.xml"
+        let run = try Self.smoke([path, "--junit", junit])
+        let validation = try Self.validateJUnit(junit)
+        #expect(validation.termination == .exited(0), "the JUnit schema rejects the file: \(validation.output)")
+        #expect((try? String(contentsOfFile: junit, encoding: .utf8))?.contains("<failure message=\"expected ") == true)
         #expect(run.termination == .exited(1), "\(run.output)")
         #expect(run.output.contains(message), "\(run.output)")
         #expect(run.output.contains("# last console lines:"), "\(run.output)")
@@ -93,6 +110,32 @@ import Testing
         let run = try Self.smoke(files + ["--jobs", "2"])
         #expect(run.termination == .exited(0), "\(run.output)")
         #expect(!run.output.contains("not ok"), "\(run.output)")
+    }
+
+    /// Ctrl-C in the middle of a suite: exit 130, QEMU gone, the backend's port free again.
+    @Test func anInterruptLeavesNothingBehind() throws {
+        sampleBackendPorts.lock()
+        defer { sampleBackendPorts.unlock() }
+        let path = try Self.suite("interrupted", steps: "  - expect-console: \"skerry: ready\"\n  - sleep: 600")
+        let child = try ChildProcess.spawn(
+            executable: SkerryCLI.executable,
+            arguments: ["smoke", "--log-dir", NSTemporaryDirectory() + "skerry-smoke-\(getpid())/logs", path], newProcessGroup: false)
+        child.closeInput()
+        var qemu: Int32?
+        let deadline = Date().addingTimeInterval(120)
+        while qemu == nil && Date() < deadline {
+            qemu = childProcesses(of: child.pid).first { processName($0).hasPrefix("qemu") }
+            usleep(100_000)
+        }
+        #expect(qemu != nil, "the suite booted")
+        Thread.sleep(forTimeInterval: 2)  // into the sleep step
+        kill(child.pid, SIGINT)
+        let termination = child.wait(timeout: 60)
+        #expect(termination == .exited(130), "\(String(describing: termination))")
+        if let qemu { #expect(kill(qemu, 0) != 0, "QEMU \(qemu) is still running") }
+        let backend = try? SampleBackend(name: "probe", port: 8081) { _ in }
+        #expect(backend != nil, "port 8081 is free again")
+        backend?.stop()
     }
 
     @Test func anInvalidScriptFailsBeforeAnythingBoots() throws {

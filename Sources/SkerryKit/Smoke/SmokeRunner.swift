@@ -66,6 +66,7 @@ public final class SmokeRunner: @unchecked Sendable {
         let suiteDeadline = started.addingTimeInterval(suite.timeout)
         var failed = false
         for step in suite.steps {
+            if shouldStop() { failed = true }
             if failed {
                 result.steps.append(.init(name: step.name, status: .skipped, seconds: 0))
                 continue
