@@ -147,6 +147,11 @@ enum HostPorts {
         let fd = socket(AF_INET, Int32(transport == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        if transport == .tcp {
+            // As QEMU's forwards do: a port a previous VM used, still in TIME_WAIT, is free.
+            var yes: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
