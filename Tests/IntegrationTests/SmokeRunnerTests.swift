@@ -49,6 +49,7 @@ import Testing
               - expect-console: "skerry: ready"
               - wait: backends["web/web1"].state == up
               - {name: web1 answers, http: {path: /, backend: web1}}
+              - connect: 80
               - send: status
               - expect-console: "loop load"
               - shutdown
@@ -64,14 +65,15 @@ import Testing
         let run = try Self.smoke([first, second, "--jobs", "2", "--junit", junit])
         #expect(run.termination == .exited(0), "\(run.output)")
         #expect(run.output.hasPrefix("KTAP version 1\n1..2\n"))
-        #expect(run.output.contains("    ok 3 web1 answers\n") && run.output.contains("ok 1 first\n") && run.output.contains("ok 2 second\n"))
+        #expect(run.output.contains("    ok 3 web1 answers\n") && run.output.contains("    ok 4 connect port 80\n"))
+        #expect(run.output.contains("ok 1 first\n") && run.output.contains("ok 2 second\n"))
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         let document = try XMLDocument(xmlString: xml)
         let suites = try document.nodes(forXPath: "/testsuites/testsuite")
         #expect(suites.count == 2)
-        #expect(try document.nodes(forXPath: "//testcase").count == 10)
+        #expect(try document.nodes(forXPath: "//testcase").count == 11)
         #expect(try document.nodes(forXPath: "//failure").isEmpty)
-        #expect((try document.nodes(forXPath: "/testsuites/@tests").first?.stringValue) == "10")
+        #expect((try document.nodes(forXPath: "/testsuites/@tests").first?.stringValue) == "11")
         let validation = try Self.validateJUnit(junit)
         #expect(validation.termination == .exited(0), "the JUnit schema rejects the file: \(validation.output)")
     }
@@ -82,6 +84,10 @@ import Testing
         ("wait", "  - {wait: 'backends[\"web/web2\"].state == draining', timeout: 2}", "seen:     state = enabled"),
         ("refused", "  - wait: backends[\"web/web1\"].state == up\n  - refused: 80", "expected: no answer on public port 80"),
         ("shutdown", "  - shutdown: kernel-panic", "expected: the VM to end with kernel-panic"),
+        ("connect", "  - {connect: 7, timeout: 3}", "seen:     the connection was closed at once"),
+        ("admin", "  - admin: drain web/web9", "seen:     refused (notFound): no backend web/web9"),
+        ("load", "  - wait: backends[\"web/web1\"].state == up\n  - stop-backend: web1\n  - stop-backend: web2\n  - stop-backend: web3\n"
+            + "  - {load: {seconds: 1, rate: 5}}", "expected: at most 0 of"),
     ])
     func aFailingStepNamesItselfAndWhatItSaw(kind: String, steps: String, message: String) throws {
         sampleBackendPorts.lock()
