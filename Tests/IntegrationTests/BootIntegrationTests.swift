@@ -180,3 +180,25 @@ import Glibc
         #expect(second.stdout.contains(SkerryCLI.image))
     }
 }
+
+/// QEMU dies with the skerry that started it, even when skerry cannot clean up.
+@Suite struct OrphanTests {
+    @Test func aKilledSkerryTakesItsQEMUWithIt() throws {
+        let image = SkerryCLI.image
+        let child = try ChildProcess.spawn(executable: SkerryCLI.executable,
+                                           arguments: ["boot", image, "--accel", "tcg", "--timeout", "60"], newProcessGroup: false)
+        child.closeInput()
+        var qemu: Int32?
+        let deadline = Date().addingTimeInterval(30)
+        while qemu == nil && Date() < deadline {
+            qemu = childProcesses(of: child.pid).first { processName($0).hasPrefix("qemu") }
+            usleep(50_000)
+        }
+        let running = try #require(qemu, "skerry boot started QEMU")
+        kill(child.pid, SIGKILL)
+        _ = child.wait(timeout: 10)
+        let gone = Date().addingTimeInterval(10)
+        while kill(running, 0) == 0 && Date() < gone { usleep(50_000) }
+        #expect(kill(running, 0) != 0, "QEMU \(running) outlived the skerry that started it")
+    }
+}

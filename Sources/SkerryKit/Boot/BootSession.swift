@@ -115,7 +115,8 @@ public final class BootSession {
         _ = SignalTrap.drain()
         let started = Date()
         let child: ChildProcess
-        let (executable, arguments) = tap?.wrap(qemu, command.arguments) ?? (qemu, command.arguments)
+        let (direct, directArguments) = tap?.wrap(qemu, command.arguments) ?? (qemu, command.arguments)
+        let (executable, arguments) = ParentDeath.wrap(direct, directArguments)
         do {
             child = try ChildProcess.spawn(executable: executable, arguments: arguments)
         } catch {
