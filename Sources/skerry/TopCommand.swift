@@ -101,8 +101,10 @@ struct TopCommand: ParsableCommand {
         var token: String?
         let imageURL: URL
         var symbols: URL?
+        var servicePorts: [UInt16] = []
         if isAppliance {
             let description = try ApplianceFile.load(image)
+            servicePorts = description.services.map(\.port)
             telemetryPort = description.telemetryPort
             token = description.adminToken
             let built = try KernelBuild.build(kernel: nil, output: nil, appliance: image, verbose: false)
@@ -118,9 +120,7 @@ struct TopCommand: ParsableCommand {
         request.nicModel = nicModel
         request.kernelArguments = append
         var forwards = [try PortForward(parsing: "admin:tcp:\(telemetryPort)")]
-        if isAppliance, let description = try? ApplianceFile.load(image) {
-            for service in description.services { forwards.append(try PortForward(parsing: "public:tcp:\(service.port)")) }
-        }
+        for port in servicePorts { forwards.append(PortForward(role: .public, transport: .tcp, guestPort: port)) }
         do {
             for text in forward { forwards.append(try PortForward(parsing: text)) }
         } catch {

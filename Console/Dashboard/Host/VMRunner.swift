@@ -88,7 +88,7 @@ public final class VMRunner: @unchecked Sendable {
                 request.forwards.removeAll { $0.role == forward.role && $0.transport == forward.transport && $0.guestPort == forward.guestPort }
                 request.forwards.append(forward)
             }
-            feed.appendConsole("[skerry] \(forward.role.name) \(forward.transport.rawValue) \(forward.guestPort) is 127.0.0.1:\(forward.hostPort)")
+            feed.appendConsole("[skerry] \(forward.role.name.description) \(forward.transport.rawValue) \(forward.guestPort) is 127.0.0.1:\(forward.hostPort)")
             if forward.role == .admin && forward.transport == .tcp && forward.guestPort == telemetryPort {
                 feed.attach(host: "127.0.0.1", port: forward.hostPort)
             }
@@ -110,12 +110,3 @@ public final class VMRunner: @unchecked Sendable {
     }
 }
 
-extension InterfaceRole {
-    var name: String {
-        switch self {
-        case .admin: return "admin"
-        case .public: return "public"
-        case .private: return "private"
-        }
-    }
-}

@@ -287,44 +287,28 @@ public struct TelemetryDecoder {
 }
 
 extension TelemetryDecoder {
-    /// An admin request frame.
+    /// An admin request frame, written with the core's frame writer.
     public static func adminRequest(id: UInt64, token: String, action: Telemetry.AdminAction, service: String = "",
                                     backend: String = "", weight: UInt64 = 0) -> [UInt8] {
-        var payload: [UInt8] = []
-        appendVarint(id, to: &payload)
-        appendString(token, to: &payload)
-        appendVarint(UInt64(action.rawValue), to: &payload)
-        appendString(service, to: &payload)
-        appendString(backend, to: &payload)
-        appendVarint(weight, to: &payload)
-        return frame(TelemetryProtocol.MessageType.admin.rawValue, payload)
+        var out = TelemetryFrameWriter()
+        out.begin(.admin)
+        out.varint(id)
+        out.string(Array(token.utf8))
+        out.varint(UInt64(action.rawValue))
+        out.string(Array(service.utf8))
+        out.string(Array(backend.utf8))
+        out.varint(weight)
+        out.end()
+        return out.bytes
     }
 
     /// A subscribe frame: snapshots every `intervalMilliseconds`, and events if asked for.
     public static func subscribeRequest(intervalMilliseconds: UInt64, events: Bool) -> [UInt8] {
-        var payload: [UInt8] = []
-        appendVarint(intervalMilliseconds, to: &payload)
-        appendVarint(events ? 1 : 0, to: &payload)
-        return frame(TelemetryProtocol.MessageType.subscribe.rawValue, payload)
-    }
-
-    static func frame(_ type: UInt8, _ payload: [UInt8]) -> [UInt8] {
-        let length = UInt32(payload.count)
-        return [type, UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8),
-                UInt8(truncatingIfNeeded: length)] + payload
-    }
-
-    static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
-        var rest = value
-        while rest >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
-        }
-        bytes.append(UInt8(rest))
-    }
-
-    static func appendString(_ text: String, to bytes: inout [UInt8]) {
-        appendVarint(UInt64(text.utf8.count), to: &bytes)
-        bytes.append(contentsOf: text.utf8)
+        var out = TelemetryFrameWriter()
+        out.begin(.subscribe)
+        out.varint(intervalMilliseconds)
+        out.varint(UInt64(events ? 1 : 0))
+        out.end()
+        return out.bytes
     }
 }

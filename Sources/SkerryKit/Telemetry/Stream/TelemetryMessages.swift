@@ -1,3 +1,7 @@
+#if canImport(KernelCore)
+import KernelCore
+#endif
+
 /// The messages of the Skerry telemetry stream as the host sees them
 /// (docs/telemetry.md). Values are plain numbers in the units named.
 public enum Telemetry {
@@ -210,9 +214,8 @@ public enum Telemetry {
         }
     }
 
-    public enum AdminAction: UInt8, Sendable {
-        case drain = 1, disable = 2, enable = 3, weight = 4, resetCounters = 5
-    }
+    /// The admin frame's actions, numbered as the protocol numbers them.
+    public typealias AdminAction = TelemetryProtocol.AdminAction
 
     public enum Message: Equatable, Sendable {
         case hello(Hello)
