@@ -114,7 +114,7 @@ enum Telemetry {
             }
             let client = Client(connection: connection, opened: Clock.now())
             clients.append(client)
-            connection.onEvent = { serve(client) }
+            connection.onEvent = { _ in serve(client) }
             serve(client)
         }
     }

@@ -131,7 +131,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
             return nil
         }
         let exchange = Exchange(connection, payload: bytes)
-        connection.onEvent = { exchange.pump() }
+        connection.onEvent = { _ in exchange.pump() }
         world.run(for: limit) {
             exchange.pump()
             return exchange.received.count >= bytes.count && connection.isFinished
@@ -415,7 +415,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         #expect(world.server.tcp.connectionCount <= configuration.maximumHalfOpen + 1)
         #expect(world.server.tcp.counters.synCookiesSent >= 1990)
         // The established connection still works.
-        connection.onEvent = { exchange.pump() }
+        connection.onEvent = { _ in exchange.pump() }
         world.run(for: .seconds(120)) {
             exchange.pump()
             return exchange.received.count == exchange.payload.count
@@ -456,7 +456,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         for _ in 0..<4 {
             let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 7, now: world.now))
             let exchange = Exchange(connection, payload: [1, 2, 3])
-            connection.onEvent = { exchange.pump() }
+            connection.onEvent = { _ in exchange.pump() }
             world.run(for: .seconds(30)) {
                 exchange.pump()
                 return connection.isFinished

@@ -32,7 +32,7 @@ public final class TCPTestService {
         while let connection = listener.accept() {
             accepted += 1
             active.append(connection)
-            connection.onEvent = { [self] in serve(connection) }
+            connection.onEvent = { [self] in serve($0) }
             serve(connection)
         }
     }

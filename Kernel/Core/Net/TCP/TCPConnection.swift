@@ -4,13 +4,20 @@
 /// Nothing here blocks. `read` and `write` move what they can; `onEvent`
 /// runs (from the event loop, never in the middle of segment processing)
 /// whenever the connection became readable, writable, established or closed.
+///
+/// Lifetime: the layer owns the connection until it ends. After delivering
+/// the final event (closed, reset, timed out, aborted or TIME-WAIT) it drops
+/// the handler and frees both buffers, so a handler that captures its
+/// connection, or an object holding it, can never keep either alive. The
+/// handler is given the connection, so it has no need to capture it.
 public final class TCPConnection {
     public let endpoints: TCPEndpointPair
     public internal(set) var state: TCPState
     /// Why the connection ended, if it did not close in order.
     public internal(set) var error: TCPError?
-    /// Called after the connection's readiness or state changed.
-    public var onEvent: (() -> Void)?
+    /// Called with this connection after its readiness or state changed;
+    /// dropped by the layer after the final event.
+    public var onEvent: ((TCPConnection) -> Void)?
 
     let layer: TCPLayer
     var listener: TCPListener?
@@ -79,6 +86,14 @@ public final class TCPConnection {
         released = true
         sendBuffer.release()
         receiveBuffer.release()
+    }
+
+    /// Called by the layer once the final event has been delivered: breaks
+    /// any cycle through the handler and returns the buffers' memory now,
+    /// whoever still holds a reference.
+    func end() {
+        onEvent = nil
+        releaseBuffers()
     }
 
     // MARK: The service's view

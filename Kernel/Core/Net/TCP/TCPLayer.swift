@@ -870,7 +870,10 @@ public final class TCPLayer {
             for listener in listeners { listener.onAcceptable?() }
             let events = pendingEvents
             pendingEvents.removeAll()
-            for connection in events { connection.onEvent?() }
+            for connection in events {
+                connection.onEvent?(connection)
+                if connection.isFinished { connection.end() }
+            }
         }
     }
 
