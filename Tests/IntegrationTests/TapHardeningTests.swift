@@ -1,0 +1,74 @@
+import Foundation
+import SkerryKit
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Hostile clients on the appliance's own networks: the web sample in tap
+/// mode, attacked from inside the namespace by Scripts/hardening_tap.py.
+@Suite(.serialized) struct TapHardeningTests {
+    static let sample = SkerryCLI.packageRoot.appendingPathComponent("Samples/web").path
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Scripts/hardening_tap.py").path
+
+    @Test(.enabled(if: TapNetworkTests.isRoot, "tap networking needs root"))
+    func theWebSampleSurvivesSpoofingBlindResetsMartiansIdleAdminAndTokenGuessing() throws {
+        try #require(findExecutable("hping3") != nil, "hping3 is missing (scripts/setup installs it)")
+        let output = Box("")
+        var namespace: String?
+        var started = false
+        let run = SkerryCLI.run(
+            ["boot", Self.sample, "--accel", "tcg", "--json", "--network", "tap", "--input", "--timeout", "400"],
+            keepInputOpen: true, timeout: 430
+        ) { line, child in
+            guard let event = SkerryCLI.event(line) else { return }
+            if event["event"] as? String == "namespace" { namespace = event["name"] as? String }
+            guard !started, let name = namespace, (event["line"] as? String)?.hasPrefix("arp: private gateway") == true else { return }
+            started = true
+            let input = child.standardInput
+            Thread.detachNewThread {
+                let ip = findExecutable("ip") ?? "/usr/sbin/ip"
+                output.value = shell(ip, ["netns", "exec", name, "python3", Self.script,
+                                          "martians", "blind-rst", "token-guessing", "idle-admin", "syn-flood"]).1
+                _ = "netstat\nconns\nshutdown\n".withCString { write(input, $0, strlen($0)) }
+            }
+        }
+        #expect(run.code == 0, "\(run.stderr.suffix(800))")
+        #expect(!run.consoleLines.contains { $0.contains("PANIC") })
+        let line = output.value.split(separator: "\n").last.map(String.init) ?? ""
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(output.value)")
+
+        // Martians: no reply on the wire; the control ping is answered, so the sniffer works.
+        let martians = try #require(results["martians"] as? [String: Any], "\(results)")
+        #expect((martians["control-ping"] as? [String])?.isEmpty == false, "the control ping got no reply: \(martians)")
+        for (probe, replies) in martians where probe != "control-ping" {
+            #expect((replies as? [String])?.isEmpty == true, "\(probe) was answered: \(String(describing: replies))")
+        }
+
+        // Blind RST and FIN, wrong sequence or checksum: the flows keep their state.
+        let blind = try #require(results["blind-rst"] as? [String: Any], "\(results)")
+        #expect(blind["opened"] as? Int == 5, "\(blind)")
+        #expect(blind["active_after"] as? Double == blind["active_before"] as? Double, "\(blind)")
+        #expect(blind["still_echo"] as? Int == 5, "\(blind)")
+
+        // Token guessing: the limiter engages and the counter rises.
+        let guessing = try #require(results["token-guessing"] as? [String: Any], "\(results)")
+        #expect((guessing["unauthorized_total"] as? Double ?? 0) >= 5, "\(guessing)")
+        #expect((guessing["codes"] as? [Int])?.contains(1) == true, "wrong tokens are answered unauthorized: \(guessing)")
+
+        // 300 held idle admin connections: checks keep the backends UP, requests succeed.
+        let idle = try #require(results["idle-admin"] as? [String: Any], "\(results)")
+        #expect(idle["succeeded"] as? Int == 20, "\(idle)")
+        #expect(idle["backends_up"] as? Double == 3, "\(idle)")
+        #expect(idle["metrics_reachable"] as? Bool == true, "\(idle)")
+        #expect(!run.consoleLines.contains { $0.contains(" is DOWN") }, "a backend went DOWN")
+
+        // 1,000 spoofed SYN/s for 30 s: at least 99% of legitimate requests succeed.
+        let flood = try #require(results["syn-flood"] as? [String: Any], "\(results)")
+        let attempted = flood["attempted"] as? Int ?? 0
+        let succeeded = flood["succeeded"] as? Int ?? 0
+        #expect(attempted >= 100, "\(flood)")
+        #expect(Double(succeeded) >= 0.99 * Double(attempted), "\(flood)")
+    }
+}
