@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (see BENCHMARKS.md).",
-        subcommands: [BootBench.self, UDPBench.self, TCPBench.self, DataPathBench.self, BalancerBench.self, FirewallBench.self, TelemetryBench.self, DashboardBench.self])
+        subcommands: [BootBench.self, UDPBench.self, TCPBench.self, DataPathBench.self, BalancerBench.self, FirewallBench.self, TelemetryBench.self, DashboardBench.self, SoakBench.self])
 }
 
 struct BootBench: ParsableCommand {
