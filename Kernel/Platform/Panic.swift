@@ -31,6 +31,15 @@ enum Panic {
         finish()
     }
 
+    static func outOfMemory(_ exhaustion: Heap.Exhaustion) -> Never {
+        begin()
+        console.write(KernelContract.panicPrefix)
+        exhaustion.write(to: &console)
+        console.newline()
+        writeBacktrace(first: 0, framePointer: currentFramePointer())
+        finish()
+    }
+
     static func exception(_ frame: ExceptionFrame) -> Never {
         begin()
         let instruction = readInstruction(at: frame.rip)

@@ -26,6 +26,13 @@ enum PanicTests {
             let memory = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 16)
             memory.deallocate()
             memory.deallocate()
+        case .outOfMemory:
+            // Megabyte blocks kept forever, as a leak would, until the heap runs out.
+            while true {
+                let block = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+                block.storeBytes(of: UInt(bitPattern: leaked), as: UInt.self)
+                leaked = block
+            }
         }
         Panic.halt("panic-test returned without faulting")
     }
@@ -36,4 +43,6 @@ enum PanicTests {
 
     nonisolated(unsafe) static var volatileZero: UInt32 = 0
     nonisolated(unsafe) static var sink = 0
+    /// The newest block of the out-of-memory test; each holds the address of the one before.
+    nonisolated(unsafe) static var leaked: UnsafeMutableRawPointer?
 }

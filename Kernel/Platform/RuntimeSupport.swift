@@ -4,10 +4,12 @@
 /// gives it the memory the map offers; before that nothing may allocate.
 nonisolated(unsafe) var kernelHeap = Heap()
 
+/// The runtime force-unwraps what this returns, so a failure here would
+/// trap without a message; it panics with the heap's figures instead.
 @_cdecl("posix_memalign")
 func posix_memalign(_ result: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ alignment: Int, _ size: Int) -> Int32 {
     guard let memory = kernelHeap.allocate(byteCount: size, alignment: max(alignment, 16)) else {
-        return 12  // ENOMEM
+        Panic.outOfMemory(kernelHeap.exhaustion(requested: size, alignment: alignment))
     }
     result.pointee = memory
     return 0

@@ -125,6 +125,26 @@ struct SplitMix: RandomNumberGenerator {
         #expect(fixture.heap.verify() == nil)
     }
 
+    /// What the kernel's out-of-memory panic prints: the request and the
+    /// heap's figures at the moment it failed.
+    @Test func exhaustionReportsTheRequestAndTheHeapsFigures() throws {
+        let fixture = HeapFixture(size: 256 * 1024)
+        var blocks: [UnsafeMutableRawPointer] = []
+        while let block = fixture.allocate(20_000) { blocks.append(block) }
+        let report = fixture.heap.exhaustion(requested: 20_000, alignment: 16)
+        // 13 chunks of 20,016 bytes fill 260,208 of the 262,016 managed; 1,808 stay free.
+        #expect(blocks.count == 13)
+        #expect(report == Heap.Exhaustion(requested: 20_000, alignment: 16, inUse: 260_208, capacity: 262_016, largestFree: 1_792))
+        #expect(report.inUse == fixture.heap.statistics.inUse && report.largestFree == fixture.heap.largestFreeChunk)
+        var text = ByteText()
+        report.write(to: &text)
+        #expect(String(decoding: text.bytes, as: UTF8.self)
+            == "out of memory: 20000 bytes requested, heap 254.1 KiB in use of 255.8 KiB, largest free block 1.7 KiB")
+        var aligned = ByteText()
+        fixture.heap.exhaustion(requested: 100, alignment: 4096).write(to: &aligned)
+        #expect(String(decoding: aligned.bytes, as: UTF8.self).hasPrefix("out of memory: 100 bytes requested aligned to 4096, heap "))
+    }
+
     @Test func statisticsTrackUseAndPeak() throws {
         let fixture = HeapFixture()
         let capacity = fixture.heap.statistics.capacity

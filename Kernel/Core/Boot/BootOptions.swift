@@ -8,6 +8,7 @@ public enum PanicTest: CaseIterable, Sendable {
     case fatalError
     case precondition
     case doubleFree
+    case outOfMemory
 
     /// The name used on the command line: `panic-test=<name>`.
     public var name: StaticString {
@@ -20,6 +21,7 @@ public enum PanicTest: CaseIterable, Sendable {
         case .fatalError: return "fatal-error"
         case .precondition: return "precondition"
         case .doubleFree: return "double-free"
+        case .outOfMemory: return "out-of-memory"
         }
     }
 

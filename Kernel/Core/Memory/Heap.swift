@@ -182,6 +182,43 @@ public struct Heap {
         return largest > Heap.headerSize ? largest - Heap.headerSize : 0
     }
 
+    /// The figures an out-of-memory report gives for a request this heap
+    /// could not satisfy.
+    public func exhaustion(requested byteCount: Int, alignment: Int) -> Exhaustion {
+        Exhaustion(
+            requested: UInt(truncatingIfNeeded: byteCount), alignment: UInt(truncatingIfNeeded: alignment),
+            inUse: statistics.inUse, capacity: statistics.capacity, largestFree: largestFreeChunk)
+    }
+
+    /// A request the heap could not satisfy, and the heap's state when it failed.
+    public struct Exhaustion: Equatable, Sendable {
+        public var requested: UInt
+        public var alignment: UInt
+        public var inUse: UInt
+        public var capacity: UInt
+        /// The largest request the large pool could have satisfied.
+        public var largestFree: UInt
+
+        /// `out of memory: 16384 bytes requested, heap 63.9 MiB in use of
+        /// 64.0 MiB, largest free block 12.0 KiB`, with the alignment when it
+        /// is more than the heap's own.
+        public func write<Sink: TextSink>(to sink: inout Sink) {
+            sink.write("out of memory: ")
+            sink.write(decimal: UInt64(requested))
+            sink.write(" bytes requested")
+            if alignment > Heap.granule {
+                sink.write(" aligned to ")
+                sink.write(decimal: UInt64(alignment))
+            }
+            sink.write(", heap ")
+            sink.write(byteCount: UInt64(inUse))
+            sink.write(" in use of ")
+            sink.write(byteCount: UInt64(capacity))
+            sink.write(", largest free block ")
+            sink.write(byteCount: UInt64(largestFree))
+        }
+    }
+
     /// Walks every chunk of the region and every free list, checking that
     /// headers are intact, chunks tile the region exactly, free lists hold
     /// only free chunks, and the large free list is address-ordered and

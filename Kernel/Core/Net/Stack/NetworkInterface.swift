@@ -15,12 +15,6 @@ public final class NetworkInterface {
     public var role: InterfaceRole { configuration.role }
     public var address: IPv4Address { configuration.address.address }
     public var mac: MACAddress { device.macAddress }
-
-    /// Whether a packet to `destination` arriving here is ours to consume.
-    func accepts(_ destination: IPv4Address) -> Bool {
-        destination == address || destination == .broadcast
-            || destination == configuration.address.directedBroadcast
-    }
 }
 
 /// Things worth telling the operator about.

@@ -127,6 +127,12 @@ public final class NetworkStack {
         }
         let sender = packet.senderProtocol
         let senderHardware = packet.senderHardware
+        // 0.0.0.0 is an address probe (RFC 5227), answered so the prober
+        // sees the address is taken; any other martian sender is a lie.
+        guard sender == .any || !sender.isMartian else {
+            counters.arpMartianSender += 1
+            return pool.give(buffer)
+        }
         let forUs = packet.targetProtocol == interface.address
         // Learn from packets aimed at us, and refresh what we already know;
         // anything else would let any host on the segment fill the table.
@@ -171,7 +177,10 @@ public final class NetworkStack {
             counters.ipv4BadChecksum += 1
             return pool.give(buffer)
         }
-        guard interface.accepts(packet.destination) else {
+        guard admitAddresses(source: packet.source, destination: packet.destination) else {
+            return pool.give(buffer)
+        }
+        guard packet.destination == interface.address else {
             counters.ipv4NotForUs += 1
             return pool.give(buffer)
         }
@@ -188,7 +197,7 @@ public final class NetworkStack {
         if let firewall, !admitInbound(packet, on: interface, firewall: firewall, now: now) {
             return pool.give(buffer)
         }
-        if let balancer, packet.destination == interface.address, interface.role != .admin {
+        if let balancer, interface.role != .admin {
             let verdict = interface.role == .public
                 ? balancer.fromClient(packet.bytes, now: now) : balancer.fromBackend(packet.bytes, now: now)
             switch verdict {
@@ -212,7 +221,7 @@ public final class NetworkStack {
             receiveICMP(packet, buffer: buffer, on: interface, now: now)
         case IPv4Packet.ProtocolNumber.udp:
             receiveUDP(packet, buffer: buffer, on: interface, now: now)
-        case IPv4Packet.ProtocolNumber.tcp where packet.destination == interface.address:
+        case IPv4Packet.ProtocolNumber.tcp:
             lastNow = now
             tcp.receive(packet.payload, source: packet.source, destination: packet.destination, now: now)
             pool.give(buffer)
@@ -232,7 +241,7 @@ public final class NetworkStack {
             counters.icmpBadChecksum += 1
             return pool.give(buffer)
         }
-        guard message.type == ICMPv4Message.MessageType.echoRequest, packet.destination == interface.address else {
+        guard message.type == ICMPv4Message.MessageType.echoRequest else {
             counters.icmpUnsupported += 1
             return pool.give(buffer)
         }
@@ -269,9 +278,7 @@ public final class NetworkStack {
         let port = datagram.destinationPort
         guard let binding = udpBindings.first(where: { $0.port == port && $0.roles.contains(interface.role) }) else {
             counters.udpNoListener += 1
-            if packet.destination == interface.address {
-                sendUnreachable(code: ICMPv4Message.UnreachableCode.port, about: packet, on: interface, now: now)
-            }
+            sendUnreachable(code: ICMPv4Message.UnreachableCode.port, about: packet, on: interface, now: now)
             return pool.give(buffer)
         }
         counters.udpDelivered += 1
@@ -339,6 +346,10 @@ public final class NetworkStack {
         _ buffer: PacketBuffer, protocolNumber: UInt8, source: IPv4Address, destination: IPv4Address,
         payloadLength: Int, via preferred: NetworkInterface?, now: Instant
     ) -> Bool {
+        guard mayTransmit(source: source, destination: destination) else {
+            pool.give(buffer)
+            return false
+        }
         let routed: (NetworkInterface, IPv4Address)?
         if let preferred, preferred.configuration.address.contains(destination) {
             routed = (preferred, destination)
@@ -356,31 +367,36 @@ public final class NetworkStack {
         IPv4Packet.emit(
             into: bytes.slice(EthernetFrame.headerLength, bytes.count), source: source, destination: destination,
             protocolNumber: protocolNumber, payloadLength: payloadLength, identification: identification)
-        return transmitFrame(buffer, to: nextHop, broadcast: destination == .broadcast, on: interface, now: now)
+        return transmitFrame(buffer, to: nextHop, on: interface, now: now)
     }
 
     /// Sends a packet the balancer has rewritten in place: a new Ethernet
     /// header toward the next hop for `target`.
     private func forward(_ buffer: PacketBuffer, packetLength: Int, toward target: IPv4Address, now: Instant) {
+        let header = buffer.frame.slice(EthernetFrame.headerLength, EthernetFrame.headerLength + IPv4Packet.minimumHeaderLength)
+        guard mayTransmit(source: IPv4Address(value: header.u32(12)), destination: IPv4Address(value: header.u32(16))) else {
+            return pool.give(buffer)
+        }
         guard let (interface, nextHop) = route(to: target) else {
             counters.noRoute += 1
             return pool.give(buffer)
         }
         buffer.length = EthernetFrame.headerLength + packetLength
-        transmitFrame(buffer, to: nextHop, broadcast: false, on: interface, now: now)
+        transmitFrame(buffer, to: nextHop, on: interface, now: now)
     }
 
     /// Fills the Ethernet header of an IPv4 frame and sends it, or parks it
     /// until ARP resolves the next hop.
     @discardableResult
-    private func transmitFrame(_ buffer: PacketBuffer, to nextHop: IPv4Address, broadcast: Bool, on interface: NetworkInterface,
-                               now: Instant) -> Bool {
+    private func transmitFrame(_ buffer: PacketBuffer, to nextHop: IPv4Address, on interface: NetworkInterface, now: Instant)
+        -> Bool
+    {
         if let firewall, !admitOutbound(buffer, on: interface, firewall: firewall, now: now) {
             pool.give(buffer)
             return false
         }
         let bytes = buffer.frame
-        let hardware = broadcast ? MACAddress.broadcast : interface.arp.lookup(nextHop, now: now)
+        let hardware = interface.arp.lookup(nextHop, now: now)
         EthernetFrame.emit(
             into: bytes, destination: hardware ?? .zero, source: interface.mac, etherType: EthernetFrame.EtherType.ipv4)
         guard hardware == nil else { return transmit(buffer, on: interface) }
@@ -397,9 +413,12 @@ public final class NetworkStack {
         return true
     }
 
-    /// Destination unreachable for `packet`, quoting its header and first 8 payload bytes.
+    /// Destination unreachable for `packet`, quoting its header and first 8
+    /// payload bytes. Every ICMP error the stack generates comes through
+    /// here, so the rate limit covers them all.
     func sendUnreachable(code: UInt8, about packet: IPv4Packet, on interface: NetworkInterface, now: Instant) {
-        guard packet.destination == interface.address, !packet.source.isUnroutableSource else { return }
+        guard packet.destination == interface.address, mayTransmit(source: interface.address, destination: packet.source)
+        else { return }
         refillICMPTokens(now: now)
         guard icmpTokens > 0 else {
             counters.icmpErrorsRateLimited += 1
@@ -428,7 +447,8 @@ public final class NetworkStack {
     private func refillICMPTokens(now: Instant) {
         let elapsed = now.since(icmpRefilled)
         guard elapsed >= .milliseconds(10) else { return }
-        let earned = elapsed.nanoseconds * icmpErrorRate / 1_000_000_000
+        // A second or more refills the bucket; capping first keeps the product from overflowing.
+        let earned = Swift.min(elapsed.nanoseconds, 1_000_000_000) * icmpErrorRate / 1_000_000_000
         if earned > 0 {
             icmpTokens = Swift.min(icmpErrorRate, icmpTokens + earned)
             icmpRefilled = now
@@ -492,12 +512,5 @@ public final class NetworkStack {
                 sendARPRequest(for: gateway, on: interface)
             }
         }
-    }
-}
-
-extension IPv4Address {
-    /// Sources that must never be answered with an ICMP error (RFC 1122 3.2.2).
-    var isUnroutableSource: Bool {
-        value == 0 || value == 0xFFFF_FFFF || value >> 28 == 0xE || value >> 24 == 127
     }
 }

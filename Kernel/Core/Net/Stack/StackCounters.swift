@@ -38,11 +38,17 @@ public struct StackCounters: Sendable, Equatable {
     public var firewallDropped: UInt64 = 0
     public var firewallRejected: UInt64 = 0
     public var firewallInvalid: UInt64 = 0
+    public var ipv4MartianSource: UInt64 = 0
+    public var ipv4OwnSource: UInt64 = 0
+    public var ipv4MartianDestination: UInt64 = 0
+    public var ipv4BroadcastDestination: UInt64 = 0
+    public var arpMartianSender: UInt64 = 0
+    public var txMartian: UInt64 = 0
 
     public init() {}
 
     /// How many counters `name(_:)` and `value(_:)` index.
-    public static let count = 37
+    public static let count = 43
 
     /// Counter `index`'s name, in declaration order.
     public static func name(_ index: Int) -> StaticString {
@@ -84,6 +90,12 @@ public struct StackCounters: Sendable, Equatable {
         case 34: return "firewall-dropped"
         case 35: return "firewall-rejected"
         case 36: return "firewall-invalid"
+        case 37: return "ipv4-martian-source"
+        case 38: return "ipv4-own-source"
+        case 39: return "ipv4-martian-destination"
+        case 40: return "ipv4-broadcast-destination"
+        case 41: return "arp-martian-sender"
+        case 42: return "tx-martian"
         default: return "unknown"
         }
     }
@@ -128,6 +140,12 @@ public struct StackCounters: Sendable, Equatable {
         case 34: return firewallDropped
         case 35: return firewallRejected
         case 36: return firewallInvalid
+        case 37: return ipv4MartianSource
+        case 38: return ipv4OwnSource
+        case 39: return ipv4MartianDestination
+        case 40: return ipv4BroadcastDestination
+        case 41: return arpMartianSender
+        case 42: return txMartian
         default: return 0
         }
     }

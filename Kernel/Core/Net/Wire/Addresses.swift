@@ -108,6 +108,58 @@ public struct IPv4Address: Hashable, Comparable, Sendable {
     }
 }
 
+extension IPv4Address {
+    /// The special-purpose ranges (RFC 1122 §3.2.1.3, RFC 6890) that are
+    /// never a host's address: a packet carrying one as its source or
+    /// destination is dropped on arrival and never sent.
+    public enum Martian: CaseIterable, Sendable {
+        /// 0.0.0.0/8, "this host on this network".
+        case thisNetwork
+        /// 127.0.0.0/8.
+        case loopback
+        /// 224.0.0.0/4.
+        case multicast
+        /// 240.0.0.0/4 except 255.255.255.255.
+        case reserved
+        /// 255.255.255.255.
+        case limitedBroadcast
+
+        public var name: StaticString {
+            switch self {
+            case .thisNetwork: return "this-network"
+            case .loopback: return "loopback"
+            case .multicast: return "multicast"
+            case .reserved: return "reserved"
+            case .limitedBroadcast: return "limited-broadcast"
+            }
+        }
+
+        /// The range's first address.
+        public var first: IPv4Address {
+            switch self {
+            case .thisNetwork: return IPv4Address(value: 0)
+            case .loopback: return IPv4Address(127, 0, 0, 0)
+            case .multicast: return IPv4Address(224, 0, 0, 0)
+            case .reserved: return IPv4Address(240, 0, 0, 0)
+            case .limitedBroadcast: return .broadcast
+            }
+        }
+    }
+
+    /// The martian range this address is in, or nil for an address a host may have.
+    public var martian: Martian? {
+        switch value >> 24 {
+        case 0: return .thisNetwork
+        case 127: return .loopback
+        case 224...239: return .multicast
+        case 240...255: return value == 0xFFFF_FFFF ? .limitedBroadcast : .reserved
+        default: return nil
+        }
+    }
+
+    public var isMartian: Bool { martian != nil }
+}
+
 /// An address with its prefix length: the interface address and the network it is on.
 public struct IPv4Interface: Hashable, Sendable {
     public var address: IPv4Address
@@ -123,6 +175,13 @@ public struct IPv4Interface: Hashable, Sendable {
     public var directedBroadcast: IPv4Address { IPv4Address(value: address.value | ~mask) }
 
     public func contains(_ other: IPv4Address) -> Bool { other.value & mask == address.value & mask }
+
+    /// Whether `other` addresses every host of this network: the directed
+    /// broadcast, or the all-zeros host that old stacks treat as one. On /31
+    /// and /32 networks (RFC 3021) every address is a host's.
+    public func isBroadcast(_ other: IPv4Address) -> Bool {
+        prefixLength <= 30 && (other == directedBroadcast || other == network)
+    }
 
     /// `10.0.2.15/24`, or nil.
     public init?(text: [UInt8]) {
