@@ -163,6 +163,46 @@ import Testing
         #expect(world.server.tcp.counters.sourceLimitEvictions >= 1)
     }
 
+    /// Short connections still closing (their last ACK lost) make room
+    /// before an open idle one: a client holding one connection through a
+    /// burst of short ones from the same address keeps it.
+    @Test func aSourceAtItsShareGivesUpClosingConnectionsFirst() throws {
+        let world = TCPWorld()
+        let service = try echoService(world)
+        let share = TCPTestService.limits.maximumPerSource
+        let held = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 7, now: world.now))
+        world.run(for: .seconds(1)) { held.state == .established }
+        // Short clients whose final ACK never reaches the server: each stays in LAST-ACK there.
+        var short: [TCPConnection] = []
+        for index in 0..<(share + 4) {
+            let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 7, now: world.now))
+            let exchange = Exchange(connection, payload: Array("short \(index)".utf8))
+            connection.onEvent = { _ in exchange.pump() }
+            var finSeen = false
+            world.copies = { frame, _ in
+                guard TCPWorld.isTCP(frame), frame.toServer, finSeen else { return 1 }
+                return 0
+            }
+            world.run(for: .milliseconds(500)) {
+                exchange.pump()
+                finSeen = exchange.received.count == exchange.payload.count && connection.state != .established
+                return connection.isFinished
+            }
+            world.copies = { _, _ in 1 }
+            short.append(connection)
+        }
+        #expect(service.active.contains { $0.state == .lastAck }, "the short ones linger on the server")
+        #expect(world.server.tcp.counters.sourceLimitEvictions >= 4)
+        #expect(held.state == .established, "the held connection was not evicted")
+        let exchange = Exchange(held, payload: Array("still here".utf8))
+        held.onEvent = { _ in exchange.pump() }
+        world.run(for: .seconds(5)) {
+            exchange.pump()
+            return exchange.received.count == exchange.payload.count
+        }
+        #expect(exchange.received == exchange.payload)
+    }
+
     /// A listener at its limit refuses a further source with a reset; a
     /// source at its share replaces its own, never another's.
     @Test func aListenerAtItsLimitRefusesAnotherSource() throws {

@@ -177,6 +177,16 @@ public final class TCPConnection {
         return Swift.max(0, offset)
     }
 
+    /// Whether a source at its share should give up this connection before
+    /// `other`: one whose close has begun (it is going anyway) first, then
+    /// the longest idle.
+    func evictsBefore(_ other: TCPConnection) -> Bool {
+        let closing = finReceived || finQueued
+        let otherClosing = other.finReceived || other.finQueued
+        if closing != otherClosing { return closing }
+        return lastActivity < other.lastActivity
+    }
+
     /// When `idleTimeout` runs out, if set.
     var idleDeadline: Instant? { idleTimeout.map { lastActivity + $0 } }
 

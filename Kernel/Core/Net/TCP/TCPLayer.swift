@@ -352,8 +352,9 @@ public final class TCPLayer {
     }
 
     /// Applies `listener.limits` to a connection that just completed its
-    /// handshake: a source at its share gives up its longest-idle
-    /// connection; a listener at its limit refuses.
+    /// handshake: a source at its share gives up one connection (one
+    /// already closing if it has one, else its longest-idle); a listener at
+    /// its limit refuses.
     private func admit(_ connection: TCPConnection, to listener: TCPListener) -> Bool {
         let limits = listener.limits
         let source = connection.endpoints.remoteAddress
@@ -361,7 +362,7 @@ public final class TCPLayer {
         var idlest: TCPConnection?
         for member in listener.members where member.endpoints.remoteAddress == source {
             fromSource += 1
-            if idlest == nil || member.lastActivity < idlest!.lastActivity { idlest = member }
+            if idlest == nil || member.evictsBefore(idlest!) { idlest = member }
         }
         if fromSource >= limits.maximumPerSource, let idlest {
             counters.sourceLimitEvictions += 1

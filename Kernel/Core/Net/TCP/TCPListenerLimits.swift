@@ -7,9 +7,10 @@ public struct TCPListenerLimits: Sendable {
     /// (`tcp-listener-limit`).
     public var maximumConnections: Int
     /// Established connections from one remote address. One more replaces
-    /// that address's longest-idle connection, which is reset
-    /// (`tcp-source-limit-evictions`): the source cannot exceed its share,
-    /// and a client behind the same address (every host client under QEMU's
+    /// one of that address's connections, which is reset
+    /// (`tcp-source-limit-evictions`): one already closing if there is one,
+    /// else the longest idle. The source cannot exceed its share, and a
+    /// client behind the same address (every host client under QEMU's
     /// user-mode networking) is never locked out by idle ones.
     public var maximumPerSource: Int
     /// Each connection's `TCPConnection.idleTimeout`.
