@@ -80,6 +80,32 @@ import Testing
         #expect(world.server.tcp.connectionCount <= 256)
     }
 
+    /// A backend that accepts the check but never closes its side cannot
+    /// pile up the checks' connections: each stalled close is reset, so a
+    /// probe never holds more than its reservation.
+    @Test func aBackendThatNeverClosesDoesNotAccumulateCheckConnections() throws {
+        let world = TCPWorld()
+        let backend = BackendConfiguration(name: "b", address: world.clientAddress, port: 8081)
+        let listener = try #require(world.client.tcp.listen(port: backend.port, addresses: [world.clientAddress]))
+        var held: [TCPConnection] = []
+        listener.onAcceptable = { while let connection = listener.accept() { held.append(connection) } }
+        let balancer = LoadBalancer(
+            services: [ServiceConfiguration(name: "web", port: 80, algorithm: .roundRobin, backends: [backend],
+                                            health: HealthCheckConfiguration(interval: .seconds(1), timeout: .milliseconds(500)))],
+            publicAddress: world.serverAddress, privateAddress: world.serverAddress)
+        let checker = HealthChecker(balancer: balancer, tcp: world.server.tcp, source: world.serverAddress, now: world.now)
+        var most = 0
+        for _ in 0..<300 {
+            world.run(for: .milliseconds(100))
+            checker.tick(now: world.now)
+            most = Swift.max(most, world.server.tcp.connectionCount)
+        }
+        #expect(held.count >= 25, "about one check a second for 30 s")
+        #expect(balancer.services[0].backends[0].health.status == .up)
+        #expect(most <= checker.reservedConnections, "at most \(checker.reservedConnections) at once, saw \(most)")
+        #expect(world.server.tcp.counters.idleTimeouts >= UInt64(held.count - 2))
+    }
+
     /// Passive opens stop at the reservation; active opens take the rest.
     @Test func passiveOpensLeaveTheReservedSlotsToConnect() throws {
         var configuration = TCPConfiguration()
