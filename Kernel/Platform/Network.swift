@@ -101,7 +101,7 @@ enum Network {
         Network.stack = stack
         let admin = [options.interfaces[InterfaceRole.admin.rawValue].address.address]
         for (port, kind) in [(echoPort, TCPTestService.Kind.echo), (discardPort, .discard), (chargenPort, .chargen)] {
-            if let listener = stack.tcp.listen(port: port, addresses: admin, backlog: 64) {
+            if let listener = stack.tcp.listen(port: port, addresses: admin, backlog: 64, limits: TCPTestService.limits) {
                 tcpServices.append(TCPTestService(kind: kind, listener: listener))
             }
         }
@@ -229,7 +229,21 @@ extension Network {
             console.write(decimal: UInt64(service.listener.port))
             console.write(" accepted ")
             console.write(decimal: service.accepted)
+            console.write(" open ")
+            console.write(decimal: UInt64(service.listener.connectionCount))
+            console.write("/")
+            console.write(decimal: UInt64(service.listener.limits.maximumConnections))
         }
+        let limits = TCPTestService.limits
+        console.write("; per source ")
+        console.write(decimal: UInt64(limits.maximumPerSource))
+        if let idle = limits.idleTimeout {
+            console.write(", idle ")
+            console.write(decimal: idle.milliseconds / 1000)
+            console.write(" s")
+        }
+        console.write(", reserved for health checks ")
+        console.write(decimal: UInt64(stack.tcp.configuration.reservedForActiveOpens))
         console.newline()
     }
 }

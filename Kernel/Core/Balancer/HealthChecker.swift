@@ -2,6 +2,11 @@
 /// to each backend every interval. A connection that reaches ESTABLISHED in
 /// time is a success (and is closed at once); a refusal, a reset or the
 /// timeout is a failure. Results go to the balancer's rise/fall machine.
+///
+/// The checks never compete with clients for TCP connections: the checker
+/// reserves `reservedConnections` of the layer's table, which only active
+/// opens may take, and a check's connection is reset if its close stalls,
+/// so each probe holds at most one connection checking and one closing.
 public final class HealthChecker {
     struct Probe {
         var service: LoadBalancer.Service
@@ -16,6 +21,13 @@ public final class HealthChecker {
     let source: IPv4Address
     private var probes: [Probe] = []
 
+    /// How many connection slots the checks can hold at once (two per
+    /// probe), reserved in `tcp.configuration.reservedForActiveOpens`; at
+    /// most half the table, so clients keep the other half.
+    public var reservedConnections: Int {
+        Swift.min(2 * probes.count, tcp.configuration.maximumConnections / 2)
+    }
+
     public init(balancer: LoadBalancer, tcp: TCPLayer, source: IPv4Address, now: Instant) {
         self.balancer = balancer
         self.tcp = tcp
@@ -25,6 +37,7 @@ public final class HealthChecker {
                 probes.append(Probe(service: service, backend: backend, nextCheck: now))
             }
         }
+        tcp.configuration.reservedForActiveOpens = Swift.max(tcp.configuration.reservedForActiveOpens, reservedConnections)
     }
 
     /// Starts the checks that are due and settles the ones in flight.
@@ -36,6 +49,8 @@ public final class HealthChecker {
                 if connection.state == .established || connection.state == .closeWait {
                     balancer.recordCheck(service: probe.service, backend: probe.backend, success: true,
                                          latency: now.since(probe.started), now: now)
+                    // A backend that never finishes the close cannot keep the slot past one interval.
+                    connection.idleTimeout = Swift.min(health.timeout, health.interval)
                     connection.close()
                     probe.connection = nil
                 } else if connection.isFinished || now.since(probe.started) >= health.timeout {

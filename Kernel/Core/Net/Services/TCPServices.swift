@@ -1,7 +1,16 @@
 /// The classic test services over TCP: echo (RFC 862), discard (RFC 863)
 /// and chargen (RFC 864). They prove the stack end to end and measure its
 /// throughput each way.
+///
+/// Listen with `TCPTestService.limits`: each service holds at most 16
+/// connections, 8 from one address, and resets any idle for 30 s.
 public final class TCPTestService {
+    /// The admission limits the appliance's services listen with. Half the
+    /// service per source: two addresses cannot be locked out by one, and
+    /// under user-mode networking (one address for every host client) a new
+    /// client replaces the longest-idle connection rather than being refused.
+    public static let limits = TCPListenerLimits(maximumConnections: 16, maximumPerSource: 8, idleTimeout: .seconds(30))
+
     public enum Kind: Sendable {
         /// Sends back what it receives.
         case echo

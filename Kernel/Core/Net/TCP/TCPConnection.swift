@@ -18,9 +18,21 @@ public final class TCPConnection {
     /// Called with this connection after its readiness or state changed;
     /// dropped by the layer after the final event.
     public var onEvent: ((TCPConnection) -> Void)?
+    /// When set, the layer resets the connection (error `.idle`, counted in
+    /// `tcp-idle-timeouts`) once this long passes without progress: no new
+    /// data from the peer and none of ours newly acknowledged. Pure ACKs,
+    /// window probes and out-of-order data do not count, so a peer that
+    /// never reads or only trickles probes is reaped too. Applies in every
+    /// state until TIME-WAIT; nil (the default for `connect`) means never.
+    public var idleTimeout: Interval?
+    /// When the connection last made progress (see `idleTimeout`).
+    public internal(set) var lastActivity: Instant
 
     let layer: TCPLayer
+    /// The listener while the handshake is half-open.
     var listener: TCPListener?
+    /// The listener whose limits this established connection counts against, until it ends.
+    var owner: TCPListener?
 
     // Send sequence space. `sendBuffer` holds the bytes from `sendUnacknowledged` on.
     var initialSendSequence = SequenceNumber(0)
@@ -77,6 +89,7 @@ public final class TCPConnection {
         receiveBuffer = ByteRing(capacity: layer.configuration.receiveBufferSize)
         reassembly = ReassemblyRanges(limit: layer.configuration.reassemblyRanges)
         retransmissionTimeout = layer.configuration.initialRTO
+        lastActivity = layer.currentTime
     }
 
     deinit { releaseBuffers() }
@@ -164,6 +177,19 @@ public final class TCPConnection {
         return Swift.max(0, offset)
     }
 
+    /// Whether a source at its share should give up this connection before
+    /// `other`: one whose close has begun (it is going anyway) first, then
+    /// the longest idle.
+    func evictsBefore(_ other: TCPConnection) -> Bool {
+        let closing = finReceived || finQueued
+        let otherClosing = other.finReceived || other.finQueued
+        if closing != otherClosing { return closing }
+        return lastActivity < other.lastActivity
+    }
+
+    /// When `idleTimeout` runs out, if set.
+    var idleDeadline: Instant? { idleTimeout.map { lastActivity + $0 } }
+
     var receiveWindow: Int { Swift.min(65535, released ? 0 : receiveBuffer.free) }
 }
 
@@ -172,19 +198,28 @@ public final class TCPListener {
     public let port: UInt16
     public let addresses: [IPv4Address]
     public let backlog: Int
+    public let limits: TCPListenerLimits
     /// Called when `accept` has a connection to give.
     public var onAcceptable: (() -> Void)?
     var acceptQueue: [TCPConnection] = []
     var halfOpen = 0
+    /// Established connections counted against `limits`, until each ends.
+    var members: [TCPConnection] = []
     public internal(set) var isClosed = false
     let layer: TCPLayer
 
-    init(layer: TCPLayer, port: UInt16, addresses: [IPv4Address], backlog: Int) {
+    init(layer: TCPLayer, port: UInt16, addresses: [IPv4Address], backlog: Int, limits: TCPListenerLimits) {
         self.layer = layer
         self.port = port
         self.addresses = addresses
         self.backlog = backlog
+        self.limits = limits
+        // Room for every member up front: admitting one does not allocate.
+        members.reserveCapacity(Swift.min(limits.maximumConnections, layer.configuration.maximumConnections))
     }
+
+    /// Established connections from this listener that have not ended.
+    public var connectionCount: Int { members.count }
 
     /// The next established connection, or nil.
     public func accept() -> TCPConnection? {

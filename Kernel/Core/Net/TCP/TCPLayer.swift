@@ -25,6 +25,11 @@ public final class TCPLayer {
     private var cookieSecret: UInt64
     private var nextEphemeralPort: UInt16 = 49152
     private var now = Instant.zero
+    private var resetLimiter: TCPRateLimiter
+    private var challengeLimiter: TCPRateLimiter
+
+    /// The time of the segment or tick being processed.
+    var currentTime: Instant { now }
 
     struct TimeWaitEntry {
         var expires: Instant
@@ -39,16 +44,19 @@ public final class TCPLayer {
         self.random = random
         self.transmitSegment = transmit
         cookieSecret = UInt64(random()) << 32 | UInt64(random())
+        resetLimiter = TCPRateLimiter(burst: configuration.resetBurst)
+        challengeLimiter = TCPRateLimiter(burst: configuration.challengeACKBurst)
     }
 
     // MARK: Opening
 
-    /// Accepts connections to `port` on `addresses`.
-    public func listen(port: UInt16, addresses: [IPv4Address], backlog: Int = 32) -> TCPListener? {
+    /// Accepts connections to `port` on `addresses`, within `limits`.
+    public func listen(port: UInt16, addresses: [IPv4Address], backlog: Int = 32,
+                       limits: TCPListenerLimits = .none) -> TCPListener? {
         guard !listeners.contains(where: { $0.port == port && $0.addresses.contains(where: addresses.contains) }) else {
             return nil
         }
-        let listener = TCPListener(layer: self, port: port, addresses: addresses, backlog: Swift.max(1, backlog))
+        let listener = TCPListener(layer: self, port: port, addresses: addresses, backlog: Swift.max(1, backlog), limits: limits)
         listeners.append(listener)
         return listener
     }
@@ -150,10 +158,7 @@ public final class TCPLayer {
             return
         }
         guard flags.contains(.syn) else { return }
-        guard connections.count < configuration.maximumConnections else {
-            counters.connectionLimitHits += 1
-            return
-        }
+        guard admitsPassiveOpen() else { return }
         let peerSequence = SequenceNumber(segment.sequenceNumber)
         let peerMSS = Int(segment.maximumSegmentSize ?? 536)
         if listener.halfOpen >= configuration.maximumHalfOpen {
@@ -162,6 +167,7 @@ public final class TCPLayer {
         }
         let connection = TCPConnection(layer: self, endpoints: endpoints, state: .synReceived)
         connection.listener = listener
+        connection.idleTimeout = listener.limits.idleTimeout
         listener.halfOpen += 1
         let iss = SequenceNumber(random())
         connection.initialSendSequence = iss
@@ -307,20 +313,63 @@ public final class TCPLayer {
             connection.sendUnacknowledged = connection.initialSendSequence + 1
         }
         connection.retransmitDeadline = nil
+        connection.lastActivity = now
         if let listener = connection.listener {
             listener.halfOpen -= 1
             connection.listener = nil
             counters.passiveOpens += 1
             guard !listener.isClosed, listener.acceptQueue.count < listener.backlog else {
                 counters.backlogLimitHits += 1
-                sendReset(for: connection)
-                remove(connection, error: .limit)
+                refuse(connection)
                 return
             }
+            guard admit(connection, to: listener) else {
+                counters.listenerLimitHits += 1
+                refuse(connection)
+                return
+            }
+            listener.members.append(connection)
+            connection.owner = listener
             listener.acceptQueue.append(connection)
             if !acceptEvents.contains(where: { $0 === listener }) { acceptEvents.append(listener) }
         }
         notify(connection)
+    }
+
+    /// Whether a passive open may take a connection slot: not the last
+    /// `reservedForActiveOpens`, which are the health checks'.
+    private func admitsPassiveOpen() -> Bool {
+        let reserved = Swift.min(Swift.max(0, configuration.reservedForActiveOpens), configuration.maximumConnections)
+        if connections.count >= configuration.maximumConnections {
+            counters.connectionLimitHits += 1
+            return false
+        }
+        if connections.count >= configuration.maximumConnections - reserved {
+            counters.reservationLimitHits += 1
+            return false
+        }
+        return true
+    }
+
+    /// Applies `listener.limits` to a connection that just completed its
+    /// handshake: a source at its share gives up one connection (one
+    /// already closing if it has one, else its longest-idle); a listener at
+    /// its limit refuses.
+    private func admit(_ connection: TCPConnection, to listener: TCPListener) -> Bool {
+        let limits = listener.limits
+        let source = connection.endpoints.remoteAddress
+        var fromSource = 0
+        var idlest: TCPConnection?
+        for member in listener.members where member.endpoints.remoteAddress == source {
+            fromSource += 1
+            if idlest == nil || member.evictsBefore(idlest!) { idlest = member }
+        }
+        if fromSource >= limits.maximumPerSource, let idlest {
+            counters.sourceLimitEvictions += 1
+            sendReset(for: idlest)
+            remove(idlest, error: .limit)
+        }
+        return listener.members.count < limits.maximumConnections
     }
 
     /// RFC 5681 §3.1: min(4 MSS, max(2 MSS, 4380 bytes)).
@@ -339,6 +388,7 @@ public final class TCPLayer {
             if connection.finSent && ack - connection.finSequence > 0 { dataAcked -= 1 }
             connection.sendBuffer.discard(Swift.min(dataAcked, connection.sendBuffer.count))
             connection.sendUnacknowledged = ack
+            connection.lastActivity = now
             if connection.sendNext - ack < 0 { connection.sendNext = ack }
             measureRTT(connection, acknowledged: ack)
             connection.retransmissions = 0
@@ -407,6 +457,7 @@ public final class TCPLayer {
             let contiguous = connection.reassembly.advance(by: stored)
             connection.receiveBuffer.commit(contiguous)
             connection.receiveNext += stored + contiguous
+            if stored > 0 { connection.lastActivity = now }
             connection.segmentsSinceACK += 1
             if contiguous > 0 || !connection.reassembly.isEmpty || connection.segmentsSinceACK >= 2 {
                 connection.ackNow = true
@@ -426,6 +477,7 @@ public final class TCPLayer {
     private func processFin(_ connection: TCPConnection) {
         guard let finAt = connection.peerFinSequence, finAt == connection.receiveNext, !connection.finReceived else { return }
         connection.finReceived = true
+        connection.lastActivity = now
         connection.receiveNext += 1
         connection.ackNow = true
         switch connection.state {
@@ -496,6 +548,10 @@ public final class TCPLayer {
     }
 
     private func challenge(_ connection: TCPConnection) {
+        guard challengeLimiter.take(now: now, rate: configuration.challengeACKRate, burst: configuration.challengeACKBurst) else {
+            counters.challengeACKsRateLimited += 1
+            return
+        }
         counters.challengeACKs += 1
         sendSegment(connection, sequence: connection.sendNext, flags: [.ack])
     }
@@ -539,13 +595,11 @@ public final class TCPLayer {
             counters.synCookiesRejected += 1
             return nil
         }
-        guard connections.count < configuration.maximumConnections else {
-            counters.connectionLimitHits += 1
-            return nil
-        }
+        guard admitsPassiveOpen() else { return nil }
         counters.synCookiesAccepted += 1
         let connection = TCPConnection(layer: self, endpoints: endpoints, state: .synReceived)
         connection.listener = listener
+        connection.idleTimeout = listener.limits.idleTimeout
         listener.halfOpen += 1
         let iss = SequenceNumber(cookie)
         connection.initialSendSequence = iss
@@ -670,7 +724,23 @@ public final class TCPLayer {
         counters.resetsSent += 1
     }
 
+    /// Refuses a connection that completed its handshake but may not stay:
+    /// a reset within the reset budget, and the connection is gone.
+    private func refuse(_ connection: TCPConnection) {
+        if resetLimiter.take(now: now, rate: configuration.resetRate, burst: configuration.resetBurst) {
+            sendReset(for: connection)
+        } else {
+            counters.resetsRateLimited += 1
+        }
+        remove(connection, error: .limit)
+    }
+
+    /// A reset for a segment that belongs to no connection, within the reset budget.
     private func sendReset(_ endpoints: TCPEndpointPair, sequence: SequenceNumber, acknowledgment: SequenceNumber?) {
+        guard resetLimiter.take(now: now, rate: configuration.resetRate, burst: configuration.resetBurst) else {
+            counters.resetsRateLimited += 1
+            return
+        }
         counters.resetsSent += 1
         sendBare(endpoints, sequence: sequence, acknowledgment: acknowledgment ?? SequenceNumber(0),
                  flags: acknowledgment == nil ? [.rst] : [.rst, .ack], window: 0)
@@ -731,6 +801,12 @@ public final class TCPLayer {
             if let deadline = connection.connectDeadline, deadline <= now {
                 counters.timeouts += 1
                 remove(connection, error: .timedOut)
+                continue
+            }
+            if let deadline = connection.idleDeadline, deadline <= now {
+                counters.idleTimeouts += 1
+                if connection.state.isSynchronized || connection.state == .synReceived { sendReset(for: connection) }
+                remove(connection, error: .idle)
                 continue
             }
             if let deadline = connection.retransmitDeadline, deadline <= now {
@@ -822,6 +898,7 @@ public final class TCPLayer {
             consider(connection.ackDeadline)
             consider(connection.persistDeadline)
             consider(connection.connectDeadline)
+            consider(connection.idleDeadline)
         }
         for entry in timeWait.values { consider(entry.expires) }
         return earliest
@@ -831,6 +908,7 @@ public final class TCPLayer {
 
     private func enterTimeWait(_ connection: TCPConnection) {
         connections[connection.endpoints] = nil
+        leaveOwner(connection)
         connection.state = .timeWait
         connection.retransmitDeadline = nil
         connection.ackDeadline = nil
@@ -850,6 +928,7 @@ public final class TCPLayer {
             connection.listener = nil
         }
         connections[connection.endpoints] = nil
+        leaveOwner(connection)
         connection.state = .closed
         connection.error = error
         connection.retransmitDeadline = nil
@@ -857,6 +936,13 @@ public final class TCPLayer {
         connection.persistDeadline = nil
         connection.connectDeadline = nil
         notify(connection)
+    }
+
+    /// Stops counting an ended connection against its listener's limits.
+    private func leaveOwner(_ connection: TCPConnection) {
+        guard let owner = connection.owner else { return }
+        owner.members.removeAll { $0 === connection }
+        connection.owner = nil
     }
 
     private func notify(_ connection: TCPConnection) {

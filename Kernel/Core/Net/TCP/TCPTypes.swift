@@ -32,8 +32,11 @@ public enum TCPError: Error, Equatable, Sendable {
     case refused
     /// The connection was aborted locally.
     case aborted
-    /// A resource limit refused it.
+    /// A resource limit refused it, or a newer connection from the same
+    /// source replaced it (`TCPListenerLimits.maximumPerSource`).
     case limit
+    /// Nothing moved either way for its `idleTimeout`.
+    case idle
 }
 
 /// The four numbers that name a connection.
@@ -61,6 +64,20 @@ public struct TCPConfiguration: Sendable {
     public var delayedACK = Interval.milliseconds(40)
     public var timeWait = Interval.seconds(30)
     public var connectTimeout = Interval.seconds(10)
+    /// Slots of `maximumConnections` only active opens (`connect`) may take:
+    /// passive opens stop short of them, so the health checks always find a
+    /// connection however many clients hold theirs. `HealthChecker` raises
+    /// it to its probe count.
+    public var reservedForActiveOpens = 0
+    /// Resets sent for segments to no connection (closed ports, refusals by
+    /// the firewall, the balancer and the limits): a token bucket of this
+    /// many per second, up to `resetBurst` at once.
+    public var resetRate = 100
+    public var resetBurst = 100
+    /// Challenge ACKs (RFC 5961) for in-window resets and SYNs, across all
+    /// connections, as Linux's `tcp_challenge_ack_limit`.
+    public var challengeACKRate = 100
+    public var challengeACKBurst = 100
 
     public init() {}
 }
@@ -89,11 +106,17 @@ public struct TCPCounters: Sendable, Equatable {
     public var timeWaitLimitHits: UInt64 = 0
     public var reassemblyLimitHits: UInt64 = 0
     public var noBufferDrops: UInt64 = 0
+    public var idleTimeouts: UInt64 = 0
+    public var reservationLimitHits: UInt64 = 0
+    public var listenerLimitHits: UInt64 = 0
+    public var sourceLimitEvictions: UInt64 = 0
+    public var resetsRateLimited: UInt64 = 0
+    public var challengeACKsRateLimited: UInt64 = 0
 
     public init() {}
 
     /// How many counters `name(_:)` and `value(_:)` index.
-    public static let count = 22
+    public static let count = 28
 
     /// Counter `index`'s name, in declaration order.
     public static func name(_ index: Int) -> StaticString {
@@ -120,6 +143,12 @@ public struct TCPCounters: Sendable, Equatable {
         case 19: return "tcp-time-wait-limit"
         case 20: return "tcp-reassembly-limit"
         case 21: return "tcp-no-buffer"
+        case 22: return "tcp-idle-timeouts"
+        case 23: return "tcp-reservation-limit"
+        case 24: return "tcp-listener-limit"
+        case 25: return "tcp-source-limit-evictions"
+        case 26: return "tcp-resets-rate-limited"
+        case 27: return "tcp-challenge-acks-rate-limited"
         default: return "unknown"
         }
     }
@@ -149,6 +178,12 @@ public struct TCPCounters: Sendable, Equatable {
         case 19: return timeWaitLimitHits
         case 20: return reassemblyLimitHits
         case 21: return noBufferDrops
+        case 22: return idleTimeouts
+        case 23: return reservationLimitHits
+        case 24: return listenerLimitHits
+        case 25: return sourceLimitEvictions
+        case 26: return resetsRateLimited
+        case 27: return challengeACKsRateLimited
         default: return 0
         }
     }
