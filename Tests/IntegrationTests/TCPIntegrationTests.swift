@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 import SkerryKit
 import Testing
 #if canImport(Glibc)
@@ -45,18 +46,21 @@ func randomBytes(_ count: Int) -> [UInt8] {
 
 @Suite(.serialized) struct TCPIntegrationTests {
     @Test(arguments: ["virtio", "vmxnet3"])
-    func oneMebibyteEachWayAndAHundredConcurrentConnections(model: String) {
+    func oneMebibyteEachWayAndAHundredConnectionsFromOneSource(model: String) {
         let results = Box<[String: TCPTestClient.Transfer]>([:])
-        let concurrent = Box((opened: 0, echoed: 0))
+        let concurrent = Box((opened: 0, echoed: [Bool]()))
         let run = withAppliance(["--nic-model", model]) { ports, _ in
             guard let echo = ports[7], let discard = ports[9], let chargen = ports[19] else { return }
             results.value["echo"] = TCPTestClient.echo(port: echo, payload: randomBytes(1 << 20))
             results.value["discard"] = TCPTestClient.discard(port: discard, count: 1 << 20)
             results.value["chargen"] = TCPTestClient.chargen(port: chargen, count: 1 << 20)
-            // 100 connections open at once. Each is confirmed with a first echo
-            // before the next opens (QEMU's user-mode networking accepts a host
-            // connection only once the guest has, one at a time), then each
-            // echoes a second message while all are open.
+            // 100 connections from one source (every host client is 10.0.1.2
+            // in user mode). Each is confirmed with a first echo before the
+            // next opens (QEMU's user-mode networking accepts a host
+            // connection only once the guest has, one at a time). The echo
+            // service keeps a source's most recent connections up to its
+            // per-source limit: each new one replaces that source's
+            // longest-idle one, so only the last ones still echo.
             func exchange(_ fd: Int32, _ text: String) -> Bool {
                 let message = Array(text.utf8)
                 _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -75,7 +79,7 @@ func randomBytes(_ count: Int) -> [UInt8] {
             }
             concurrent.value.opened = sockets.count
             for (index, fd) in sockets.enumerated() {
-                if exchange(fd, "connection \(index) of \(sockets.count) still here") { concurrent.value.echoed += 1 }
+                concurrent.value.echoed.append(exchange(fd, "connection \(index) of \(sockets.count) still here"))
             }
             for fd in sockets { close(fd) }
         }
@@ -84,12 +88,16 @@ func randomBytes(_ count: Int) -> [UInt8] {
             let transfer = results.value[name]
             #expect(transfer?.intact == true, "\(name): \(transfer.map(String.init(describing:)) ?? "not run")")
         }
-        #expect(concurrent.value.opened == 100 && concurrent.value.echoed == 100, "\(concurrent.value)")
+        let kept = TCPTestService.limits.maximumPerSource
+        #expect(concurrent.value.opened == 100, "\(concurrent.value)")
+        #expect(concurrent.value.echoed == Array(repeating: false, count: 100 - kept) + Array(repeating: true, count: kept),
+                "the last \(kept) connections, and only they, still echo: \(concurrent.value.echoed)")
         let console = run.consoleLines
         let tcp = console.last { $0.hasPrefix("tcp:") } ?? ""
         #expect(tcp.contains("port 7 accepted 101"), "\(tcp)")
         let stack = console.last { $0.hasPrefix("stack:") } ?? ""
         #expect(stack.contains("tcp-passive-opens=103"), "\(stack)")
+        #expect(stack.contains("tcp-source-limit-evictions=\(100 - kept)"), "\(stack)")
     }
 
     @Test(arguments: ["virtio", "vmxnet3"])
