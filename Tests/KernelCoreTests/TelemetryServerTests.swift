@@ -204,6 +204,17 @@ import Testing
         #expect(scraper.text.contains("skerry_telemetry_events_total{event=\"admin-rate-limited\"} \(counters.adminRateLimited)"))
     }
 
+    @Test func aSubscriberWithALongIntervalIsNotTakenForStalled() {
+        let world = TelemetryServerWorld()
+        let peer = TelemetryPeer(world.connect(from: world.host(Self.a)))
+        world.run(for: .milliseconds(50)) { peer.connection.state == .established }
+        peer.send(TelemetryBytes.hello + TelemetryBytes.subscribe(milliseconds: 60_000, events: false))
+        world.run(for: .seconds(130))
+        #expect(!peer.connection.isFinished)
+        #expect(peer.frames.filter { $0.0 == TelemetryProtocol.MessageType.snapshot.rawValue }.count == 3)
+        #expect(world.telemetry.counters.stalls == 0)
+    }
+
     @Test func theHeapReturnsAfterManyClientsOfEveryKind() {
         let world = TelemetryServerWorld()
         let host = world.host(Self.a)

@@ -51,8 +51,12 @@ public final class TelemetrySession {
     public var pendingCount: Int { output.bytes.count - sent }
 
     /// Hands the bytes waiting to go to the client to `body`, which returns how many it took.
+    /// With nothing waiting, the client is not behind: the stall clock starts over.
     public func send(_ body: (UnsafeRawBufferPointer) -> Int, now: Instant) {
-        guard pendingCount > 0 else { return }
+        guard pendingCount > 0 else {
+            lastProgress = now
+            return
+        }
         let taken = output.bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[sent...])) }
         guard taken > 0 else { return }
         sent += min(taken, pendingCount)
