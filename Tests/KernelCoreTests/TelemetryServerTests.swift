@@ -204,6 +204,39 @@ import Testing
         #expect(scraper.text.contains("skerry_telemetry_events_total{event=\"admin-rate-limited\"} \(counters.adminRateLimited)"))
     }
 
+    @Test func hostileHTTPClientsAreBounded() {
+        let world = TelemetryServerWorld()
+        let host = world.host(Self.a)
+        func open() -> TelemetryPeer {
+            let peer = TelemetryPeer(world.connect(from: host))
+            world.run(for: .milliseconds(50)) { peer.connection.state == .established }
+            return peer
+        }
+        // A request that never ends: closed at the request deadline.
+        let unfinished = open()
+        unfinished.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8))
+        world.run(for: .seconds(4))
+        #expect(!unfinished.connection.isFinished)
+        world.run(for: .seconds(2))
+        #expect(unfinished.wasReset && unfinished.text.isEmpty)
+        // Endless header bytes: answered 400 once past 4 KiB, the rest unread.
+        let flood = open()
+        flood.send([UInt8](repeating: 0x41, count: 12_000))
+        world.run(for: .seconds(1))
+        #expect(flood.text.hasPrefix("HTTP/1.1 400"), "\(flood.text.prefix(40))")
+        // A client that reads nothing and never closes: its TCP takes the
+        // response, ours closes, and the close not answered is reset.
+        let deaf = open()
+        deaf.reads = false
+        deaf.send(TelemetryBytes.metricsRequest)
+        world.run(for: .seconds(9))
+        #expect(!deaf.connection.isFinished)
+        world.run(for: .seconds(2))
+        #expect(deaf.wasReset)
+        #expect(world.telemetry.counters.deadlinesMissed == 1, "the unfinished request")
+        #expect(world.telemetry.clientCount == 0)
+    }
+
     @Test func aSubscriberWithALongIntervalIsNotTakenForStalled() {
         let world = TelemetryServerWorld()
         let peer = TelemetryPeer(world.connect(from: world.host(Self.a)))
