@@ -74,6 +74,15 @@ public final class AdminActions {
         return .allowed
     }
 
+    /// Reports failed tokens that were held back by the report interval.
+    /// Call it every second or so; returns the reports also given to `onUnauthorized`.
+    public func flushReports(now: Instant, _ each: (TokenFailureLimiter.Report) -> Void) {
+        limiter.flush(now: now) { report in
+            onUnauthorized?(report)
+            each(report)
+        }
+    }
+
     /// The backend named `service`/`backend`, as UTF-8.
     public func find(service: [UInt8], backend: [UInt8]) -> Result<(LoadBalancer.Service, LoadBalancer.Backend), Refusal> {
         guard let balancer else { return .failure(.noServices) }

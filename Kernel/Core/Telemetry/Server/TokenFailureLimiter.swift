@@ -91,6 +91,17 @@ public struct TokenFailureLimiter {
         return report
     }
 
+    /// Reports the failures not yet reported of every source whose last
+    /// report is `reportInterval` old, so a burst's tail is told too.
+    public mutating func flush(now: Instant, _ report: (Report) -> Void) {
+        for index in entries.indices where entries[index].inUse && entries[index].unreported > 0 {
+            guard let last = entries[index].lastReport, now.since(last) >= TokenFailureLimiter.reportInterval else { continue }
+            report(Report(source: entries[index].address, count: entries[index].unreported, lastMinute: entries[index].minuteCount))
+            entries[index].lastReport = now
+            entries[index].unreported = 0
+        }
+    }
+
     /// The entry for `source`: its own, a free one, or the least recently seen.
     private mutating func entry(for source: IPv4Address, now: Instant) -> Int {
         if let index = entries.firstIndex(where: { $0.inUse && $0.address == source }) { return index }

@@ -190,6 +190,7 @@ public final class TelemetryStream {
             limits.check(state, refusedClients: counters.clientsRefused) { limit, count in
                 publish(.limitHit(limit, count: count), uptime: state.uptime)
             }
+            actions.flushReports(now: now) { publish(.unauthorizedAdmin($0), uptime: state.uptime) }
         }
         for session in sessions {
             switch session.state {
