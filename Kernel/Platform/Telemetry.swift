@@ -1,37 +1,10 @@
 /// The telemetry port on the admin NIC (`telemetry-port` in the appliance
-/// file, 9100 by default). One port, two protocols, told apart by the
-/// client's first bytes: the telemetry stream (`SKTP`, `TelemetryStream`)
-/// and HTTP (`GET /metrics`, `MetricsHTTP`). A bounded
-/// number of clients; HTTP clients are answered once and closed, stream
-/// clients stay until they leave or stop reading.
+/// file, 9100 by default): the kernel's wiring of the core's
+/// `TelemetryServer` (clients, protocols, limits) to the admin NIC, the
+/// clock, the event loop and the console.
 enum Telemetry {
-    final class Client {
-        enum Kind { case unknown, http, stream(TelemetrySession) }
-
-        let connection: TCPConnection
-        let opened: Instant
-        var kind = Kind.unknown
-        var request: [UInt8] = []
-        var response: [UInt8] = []
-        var sent = 0
-        var answered = false
-
-        init(connection: TCPConnection, opened: Instant) {
-            self.connection = connection
-            self.opened = opened
-        }
-    }
-
-    static let maximumClients = 8
-    /// An HTTP client, or one that has not said which protocol it speaks,
-    /// must have been answered and drained within this long.
-    static let clientDeadline = Interval.seconds(10)
-
-    nonisolated(unsafe) static var listener: TCPListener?
-    nonisolated(unsafe) static var http: MetricsHTTP?
+    nonisolated(unsafe) static var server: TelemetryServer?
     nonisolated(unsafe) static var stream: TelemetryStream?
-    nonisolated(unsafe) static var clients: [Client] = []
-    nonisolated(unsafe) static var scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
     nonisolated(unsafe) static var loop: KernelLoop?
 
     static func start(stack: NetworkStack, loop: KernelLoop) {
@@ -46,17 +19,14 @@ enum Telemetry {
         actions.onAction = { action, peer, channel in
             report(action, peer: peer, channel: channel)
         }
+        actions.onUnauthorized = { report in reportUnauthorized(report) }
         self.loop = loop
-        http = MetricsHTTP { ApplianceMetrics.write(source(stack)).bytes }
+        let http = MetricsHTTP { ApplianceMetrics.write(source(stack)).bytes }
         let stream = TelemetryStream(applianceName: ApplianceConfiguration.name, actions: actions) { source(stack) }
         self.stream = stream
-        listener.onAcceptable = { acceptAll() }
-        self.listener = listener
-        loop.repeating(every: .milliseconds(100)) {
-            stream.tick(now: Clock.now())
-            for client in clients { serve(client) }
-            dropStaleClients(now: Clock.now())
-        }
+        let server = TelemetryServer(listener: listener, stream: stream, http: http) { Clock.now() }
+        self.server = server
+        loop.repeating(every: .milliseconds(100)) { server.tick(now: Clock.now()) }
         console.write("telemetry: admin port ")
         console.write(decimal: UInt64(port))
         console.write(": telemetry stream, GET /metrics; admin actions ")
@@ -79,6 +49,7 @@ enum Telemetry {
             source.loopBusy = loop.statistics.busy
             source.loopIdle = loop.statistics.idle
         }
+        source.telemetry = stream?.counters
         return source
     }
 
@@ -104,112 +75,14 @@ enum Telemetry {
         console.line(channel.name)
     }
 
-    private static func acceptAll() {
-        guard let listener else { return }
-        while let connection = listener.accept() {
-            guard clients.count < maximumClients else {
-                stream?.refusedClients += 1
-                connection.abort()
-                continue
-            }
-            let client = Client(connection: connection, opened: Clock.now())
-            clients.append(client)
-            connection.onEvent = { _ in serve(client) }
-            serve(client)
-        }
-    }
-
-    private static func serve(_ client: Client) {
-        let connection = client.connection
-        switch client.kind {
-        case .unknown:
-            readRequest(client)
-            if client.request.count >= 4 {
-                let magic = TelemetryProtocol.magic
-                let bytes = client.request
-                if bytes[0] == magic.0 && bytes[1] == magic.1 && bytes[2] == magic.2 && bytes[3] == magic.3, let stream {
-                    let session = stream.open(peer: connection.endpoints.remoteAddress, now: Clock.now())
-                    client.kind = .stream(session)
-                    bytes.withUnsafeBytes { stream.receive($0, from: session, now: Clock.now()) }
-                    client.request = []
-                } else {
-                    client.kind = .http
-                }
-                serve(client)
-            } else if connection.atEndOfStream {
-                connection.close()
-            }
-        case .http:
-            serveHTTP(client)
-        case .stream(let session):
-            serveStream(client, session)
-        }
-        if connection.isFinished { forget(client) }
-    }
-
-    private static func readRequest(_ client: Client) {
-        let connection = client.connection
-        while connection.readableBytes > 0 {
-            let count = connection.read(into: scratch)
-            client.request += UnsafeRawBufferPointer(rebasing: scratch[0..<count])
-        }
-    }
-
-    private static func serveHTTP(_ client: Client) {
-        let connection = client.connection
-        if !client.answered { readRequest(client) }
-        if !client.answered, let http {
-            switch HTTPRequest.parse(client.request) {
-            case .incomplete:
-                if connection.atEndOfStream { connection.close() }
-            case .invalid:
-                client.response = MetricsHTTP.badRequest
-                client.answered = true
-            case .complete(let request):
-                client.response = http.respond(to: request)
-                client.answered = true
-            }
-        }
-        if client.answered {
-            while client.sent < client.response.count, connection.writableSpace > 0 {
-                let end = min(client.response.count, client.sent + connection.writableSpace)
-                let written = client.response[client.sent..<end].withUnsafeBytes { connection.write($0) }
-                if written == 0 { break }
-                client.sent += written
-            }
-            if client.sent == client.response.count { connection.close() }
-        }
-    }
-
-    private static func serveStream(_ client: Client, _ session: TelemetrySession) {
-        guard let stream else { return }
-        let connection = client.connection
-        let now = Clock.now()
-        while connection.readableBytes > 0, session.state != .dropped {
-            let count = connection.read(into: scratch)
-            stream.receive(UnsafeRawBufferPointer(rebasing: scratch[0..<count]), from: session, now: now)
-        }
-        session.send({ connection.write($0) }, now: now)
-        switch session.state {
-        case .dropped:
-            connection.abort()
-        case .closing where session.pendingCount == 0:
-            connection.close()
-        default:
-            if connection.atEndOfStream { connection.close() }
-        }
-    }
-
-    private static func forget(_ client: Client) {
-        if case .stream(let session) = client.kind { stream?.close(session) }
-        clients.removeAll { $0 === client }
-    }
-
-    private static func dropStaleClients(now: Instant) {
-        for client in clients {
-            if case .stream = client.kind { continue }  // the stream bounds its own clients
-            if now.since(client.opened) > clientDeadline { client.connection.abort() }
-        }
-        for client in clients where client.connection.isFinished { forget(client) }
+    /// A source's failed admin tokens, at most once per source every
+    /// `TokenFailureLimiter.reportInterval`.
+    private static func reportUnauthorized(_ report: TokenFailureLimiter.Report) {
+        console.beginLine()
+        console.write("admin: unauthorized admin action from ")
+        report.source.write(to: &console)
+        console.write(" (")
+        console.write(decimal: report.lastMinute)
+        console.line(" in the last minute)")
     }
 }

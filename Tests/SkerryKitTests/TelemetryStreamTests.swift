@@ -191,6 +191,31 @@ import Testing
         #expect(backend.administrative == .draining)
     }
 
+    @Test func failedTokensAreLimitedAndReportedToSubscribersWithTheirSource() throws {
+        let appliance = SyntheticAppliance(services: 1, backends: 2, rules: 3, seed: 8)
+        let stream = makeStream(appliance)
+        let watcher = Client(stream, appliance)
+        watcher.send(TelemetryDecoder.clientHello + TelemetryDecoder.subscribeRequest(intervalMilliseconds: 1000, events: true))
+        _ = try watcher.read()
+        let guesser = Client(stream, appliance)
+        guesser.send(TelemetryDecoder.clientHello + (1...7).flatMap {
+            TelemetryDecoder.adminRequest(id: UInt64($0), token: "guess-\($0)", action: .drain, service: "s0", backend: "b00")
+        })
+        let results = try guesser.read().compactMap { message -> Telemetry.AdminResult? in
+            if case .result(let result) = message { return result } else { return nil }
+        }
+        #expect(results.count == 7 && results.allSatisfy { $0.code == .unauthorized })
+        #expect(results.suffix(2).allSatisfy { $0.message.hasPrefix("rate-limited: too many wrong admin tokens from 10.0.1.2") })
+        #expect(stream.counters.adminTokenFailures == 5 && stream.counters.adminRateLimited == 2)
+        let events = try watcher.read().compactMap { message -> Telemetry.Event? in
+            if case .event(let event) = message { return event } else { return nil }
+        }
+        #expect(events.map(\.kind) == [.limitHit(limit: "unauthorized-admin", count: 1, source: "10.0.1.2", lastMinute: 1)],
+                "one report, not one per guess")
+        let line = try #require(events.first.map { watcher.model.describe($0) })
+        #expect(line.hasSuffix("unauthorized admin action from 10.0.1.2 (1 in the last minute)"), "\(line)")
+    }
+
     @Test func wrongVersionsAndGarbageEndTheStreamWithAnError() throws {
         let appliance = SyntheticAppliance(services: 1, backends: 1, rules: 0, seed: 1)
         let stream = makeStream(appliance)

@@ -23,6 +23,10 @@ public final class AdminActions {
     let resetCounters: () -> Void
     /// Called with each action taken, who asked, and how.
     public var onAction: ((Action, IPv4Address, TelemetryProtocol.Channel) -> Void)?
+    /// Called when a source's failed tokens are due to be reported (at most
+    /// once per `TokenFailureLimiter.reportInterval` per source).
+    public var onUnauthorized: ((TokenFailureLimiter.Report) -> Void)?
+    var limiter = TokenFailureLimiter()
 
     /// - Parameters:
     ///   - token: the admin token; empty refuses every action.
@@ -40,6 +44,43 @@ public final class AdminActions {
         guard enabled else { return .actionsOff }
         guard let presented, AdminActions.constantTimeEqual(presented, token) else { return .unauthorized }
         return nil
+    }
+
+    /// What `check` decided about a presented token.
+    public enum Verdict: Equatable {
+        case allowed
+        case actionsOff
+        /// Checked and wrong; `report` is set when the failures are due to be reported.
+        case unauthorized(report: TokenFailureLimiter.Report?)
+        /// Not checked: the source failed too often and must wait `wait`.
+        case rateLimited(wait: Interval, report: TokenFailureLimiter.Report?)
+    }
+
+    /// Checks a token presented by `peer`, in constant time, unless `peer`
+    /// failed too often lately (`TokenFailureLimiter`): then it is refused
+    /// without being looked at.
+    public func check(_ presented: [UInt8]?, from peer: IPv4Address, now: Instant) -> Verdict {
+        guard enabled else { return .actionsOff }
+        if let wait = limiter.wait(for: peer, now: now) {
+            let report = limiter.fail(peer, checked: false, now: now)
+            if let report { onUnauthorized?(report) }
+            return .rateLimited(wait: wait, report: report)
+        }
+        guard authorize(presented) == nil else {
+            let report = limiter.fail(peer, checked: true, now: now)
+            if let report { onUnauthorized?(report) }
+            return .unauthorized(report: report)
+        }
+        return .allowed
+    }
+
+    /// Reports failed tokens that were held back by the report interval.
+    /// Call it every second or so; returns the reports also given to `onUnauthorized`.
+    public func flushReports(now: Instant, _ each: (TokenFailureLimiter.Report) -> Void) {
+        limiter.flush(now: now) { report in
+            onUnauthorized?(report)
+            each(report)
+        }
     }
 
     /// The backend named `service`/`backend`, as UTF-8.

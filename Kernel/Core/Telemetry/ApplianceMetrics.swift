@@ -11,6 +11,8 @@ public struct MetricsSource {
     public var loopIdle = Interval.zero
     public var stack: NetworkStack
     public var firewall: Firewall?
+    /// The telemetry port's counters, where it runs.
+    public var telemetry: TelemetryCounters?
     /// The name of firewall rule `index`, as UTF-8 that outlives the scrape.
     public var ruleName: (Int) -> UnsafeBufferPointer<UInt8>
 
@@ -42,6 +44,10 @@ public enum ApplianceMetrics {
             connectionTable(&text, balancer.tracker)
         }
         if let firewall = source.firewall { firewallCounters(&text, firewall, source) }
+        if let telemetry = source.telemetry {
+            text.family("skerry_telemetry_events_total", .counter, "The telemetry port's counters: clients, bounds, failed admin tokens.")
+            telemetry.forEach { name, value in text.sample("skerry_telemetry_events_total", .init("event", name), value) }
+        }
         return text
     }
 

@@ -25,6 +25,9 @@ public struct MetricsHTTP {
     /// A response to a request that is not HTTP or too long.
     public static var badRequest: [UInt8] { response(400, "Bad Request", "not an HTTP request this endpoint understands\n") }
 
+    /// The answer to a client that found every telemetry slot taken.
+    public static var busy: [UInt8] { response(503, "Service Unavailable", "all telemetry slots are taken; try again later\n") }
+
     static func response(_ status: Int, _ reason: StaticString, _ body: StaticString) -> [UInt8] {
         response(status, reason, body.withUTF8Buffer { Array($0) })
     }

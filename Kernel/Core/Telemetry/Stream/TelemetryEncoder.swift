@@ -210,6 +210,12 @@ public enum TelemetryEncoder {
         case .limitHit(let limit, let count):
             out.varint(UInt64(limit.rawValue))
             out.varint(count)
+        case .unauthorizedAdmin(let report):
+            // A limit-hit whose fields go on with the source and its failures in the current minute.
+            out.varint(UInt64(TelemetryProtocol.Limit.unauthorizedAdmin.rawValue))
+            out.varint(report.count)
+            out.address(report.source)
+            out.varint(report.lastMinute)
         case .adminAction(let action, let service, let backend, let weight, let peer, let channel):
             out.varint(UInt64(action.rawValue))
             out.varint(service + 1)

@@ -9,6 +9,9 @@ public enum TelemetryEvent: Sendable {
     case limitHit(TelemetryProtocol.Limit, count: UInt64)
     case adminAction(TelemetryProtocol.AdminAction, service: Int, backend: Int, weight: Int, peer: IPv4Address,
                      channel: TelemetryProtocol.Channel)
+    /// Admin requests from one source refused for their token, sent as a
+    /// limit-hit (`unauthorized-admin`) that also carries the source.
+    case unauthorizedAdmin(TokenFailureLimiter.Report)
 
     public var kind: TelemetryProtocol.EventKind {
         switch self {
@@ -16,7 +19,7 @@ public enum TelemetryEvent: Sendable {
         case .checkFailed: return .checkFailed
         case .administrative: return .administrative
         case .weight: return .weight
-        case .limitHit: return .limitHit
+        case .limitHit, .unauthorizedAdmin: return .limitHit
         case .adminAction: return .adminAction
         }
     }

@@ -35,6 +35,8 @@ public enum TelemetryProtocol {
         case malformed = 2
         case tooLarge = 3
         case unexpected = 4
+        /// Every telemetry slot, or the client's source's share, is taken.
+        case busy = 5
     }
 
     public enum AdminAction: UInt8, Sendable {
@@ -74,6 +76,23 @@ public enum TelemetryProtocol {
         case receiveBuffersExhausted = 6
         case transmitRingFull = 7
         case telemetryClientsRefused = 8
+        /// Admin requests refused for their token (or unchecked while their source waits).
+        case unauthorizedAdmin = 9
+
+        /// Its name in docs and host tools.
+        public var name: StaticString {
+            switch self {
+            case .connectionTableFull: return "connection-table-full"
+            case .snatPortsExhausted: return "snat-ports-exhausted"
+            case .serviceLimit: return "service-limit"
+            case .noBackend: return "no-backend"
+            case .firewallRateLimit: return "firewall-rate-limit"
+            case .receiveBuffersExhausted: return "receive-buffers-exhausted"
+            case .transmitRingFull: return "transmit-ring-full"
+            case .telemetryClientsRefused: return "telemetry-clients-refused"
+            case .unauthorizedAdmin: return "unauthorized-admin"
+            }
+        }
     }
 
     /// Who asked for an admin action.

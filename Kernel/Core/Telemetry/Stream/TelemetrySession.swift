@@ -23,8 +23,12 @@ public final class TelemetrySession {
     var rulesSince: Instant?
     var firewallResets: UInt64 = 0
     var sequence: UInt64 = 0
-    /// The last time the client read something or sent something.
+    /// When the connection opened.
+    public let opened: Instant
+    /// The last time the client took some of its output (never: when it sent something).
     var lastProgress: Instant
+    /// When the client last completed a request (the hello included).
+    var lastRequest: Instant
     /// Where the last snapshot ends in `output`: until it is sent, later ones are skipped.
     var snapshotEnd = 0
     /// Snapshots not made because the previous one was still unread.
@@ -32,15 +36,27 @@ public final class TelemetrySession {
 
     init(peer: IPv4Address, now: Instant) {
         self.peer = peer
+        opened = now
         lastProgress = now
+        lastRequest = now
+    }
+
+    /// Whether the client's input should be read: not while this much of its
+    /// output waits, so it cannot make more answers than it takes.
+    public var wantsInput: Bool {
+        (state == .awaitingHello || state == .open) && pendingCount < TelemetryStream.readPause
     }
 
     /// Bytes waiting to go to the client.
     public var pendingCount: Int { output.bytes.count - sent }
 
     /// Hands the bytes waiting to go to the client to `body`, which returns how many it took.
+    /// With nothing waiting, the client is not behind: the stall clock starts over.
     public func send(_ body: (UnsafeRawBufferPointer) -> Int, now: Instant) {
-        guard pendingCount > 0 else { return }
+        guard pendingCount > 0 else {
+            lastProgress = now
+            return
+        }
         let taken = output.bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[sent...])) }
         guard taken > 0 else { return }
         sent += min(taken, pendingCount)

@@ -1,25 +1,34 @@
 /// The appliance's side of the telemetry stream (docs/telemetry.md): the
 /// handshake, subscriptions with their snapshots, events pushed to
-/// subscribers, and admin actions. Transport-free: the kernel moves bytes
-/// between TCP and the sessions; tests drive it directly.
+/// subscribers, and admin actions. Transport-free: `TelemetryServer` moves
+/// bytes between TCP and the sessions; tests drive it directly.
 ///
 /// Each session's memory is bounded: a request frame holds at most
-/// `TelemetryProtocol.maximumRequestLength` bytes, and a client whose unread
-/// output passes `maximumPending` or that reads nothing for `stallLimit` is
-/// dropped. While a snapshot is unread the next ones are skipped.
+/// `TelemetryProtocol.maximumRequestLength` bytes, and a client whose unsent
+/// output passes `maximumPending` (whatever produced it: snapshots, events,
+/// admin results) or that takes none of it for `stallLimit` is dropped.
+/// While a snapshot is unsent the next ones are skipped. Only the client
+/// taking its output counts as progress, never bytes it sends.
 public final class TelemetryStream {
     public static let maximumPending = 256 * 1024
     public static let stallLimit = Interval.seconds(10)
-    /// A client that neither subscribes nor asks anything for this long is closed.
-    public static let idleLimit = Interval.seconds(30)
+    /// The hello must be complete this long after the connection opened.
+    public static let helloLimit = Interval.seconds(5)
+    /// A client that is not subscribed must complete a request (or the
+    /// hello) at least this often, however slowly its bytes arrive.
+    public static let requestLimit = Interval.seconds(10)
+    /// A client's input is not read while this much of its output is unsent,
+    /// so it cannot make more answers than it takes.
+    public static let readPause = 16 * 1024
 
     let applianceName: StaticString
     public let actions: AdminActions
     let source: () -> MetricsSource
     public private(set) var sessions: [TelemetrySession] = []
     public private(set) var droppedClients: UInt64 = 0
-    /// Clients turned away at the client limit, counted by the kernel.
-    public var refusedClients: UInt64 = 0
+    /// The telemetry port's counters: the stream's drops and token failures,
+    /// and what `TelemetryServer` counts about its slots.
+    public var counters = TelemetryCounters()
     var limits = LimitWatch()
 
     /// - Parameter source: the appliance's state, taken when a snapshot is due.
@@ -29,6 +38,7 @@ public final class TelemetryStream {
         self.source = source
     }
 
+    /// A session for a client from `peer` whose connection opened at `now`.
     public func open(peer: IPv4Address, now: Instant) -> TelemetrySession {
         let session = TelemetrySession(peer: peer, now: now)
         sessions.append(session)
@@ -43,7 +53,6 @@ public final class TelemetryStream {
     public func receive(_ bytes: UnsafeRawBufferPointer, from session: TelemetrySession, now: Instant) {
         guard session.state == .awaitingHello || session.state == .open else { return }
         session.input.append(contentsOf: bytes)
-        session.lastProgress = now
         while session.state == .awaitingHello || session.state == .open {
             let parse = session.state == .awaitingHello ? TelemetryRequest.parseHello(session.input) : TelemetryRequest.parse(session.input)
             switch parse {
@@ -58,6 +67,7 @@ public final class TelemetryStream {
                 return
             case .request(let request, let length):
                 session.input.removeFirst(length)
+                session.lastRequest = now
                 if session.state == .awaitingHello {
                     session.state = .open
                     let source = source()
@@ -65,6 +75,10 @@ public final class TelemetryStream {
                                            adminEnabled: actions.enabled)
                 } else {
                     handle(request, from: session, now: now)
+                }
+                if session.pendingCount > TelemetryStream.maximumPending {
+                    drop(session, .outputOverflow)
+                    return
                 }
             }
         }
@@ -79,22 +93,34 @@ public final class TelemetryStream {
             TelemetryEncoder.schema(&session.output, source)
             snapshot(session, source, now: now)
         case .admin(let id, let token, let action, let service, let backend, let weight):
-            let (code, message) = admin(action, token: token, service: service, backend: backend, weight: weight, peer: session.peer)
+            let (code, message) = admin(action, token: token, service: service, backend: backend, weight: weight,
+                                        peer: session.peer, now: now)
             TelemetryEncoder.result(&session.output, request: id, code, message)
         }
     }
 
     private func admin(_ code: TelemetryProtocol.AdminAction, token: [UInt8], service: [UInt8], backend: [UInt8], weight: UInt64,
-                       peer: IPv4Address) -> (TelemetryProtocol.ResultCode, [UInt8]) {
+                       peer: IPv4Address, now: Instant) -> (TelemetryProtocol.ResultCode, [UInt8]) {
         var message = ByteText()
-        switch actions.authorize(token) {
+        switch actions.check(token, from: peer, now: now) {
         case .actionsOff:
             message.write("admin actions are off: the appliance file sets no admin token")
             return (.actionsOff, message.bytes)
-        case .some:
+        case .unauthorized(let report):
+            counters.adminTokenFailures += 1
+            if let report { publish(.unauthorizedAdmin(report), uptime: source().uptime) }
             message.write("admin actions need the appliance's admin token")
             return (.unauthorized, message.bytes)
-        case nil:
+        case .rateLimited(let wait, let report):
+            counters.adminRateLimited += 1
+            if let report { publish(.unauthorizedAdmin(report), uptime: source().uptime) }
+            message.write("rate-limited: too many wrong admin tokens from ")
+            peer.write(to: &message)
+            message.write("; try again in ")
+            message.write(decimal: max(1, (wait.milliseconds + 999) / 1000))
+            message.write(" s")
+            return (.unauthorized, message.bytes)
+        case .allowed:
             break
         }
         if code == .resetCounters {
@@ -161,16 +187,21 @@ public final class TelemetryStream {
         }
         if limits.due(now) {
             let state = current ?? source()
-            limits.check(state, refusedClients: refusedClients) { limit, count in
+            limits.check(state, refusedClients: counters.clientsRefused) { limit, count in
                 publish(.limitHit(limit, count: count), uptime: state.uptime)
             }
+            actions.flushReports(now: now) { publish(.unauthorizedAdmin($0), uptime: state.uptime) }
         }
-        for session in sessions where session.state == .open || session.state == .awaitingHello {
-            let quiet = now.since(session.lastProgress)
-            if session.pendingCount > 0 ? quiet > TelemetryStream.stallLimit
-                : session.interval == nil && quiet > TelemetryStream.idleLimit
-            {
-                drop(session)
+        for session in sessions {
+            switch session.state {
+            case .awaitingHello where now.since(session.opened) > TelemetryStream.helloLimit:
+                drop(session, .deadline)
+            case .open where session.pendingCount > 0 && now.since(session.lastProgress) > TelemetryStream.stallLimit:
+                drop(session, .stall)
+            case .open where session.interval == nil && now.since(session.lastRequest) > TelemetryStream.requestLimit:
+                drop(session, .deadline)
+            default:
+                break
             }
         }
     }
@@ -185,20 +216,32 @@ public final class TelemetryStream {
         session.rulesSince = source.now
         session.firewallResets = resets
         session.nextSnapshot = now + (session.interval ?? .zero)
-        if session.pendingCount > TelemetryStream.maximumPending { drop(session) }
+        if session.pendingCount > TelemetryStream.maximumPending { drop(session, .outputOverflow) }
     }
 
     /// Pushes `event` to every subscriber that asked for events.
     public func publish(_ event: TelemetryEvent, uptime: Interval) {
         for session in sessions where session.state == .open && session.events {
             TelemetryEncoder.event(&session.output, event, uptime: uptime)
-            if session.pendingCount > TelemetryStream.maximumPending { drop(session) }
+            if session.pendingCount > TelemetryStream.maximumPending { drop(session, .outputOverflow) }
         }
     }
 
-    private func drop(_ session: TelemetrySession) {
+    /// Why a session is dropped; each has its counter.
+    enum DropReason { case outputOverflow, stall, deadline }
+
+    private func drop(_ session: TelemetrySession, _ reason: DropReason) {
+        guard session.state != .dropped else { return }
         session.state = .dropped
+        session.output = TelemetryFrameWriter()
+        session.input = []
+        session.sent = 0
         droppedClients += 1
+        switch reason {
+        case .outputOverflow: counters.outputOverflows += 1
+        case .stall: counters.stalls += 1
+        case .deadline: counters.deadlinesMissed += 1
+        }
     }
 }
 
@@ -227,6 +270,7 @@ struct LimitWatch {
             current[6] &+= interface.device.counters.txDropsRingFull
         }
         current[7] = refusedClients
+        // unauthorized-admin (current[8]) is reported as it happens, with its source.
         if previous.count == current.count {
             for (index, limit) in TelemetryProtocol.Limit.allCases.enumerated() where current[index] > previous[index] {
                 report(limit, current[index] - previous[index])

@@ -70,6 +70,10 @@ public final class TelemetryConnection {
             let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
             guard count > 0 else {
+                if count < 0 && errno == ECONNRESET && hello.version == 0 {
+                    // The appliance answers a client it has no slot for with `busy`, or resets it when even that is not possible.
+                    throw .connection("\(host):\(port) reset the connection before its hello: all telemetry slots are taken")
+                }
                 throw .connection(count == 0 ? "\(host):\(port) closed the stream" : "reading \(host):\(port): \(String(cString: strerror(errno)))")
             }
             decoder.append(buffer[0..<count])

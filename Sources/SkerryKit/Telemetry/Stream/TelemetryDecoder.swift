@@ -232,10 +232,10 @@ public struct TelemetryDecoder {
             packetsToClient: try reader.varint("packets"), bytesToClient: try reader.varint("bytes"))
     }
 
-    static let limitNames: [UInt8: String] = [
-        1: "connection-table-full", 2: "snat-ports-exhausted", 3: "service-limit", 4: "no-backend", 5: "firewall-rate-limit",
-        6: "receive-buffers-exhausted", 7: "transmit-ring-full", 8: "telemetry-clients-refused",
-    ]
+    /// The core's limit names, by number.
+    static let limitNames: [UInt8: String] = Dictionary(uniqueKeysWithValues: TelemetryProtocol.Limit.allCases.map {
+        ($0.rawValue, "\($0.name)")
+    })
     static let adminActionNames = [1: "drain", 2: "disable", 3: "enable", 4: "weight", 5: "reset-counters"]
     static let channelNames = ["console", "http", "stream"]
 
@@ -267,7 +267,14 @@ public struct TelemetryDecoder {
         case (.limitHit?, true):
             let limit = try reader.count("limit", limit: 255)
             let count = try reader.varint("count")
-            return .init(uptimeMilliseconds: uptime, kind: .limitHit(limit: limitNames[UInt8(limit)] ?? "limit-\(limit)", count: count))
+            let name = limitNames[UInt8(limit)] ?? "limit-\(limit)"
+            guard limit == Int(TelemetryProtocol.Limit.unauthorizedAdmin.rawValue), !reader.atEnd else {
+                return .init(uptimeMilliseconds: uptime, kind: .limitHit(limit: name, count: count))
+            }
+            // unauthorized-admin goes on with its source and its failures in the current minute.
+            let source = try reader.address("source")
+            let lastMinute = try reader.varint("failures in the last minute")
+            return .init(uptimeMilliseconds: uptime, kind: .limitHit(limit: name, count: count, source: source, lastMinute: lastMinute))
         case (.adminAction?, true):
             let action = try reader.count("action", limit: 255)
             guard let name = adminActionNames[action] else { throw .malformed(message: "event", field: "action") }

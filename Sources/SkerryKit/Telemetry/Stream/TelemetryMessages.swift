@@ -186,7 +186,9 @@ public enum Telemetry {
             case checkFailed(service: Int, backend: Int, consecutive: UInt64)
             case administrative(service: Int, backend: Int, state: String)
             case weight(service: Int, backend: Int, weight: UInt64)
-            case limitHit(limit: String, count: UInt64)
+            /// `count` hits since the last report. The `unauthorized-admin`
+            /// limit also names its `source` and its hits in the current minute.
+            case limitHit(limit: String, count: UInt64, source: String? = nil, lastMinute: UInt64? = nil)
             /// `service`/`backend` are nil for reset-counters.
             case adminAction(action: String, service: Int?, backend: Int?, weight: UInt64, peer: String, channel: String)
             /// A kind this client does not know (from a newer appliance).

@@ -151,7 +151,9 @@ public struct TelemetryModel: Sendable {
         case .checkFailed(let s, let b, let count): return "\(time) \(name(s, b)) failed a health check (\(count) in a row)"
         case .administrative(let s, let b, let state): return "\(time) \(name(s, b)) is \(state)"
         case .weight(let s, let b, let weight): return "\(time) \(name(s, b)) weight \(weight)"
-        case .limitHit(let limit, let count): return "\(time) limit hit: \(limit) (\(count)x)"
+        case .limitHit(_, let count, let source?, let lastMinute):
+            return "\(time) unauthorized admin action from \(source) (\(lastMinute ?? count) in the last minute)"
+        case .limitHit(let limit, let count, nil, _): return "\(time) limit hit: \(limit) (\(count)x)"
         case .adminAction(let action, let s, let b, let weight, let peer, let channel):
             let target = s == nil ? "" : " " + name(s, b) + (action == "weight" ? " \(weight)" : "")
             return "\(time) admin: \(action)\(target) by \(peer) over \(channel)"

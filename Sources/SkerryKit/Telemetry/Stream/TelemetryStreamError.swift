@@ -1,3 +1,7 @@
+#if canImport(KernelCore)
+import KernelCore  // the protocol's numbers; the fuzz build compiles the core into one module
+#endif
+
 /// Why a telemetry stream could not be read. Every malformed input ends in
 /// one of these, never in a crash.
 public enum TelemetryStreamError: Error, Equatable, CustomStringConvertible {
@@ -29,6 +33,8 @@ public enum TelemetryStreamError: Error, Equatable, CustomStringConvertible {
         case .truncated(let message, let field): return "\(message) frame ends before its \(field)"
         case .malformed(let message, let field): return "\(message) frame has a malformed \(field)"
         case .snapshotWithoutSchema: return "a snapshot arrived before the schema"
+        case .refused(let code, _) where code == Int(TelemetryProtocol.ErrorCode.busy.rawValue):
+            return "all telemetry slots are taken: the appliance refused the connection; try again later"
         case .refused(let code, let message): return "the appliance closed the stream (error \(code)): \(message)"
         case .connection(let reason): return reason
         }
