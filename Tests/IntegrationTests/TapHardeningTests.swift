@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 import SkerryKit
 import Testing
 #if canImport(Glibc)
@@ -54,8 +55,12 @@ import Glibc
 
         // Token guessing: the limiter engages and the counter rises.
         let guessing = try #require(results["token-guessing"] as? [String: Any], "\(results)")
-        #expect((guessing["unauthorized_total"] as? Double ?? 0) >= 5, "\(guessing)")
-        #expect((guessing["codes"] as? [Int])?.contains(1) == true, "wrong tokens are answered unauthorized: \(guessing)")
+        #expect(guessing["results"] as? Int == 50, "every guess is answered: \(guessing)")
+        #expect(guessing["codes"] as? [Int] == [Int(TelemetryProtocol.ResultCode.unauthorized.rawValue)], "\(guessing)")
+        #expect(guessing["token_failures"] as? Double == 5, "five checked failures a second, then a wait: \(guessing)")
+        #expect(guessing["rate_limited"] as? Double == 45, "\(guessing)")
+        #expect(run.consoleLines.contains { $0.hasPrefix("admin: unauthorized admin action from 10.0.1.2 (")  },
+                "the guessing is reported on the console")
 
         // 300 held idle admin connections: checks keep the backends UP, requests succeed.
         let idle = try #require(results["idle-admin"] as? [String: Any], "\(results)")

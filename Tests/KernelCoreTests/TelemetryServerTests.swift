@@ -50,7 +50,7 @@ import Testing
             #expect(world.telemetry.clientCount == 0)
             world.run(for: .seconds(1))
         }
-        let growth = telemetryHeapGrowth(allowance: 64 * 1024, round)
+        let growth = heapGrowth(allowance: 64 * 1024, round)
         #expect(growth <= 64 * 1024, "heap grew by \(growth) bytes over 3 hostile clients")
         #expect(world.telemetry.counters.adminRateLimited > 0, "the token limiter engaged")
     }
@@ -273,7 +273,7 @@ import Testing
             for _ in 0..<50 { round() }
             world.run(for: .seconds(40))  // TIME-WAIT ends
         }
-        let growth = telemetryHeapGrowth(allowance: 64 * 1024, rounds)
+        let growth = heapGrowth(allowance: 64 * 1024, rounds)
         #expect(growth <= 64 * 1024, "heap grew by \(growth) bytes over 150 clients")
         #expect(world.telemetry.clientCount == 0)
         #expect(world.telemetry.counters.clientsAccepted % 150 == 0 && world.telemetry.counters.clientsRefused == 0)

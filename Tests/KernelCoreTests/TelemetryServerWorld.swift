@@ -193,35 +193,3 @@ enum TelemetryBytes {
     static let metricsRequest = Array("GET /metrics HTTP/1.1\r\nHost: appliance\r\n\r\n".utf8)
 }
 
-/// Bytes the process's allocator has handed out and not taken back:
-/// glibc's `mallinfo2().uordblks`. The Glibc module does not import
-/// <malloc.h>, so the function is found with `dlsym`; it returns its ten
-/// `size_t`s in memory whose address, under the x86-64 System V ABI, the
-/// caller passes as a hidden first argument, as this signature does.
-func telemetryHeapInUse() -> Int {
-    #if arch(x86_64) && canImport(Glibc)
-    typealias MallInfo2 = @convention(c) (UnsafeMutablePointer<Int>) -> UnsafeMutableRawPointer?
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallinfo2") else { fatalError("glibc without mallinfo2") }
-    var fields = [Int](repeating: 0, count: 10)
-    _ = fields.withUnsafeMutableBufferPointer { unsafeBitCast(symbol, to: MallInfo2.self)($0.baseAddress!) }
-    return fields[7]
-    #else
-    fatalError("telemetryHeapInUse needs glibc on x86-64")
-    #endif
-}
-
-/// Runs `round` once to warm up, then measures the heap's growth over
-/// another call. Tests elsewhere in the process allocate in parallel, so a
-/// growth over `allowance` is measured again (up to `attempts` times) and
-/// the smallest kept: a leak grows it every time, their noise does not.
-func telemetryHeapGrowth(allowance: Int, attempts: Int = 5, _ round: () -> Void) -> Int {
-    round()
-    var smallest = Int.max
-    for _ in 0..<attempts {
-        let before = telemetryHeapInUse()
-        round()
-        smallest = min(smallest, telemetryHeapInUse() - before)
-        if smallest <= allowance { break }
-    }
-    return smallest
-}

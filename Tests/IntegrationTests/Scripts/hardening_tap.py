@@ -309,8 +309,9 @@ def token_guessing():
         if kind == 0x05 and len(payload) >= 2:
             codes.append(payload[1])
     values = metrics()
-    failures = metric(values, "skerry_admin_unauthorized_total")
-    return {"results": len(codes), "codes": sorted(set(codes)), "unauthorized_total": failures}
+    return {"results": len(codes), "codes": sorted(set(codes)),
+            "token_failures": metric(values, 'skerry_telemetry_events_total{event="admin-token-failures"}'),
+            "rate_limited": metric(values, 'skerry_telemetry_events_total{event="admin-rate-limited"}')}
 
 
 def syn_flood(seconds=30, rate=1000):
