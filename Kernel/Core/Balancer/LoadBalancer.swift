@@ -403,9 +403,9 @@ public final class LoadBalancer {
     static func rate(opened total: UInt64, since baseline: UInt64, over elapsed: Interval) -> UInt64 {
         let opened = total >= baseline ? total - baseline : total
         let nanoseconds = Swift.max(elapsed.nanoseconds, 1)
-        let (high, low) = opened.multipliedFullWidth(by: 1_000_000_000)
-        guard high < nanoseconds else { return opened }
-        return nanoseconds.dividingFullWidth((high, low)).quotient
+        let (scaled, overflow) = opened.multipliedReportingOverflow(by: 1_000_000_000)
+        guard overflow else { return scaled / nanoseconds }
+        return opened / Swift.max(nanoseconds / 1_000_000_000, 1)
     }
 
     /// Records a health check's result for `backend` of `service`.
