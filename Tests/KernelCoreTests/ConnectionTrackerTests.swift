@@ -256,3 +256,10 @@ import Testing
         #expect(tracker.entries[quick].expires == Instant.zero + .seconds(2))
     }
 }
+
+@Suite struct ConnectionTrackerLayoutTests {
+    /// 65,536 entries are resident for the appliance's life: keep each small.
+    @Test func anEntryStaysCompact() {
+        #expect(MemoryLayout<ConnectionTracker.Entry>.stride <= 80)
+    }
+}

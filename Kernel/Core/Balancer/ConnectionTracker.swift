@@ -77,29 +77,30 @@ public final class ConnectionTracker {
         }
     }
 
+    /// One flow. Fields are ordered widest first so the entry packs into 80 bytes.
     public struct Entry: Sendable {
+        public var expires = Instant.zero
         public var client = IPv4Address.any
-        public var clientPort: UInt16 = 0
         public var service = IPv4Address.any
-        public var servicePort: UInt16 = 0
         public var backend = IPv4Address.any
-        public var backendPort: UInt16 = 0
         public var backendIndex: Int32 = -1
         public var serviceIndex: Int32 = -1
+        /// Neighbours in the half-open queue, oldest first (-1: none).
+        var olderHalfOpen: Int32 = -1
+        var newerHalfOpen: Int32 = -1
+        /// What the client sends (sequence numbers in the client's space).
+        public var clientWindow = TCPWindow()
+        /// What the backend sends.
+        public var backendWindow = TCPWindow()
+        public var clientPort: UInt16 = 0
+        public var servicePort: UInt16 = 0
+        public var backendPort: UInt16 = 0
         public var snatPort: UInt16 = 0
         public var protocolNumber: UInt8 = 0
         public var state = FlowState.synSent
         public var clientFin = false
         public var backendFin = false
         public var inUse = false
-        public var expires = Instant.zero
-        /// What the client sends (sequence numbers in the client's space).
-        public var clientWindow = TCPWindow()
-        /// What the backend sends.
-        public var backendWindow = TCPWindow()
-        /// Neighbours in the half-open queue, oldest first (-1: none).
-        var olderHalfOpen: Int32 = -1
-        var newerHalfOpen: Int32 = -1
     }
 
     /// Cumulative counts; `reset-counters` zeroes them. Gauges (`count`,
