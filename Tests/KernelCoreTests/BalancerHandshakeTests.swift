@@ -87,6 +87,14 @@ import Testing
         #expect(world.balancer.tracker.counters.tableFull == 1 && world.service.statistics.activeConnections == 16)
     }
 
+    @Test func aSegmentWhoseHeaderDoesNotFitOpensNoFlow() {
+        let world = BalancerHarness()
+        var bytes = BalancerHarness.packet(from: IPv4Address(192, 0, 2, 9), 4100, to: world.vip, 80, flags: [.syn], seq: 1, ack: 0)
+        bytes[32] = 0xF0  // a 60-byte TCP header in a 20-byte segment
+        #expect(world.fromClient(bytes).verdict == .notOurs)
+        #expect(world.balancer.tracker.count == 0 && world.balancer.tracker.counters.flowsCreated == 0)
+    }
+
     /// 30,000 SYNs from spoofed sources at 1,000/s of simulated time, each
     /// answered by the backend, interleaved with 300 real clients that
     /// complete their handshakes one round trip later, under a

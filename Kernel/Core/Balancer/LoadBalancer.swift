@@ -460,7 +460,8 @@ public final class LoadBalancer {
     }
 }
 
-/// The transport ports and flags of a TCP or UDP packet, if it is one and long enough.
+/// The transport ports and flags of a TCP or UDP packet, if it is one and
+/// its headers fit.
 struct TransportHeader {
     var protocolNumber: UInt8
     var sourcePort: UInt16
@@ -475,6 +476,9 @@ struct TransportHeader {
         switch protocolNumber {
         case IPv4Packet.ProtocolNumber.tcp:
             guard packet.count >= headerLength + 20 else { return nil }
+            // A data offset that does not fit is not a segment to track.
+            let tcpHeaderLength = Int(packet[headerLength + 12] >> 4) * 4
+            guard tcpHeaderLength >= 20, packet.count >= headerLength + tcpHeaderLength else { return nil }
             flags = TCPSegment.Flags(rawValue: packet[headerLength + 13] & 0x3F)
         case IPv4Packet.ProtocolNumber.udp:
             guard packet.count >= headerLength + 8 else { return nil }
