@@ -325,3 +325,19 @@ final class BalancerFixture {
         #expect(service.backends[1].weight == 0 && service.backends[1].configuration.weight == 1)
     }
 }
+
+@Suite struct BlindResetStackTests {
+    /// Through the whole stack: a guessed RST never reaches the backend,
+    /// and the connection keeps counting; the real one closes it.
+    @Test func aBlindResetIsDroppedBeforeTheBackend() throws {
+        let world = BalancerFixture()
+        _ = try #require(try world.handshake(port: 45_000))
+        let service = world.balancer.services[0]
+        #expect(world.fromClient(port: 45_000, flags: [.rst], seq: 12345) == nil, "not forwarded")
+        #expect(world.fixture.stack.counters.balancerDrops == 1 && world.balancer.tracker.counters.outOfWindow == 1)
+        #expect(service.statistics.activeConnections == 1)
+        #expect(world.fromClient(port: 45_000, flags: [.rst], seq: BalancerFixture.clientISN + 1) != nil)
+        #expect(service.statistics.activeConnections == 0)
+        #expect(world.fixture.allBuffersReturned)
+    }
+}
