@@ -164,10 +164,21 @@ enum Balancer {
             console.write(" ")
             console.write(decimal: byState[Int(state.rawValue)])
         }
-        console.write("; table full ")
-        console.write(decimal: tracker.counters.tableFull)
-        console.write(", SNAT ports exhausted ")
-        console.write(decimal: tracker.counters.snatPortsExhausted)
+        console.write("; half-open ")
+        console.write(decimal: tracker.halfOpenCount)
+        console.write(" of ")
+        console.write(decimal: tracker.halfOpenLimit)
+        console.newline()
+        console.write("conntrack:")
+        let writeCounter = { (name: StaticString, value: UInt64) in
+            console.write(" ")
+            console.write(name)
+            console.write("=")
+            console.write(decimal: value)
+        }
+        tracker.counters.forEach(writeCounter)
+        console.write("; balancer:")
+        balancer.counters.forEach(writeCounter)
         console.newline()
         guard tracker.count > 0 else { return }
         console.line("client                 backend            snat   state        expires")

@@ -26,7 +26,11 @@ import Testing
 
     @Test func aFullTableRefusesNewFlowsAndKeepsOldOnes() {
         let tracker = ConnectionTracker(capacity: 4)
-        let admitted = (0..<6).compactMap { insert(tracker, client: UInt16(1000 + $0)) }
+        let admitted = (0..<6).compactMap { port -> Int? in
+            guard let index = insert(tracker, client: UInt16(1000 + port)) else { return nil }
+            establish(tracker, index)
+            return index
+        }
         #expect(admitted.count == 4)
         #expect(tracker.counters.tableFull == 2)
         #expect(tracker.lookupClient(IPv4Address(192, 0, 2, 1), 1000, vip, 80, protocolNumber: 6) != nil)
@@ -34,44 +38,88 @@ import Testing
 
     @Test func snatPortExhaustionIsCounted() {
         let tracker = ConnectionTracker(capacity: 16, snatPorts: 5000...5002)
-        let admitted = (0..<5).compactMap { insert(tracker, client: UInt16(1000 + $0)) }
+        let admitted = (0..<5).compactMap { port -> Int? in
+            guard let index = insert(tracker, client: UInt16(1000 + port)) else { return nil }
+            establish(tracker, index)
+            return index
+        }
         #expect(admitted.count == 3)
         #expect(tracker.counters.snatPortsExhausted == 2)
         tracker.remove(admitted[0])
         #expect(insert(tracker, client: 2000) != nil, "a freed port is reused")
     }
 
-    @Test func tcpStatesFollowTheFlagsAndSetTimeouts() throws {
+    /// The client's SYN (seq 100) and the backend's SYN-ACK (seq 5000) for `index`.
+    func halfOpen(_ tracker: ConnectionTracker, _ index: Int) {
+        tracker.observe(index, TrackedSegment(flags: [.syn], sequenceNumber: 100, window: 1000), fromClient: true, now: now)
+        tracker.observe(index, TrackedSegment(flags: [.syn, .ack], sequenceNumber: 5000, acknowledgmentNumber: 101, window: 1000),
+                        fromClient: false, now: now)
+    }
+
+    /// SYN, SYN-ACK and the client's ACK.
+    func establish(_ tracker: ConnectionTracker, _ index: Int) {
+        halfOpen(tracker, index)
+        tracker.observe(index, TrackedSegment(flags: [.ack], sequenceNumber: 101, acknowledgmentNumber: 5001, window: 1000),
+                        fromClient: true, now: now)
+    }
+
+    @Test func tcpStatesFollowTheHandshakeAndFinsAndSetTimeouts() throws {
         let tracker = ConnectionTracker(capacity: 8)
         let index = try #require(insert(tracker, client: 1))
         #expect(tracker.entries[index].state == .synSent)
-        tracker.observe(index, flags: [.syn, .ack], fromClient: false, now: now)
+        halfOpen(tracker, index)
+        #expect(tracker.entries[index].state == .synReceived)
+        #expect(tracker.entries[index].expires == now + tracker.timeouts.syn)
+        tracker.observe(index, TrackedSegment(flags: [.ack], sequenceNumber: 101, acknowledgmentNumber: 5001, window: 1000),
+                        fromClient: true, now: now)
         #expect(tracker.entries[index].state == .established)
         #expect(tracker.entries[index].expires == now + tracker.timeouts.established)
-        tracker.observe(index, flags: [.fin, .ack], fromClient: true, now: now)
+        tracker.observe(index, TrackedSegment(flags: [.fin, .ack], sequenceNumber: 101, acknowledgmentNumber: 5001, window: 1000),
+                        fromClient: true, now: now)
         #expect(tracker.entries[index].state == .finWait)
-        tracker.observe(index, flags: [.fin, .ack], fromClient: false, now: now)
+        tracker.observe(index, TrackedSegment(flags: [.fin, .ack], sequenceNumber: 5001, acknowledgmentNumber: 102, window: 1000),
+                        fromClient: false, now: now)
         #expect(tracker.entries[index].state == .closing)
-        tracker.observe(index, flags: [.ack], fromClient: true, now: now)
+        tracker.observe(index, TrackedSegment(flags: [.ack], sequenceNumber: 102, acknowledgmentNumber: 5002, window: 1000),
+                        fromClient: true, now: now)
         #expect(tracker.entries[index].state == .closed)
         let reset = try #require(insert(tracker, client: 2))
-        tracker.observe(reset, flags: [.rst], fromClient: false, now: now)
+        establish(tracker, reset)
+        #expect(tracker.observe(reset, TrackedSegment(flags: [.rst], sequenceNumber: 99_999), fromClient: false, now: now) == false)
+        #expect(tracker.entries[reset].state == .established && tracker.counters.outOfWindow == 1)
+        #expect(tracker.observe(reset, TrackedSegment(flags: [.rst], sequenceNumber: 5001), fromClient: false, now: now))
         #expect(tracker.entries[reset].state == .closed)
+        #expect(tracker.halfOpenCount == 0)
     }
 
     @Test func sweepingExpiresByStateWithBoundedWork() throws {
         let tracker = ConnectionTracker(capacity: 64)
         let half = try #require(insert(tracker, client: 1))
         let open = try #require(insert(tracker, client: 2))
-        tracker.observe(open, flags: [.syn, .ack], fromClient: false, now: now)
+        halfOpen(tracker, half)
+        establish(tracker, open)
         var expired: [UInt16] = []
         tracker.sweep(now: now + .seconds(11), budget: 64) { expired.append($0.clientPort) }
         #expect(expired == [1], "a half-open flow lasts 10 s; an established one much longer")
         #expect(tracker.entries[half].inUse == false && tracker.entries[open].inUse)
+        #expect(tracker.halfOpenCount == 0)
         tracker.sweep(now: now + .seconds(400), budget: 8) { expired.append($0.clientPort) }
         #expect(tracker.count == 1 || expired.contains(2), "a budget of 8 may not reach every slot")
         tracker.sweep(now: now + .seconds(400), budget: 64) { expired.append($0.clientPort) }
         #expect(tracker.count == 0 && tracker.counters.expired == 2)
+    }
+
+    @Test func countersAreNamedOnceAndIterated() {
+        var names: [String] = []
+        ConnectionTracker.Counters().forEach { name, value in
+            names.append(name.description)
+            #expect(value == 0)
+        }
+        #expect(names.count == ConnectionTracker.Counters.count && Set(names).count == names.count && !names.contains("unknown"))
+        var balancerNames: [String] = []
+        LoadBalancer.Counters().forEach { name, _ in balancerNames.append(name.description) }
+        #expect(balancerNames.count == LoadBalancer.Counters.count && Set(balancerNames).count == balancerNames.count)
+        #expect(!balancerNames.contains("unknown"))
     }
 
     /// Random inserts and removals against a dictionary model: the
@@ -89,6 +137,8 @@ import Testing
                     model[port] = nil
                 }
             } else if let index = insert(tracker, client: port) {
+                // Established, so a full table refuses rather than evicting.
+                establish(tracker, index)
                 model[port] = index
             }
         }
@@ -181,9 +231,11 @@ import Testing
         let index = try #require(tracker.insert(
             client: IPv4Address(1, 2, 3, 4), clientPort: 1, service: IPv4Address(10, 0, 2, 15), servicePort: 80, protocolNumber: 6,
             backend: IPv4Address(10, 0, 3, 2), backendPort: 8081, backendIndex: 0, serviceIndex: 0, now: .zero))
-        tracker.observe(index, flags: [.rst], fromClient: false, now: .zero)
-        tracker.observe(index, flags: [.fin, .ack], fromClient: true, now: .zero)
-        tracker.observe(index, flags: [.ack], fromClient: true, now: .zero)
+        tracker.observe(index, TrackedSegment(flags: [.syn], sequenceNumber: 1, window: 100), fromClient: true, now: .zero)
+        tracker.observe(index, TrackedSegment(flags: [.rst, .ack], acknowledgmentNumber: 2), fromClient: false, now: .zero)
+        #expect(tracker.entries[index].state == .closed)
+        tracker.observe(index, TrackedSegment(flags: [.fin, .ack], sequenceNumber: 2), fromClient: true, now: .zero)
+        tracker.observe(index, TrackedSegment(flags: [.ack], sequenceNumber: 3), fromClient: true, now: .zero)
         #expect(tracker.entries[index].state == .closed)
     }
 }
@@ -202,5 +254,12 @@ import Testing
         let quick = try #require(insert(service: 1, port: 2))
         #expect(tracker.entries[standard].expires == Instant.zero + .seconds(10))
         #expect(tracker.entries[quick].expires == Instant.zero + .seconds(2))
+    }
+}
+
+@Suite struct ConnectionTrackerLayoutTests {
+    /// 65,536 entries are resident for the appliance's life: keep each small.
+    @Test func anEntryStaysCompact() {
+        #expect(MemoryLayout<ConnectionTracker.Entry>.stride <= 80)
     }
 }

@@ -28,24 +28,56 @@ final class BalancerFixture {
         }
     }
 
+    /// The client's initial sequence number: its SYN is seq 100, what follows 101.
+    static let clientISN: UInt32 = 100
+    /// The backends' initial sequence number in `handshake`.
+    static let backendISN: UInt32 = 5000
+
     func segment(from source: IPv4Address, _ sourcePort: UInt16, to destination: IPv4Address, _ destinationPort: UInt16,
-                 flags: TCPSegment.Flags, payload: [UInt8] = []) -> [UInt8] {
+                 flags: TCPSegment.Flags, seq: UInt32 = BalancerFixture.clientISN, ack: UInt32 = 0, payload: [UInt8] = []) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 20 + payload.count)
         bytes.withUnsafeMutableBytes { raw in
             raw.slice(20, raw.count).copyMemory(from: UnsafeRawBufferPointer(start: payload, count: payload.count))
-            TCPSegment.emit(into: raw, sourcePort: sourcePort, destinationPort: destinationPort, sequenceNumber: 100,
-                            acknowledgmentNumber: 0, flags: flags, window: 8000, payloadLength: payload.count,
+            TCPSegment.emit(into: raw, sourcePort: sourcePort, destinationPort: destinationPort, sequenceNumber: seq,
+                            acknowledgmentNumber: ack, flags: flags, window: 8000, payloadLength: payload.count,
                             source: source, destination: destination)
         }
         return bytes
     }
 
     /// Sends a client segment to the service; returns the frame that left on the private NIC, if any.
-    func fromClient(port: UInt16, flags: TCPSegment.Flags, payload: [UInt8] = []) -> [UInt8]? {
-        let tcp = segment(from: client, port, to: IPv4Address(10, 0, 2, 15), 80, flags: flags, payload: payload)
+    func fromClient(port: UInt16, flags: TCPSegment.Flags, seq: UInt32 = BalancerFixture.clientISN, ack: UInt32 = 0,
+                    payload: [UInt8] = []) -> [UInt8]? {
+        let tcp = segment(from: client, port, to: IPv4Address(10, 0, 2, 15), 80, flags: flags, seq: seq, ack: ack, payload: payload)
         fixture.device(.public).inject(fixture.ipv4Frame(to: .public, from: client, protocolNumber: 6, payload: tcp))
         fixture.run()
         return fixture.device(.private).sent.popLast()
+    }
+
+    /// Sends a backend segment to the balancer's SNAT port; returns the frame that left on the public NIC, if any.
+    @discardableResult
+    func fromBackend(port backendPort: UInt16, snatPort: UInt16, flags: TCPSegment.Flags, seq: UInt32 = BalancerFixture.backendISN,
+                     ack: UInt32) -> [UInt8]? {
+        let tcp = segment(from: backendHost, backendPort, to: IPv4Address(10, 0, 3, 15), snatPort, flags: flags, seq: seq, ack: ack)
+        fixture.device(.private).inject(fixture.ipv4Frame(
+            to: .private, from: backendHost, protocolNumber: 6, payload: tcp, destination: IPv4Address(10, 0, 3, 15)))
+        fixture.run()
+        return fixture.device(.public).sent.popLast()
+    }
+
+    /// The client's SYN, the backend's SYN-ACK and the client's ACK; the
+    /// backend port and SNAT port of the flow, or nil if a step failed.
+    func handshake(port: UInt16) throws -> (backendPort: UInt16, snatPort: UInt16)? {
+        guard let syn = fromClient(port: port, flags: [.syn]) else { return nil }
+        var ports: (backendPort: UInt16, snatPort: UInt16) = (0, 0)
+        try parse(syn) { frame in
+            let tcp = try TCPSegment(parsing: try IPv4Packet(parsing: frame.payload).payload)
+            ports = (tcp.destinationPort, tcp.sourcePort)
+        }
+        guard fromBackend(port: ports.backendPort, snatPort: ports.snatPort, flags: [.syn, .ack], ack: Self.clientISN + 1) != nil,
+            fromClient(port: port, flags: [.ack], seq: Self.clientISN + 1, ack: Self.backendISN + 1) != nil
+        else { return nil }
+        return ports
     }
 }
 
@@ -67,11 +99,7 @@ final class BalancerFixture {
             backendPort = tcp.destinationPort
         }
         // The backend answers the balancer's address and port.
-        let reply = world.segment(from: world.backendHost, backendPort, to: IPv4Address(10, 0, 3, 15), snatPort, flags: [.syn, .ack])
-        world.fixture.device(.private).inject(world.fixture.ipv4Frame(
-            to: .private, from: world.backendHost, protocolNumber: 6, payload: reply, destination: IPv4Address(10, 0, 3, 15)))
-        world.fixture.run()
-        let sentToClient = world.fixture.device(.public).sent.popLast()
+        let sentToClient = world.fromBackend(port: backendPort, snatPort: snatPort, flags: [.syn, .ack], ack: BalancerFixture.clientISN + 6)
         let inbound = try #require(sentToClient)
         try parse(inbound) { frame in
             let ip = try IPv4Packet(parsing: frame.payload)
@@ -81,8 +109,11 @@ final class BalancerFixture {
             #expect(tcp.checksumValid(source: ip.source, destination: ip.destination))
         }
         let service = world.balancer.services[0]
+        #expect(service.statistics.activeConnections == 0, "half-open until the client acknowledges the SYN-ACK")
+        _ = try #require(world.fromClient(port: 5555, flags: [.ack], seq: BalancerFixture.clientISN + 6,
+                                          ack: BalancerFixture.backendISN + 1))
         #expect(service.statistics.activeConnections == 1 && service.statistics.totalConnections == 1)
-        #expect(world.fixture.stack.counters.balancerForwarded == 2)
+        #expect(world.fixture.stack.counters.balancerForwarded == 3)
         #expect(world.fixture.allBuffersReturned)
     }
 
@@ -90,14 +121,15 @@ final class BalancerFixture {
         let world = BalancerFixture()
         var perBackend: [UInt16: Int] = [:]
         for port in 0..<300 {
-            let frame = try #require(world.fromClient(port: UInt16(20_000 + port), flags: [.syn]))
-            try parse(frame) { perBackend[try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort, default: 0] += 1 }
+            let (backendPort, _) = try #require(try world.handshake(port: UInt16(20_000 + port)))
+            perBackend[backendPort, default: 0] += 1
         }
         #expect(perBackend == [8081: 100, 8082: 100, 8083: 100])
         // Later packets of a flow follow its first.
         var again: Set<UInt16> = []
         for _ in 0..<5 {
-            let frame = try #require(world.fromClient(port: 20_000, flags: [.ack]))
+            let frame = try #require(world.fromClient(port: 20_000, flags: [.ack], seq: BalancerFixture.clientISN + 1,
+                                                      ack: BalancerFixture.backendISN + 1))
             try parse(frame) { again.insert(try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort) }
         }
         #expect(again.count == 1)
@@ -143,7 +175,7 @@ final class BalancerFixture {
 
     @Test func limitsAndStrayPacketsAreRefusedAndCounted() throws {
         let world = BalancerFixture(maximumConnections: 5)
-        for port in 0..<7 { _ = world.fromClient(port: UInt16(40_000 + port), flags: [.syn]) }
+        for port in 0..<7 { _ = try world.handshake(port: UInt16(40_000 + port)) }
         #expect(world.balancer.services[0].statistics.activeConnections == 5)
         #expect(world.balancer.counters.serviceLimit == 2)
         // Each refused SYN was answered with a reset from the service's address and port.
@@ -177,13 +209,13 @@ final class BalancerFixture {
 
     @Test func closedFlowsStopCountingOnceAndExpire() throws {
         let world = BalancerFixture()
-        _ = try #require(world.fromClient(port: 50_000, flags: [.syn]))
+        _ = try #require(try world.handshake(port: 50_000))
         #expect(world.balancer.services[0].statistics.activeConnections == 1)
-        _ = world.fromClient(port: 50_000, flags: [.rst])
+        _ = world.fromClient(port: 50_000, flags: [.rst], seq: BalancerFixture.clientISN + 1)
         #expect(world.balancer.services[0].statistics.activeConnections == 0)
         // Late segments of the closed flow do not count it closed again.
-        _ = world.fromClient(port: 50_000, flags: [.fin, .ack])
-        _ = world.fromClient(port: 50_000, flags: [.ack])
+        _ = world.fromClient(port: 50_000, flags: [.fin, .ack], seq: BalancerFixture.clientISN + 1, ack: BalancerFixture.backendISN + 1)
+        _ = world.fromClient(port: 50_000, flags: [.ack], seq: BalancerFixture.clientISN + 2, ack: BalancerFixture.backendISN + 1)
         #expect(world.balancer.services[0].statistics.activeConnections == 0)
         #expect(world.balancer.services[0].backends.allSatisfy { $0.statistics.activeConnections == 0 })
         world.balancer.sweep(now: world.now + .seconds(11), budget: 1024)
@@ -212,14 +244,14 @@ final class BalancerFixture {
         let first = try #require(world.fromClient(port: 60_000, flags: [.syn]))
         var firstBackend: UInt16 = 0
         try parse(first) { firstBackend = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
-        _ = world.fromClient(port: 60_000, flags: [.rst])
+        _ = world.fromClient(port: 60_000, flags: [.rst], seq: BalancerFixture.clientISN + 1)
         let drained = try #require(service.backends.first { $0.configuration.port == firstBackend })
         world.balancer.setAdministrative(.draining, service: service, backend: drained)
         let again = try #require(world.fromClient(port: 60_000, flags: [.syn]))
         var secondBackend: UInt16 = 0
         try parse(again) { secondBackend = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
         #expect(secondBackend != firstBackend)
-        #expect(service.statistics.activeConnections == 1 && service.statistics.totalConnections == 2)
+        #expect(world.balancer.tracker.count == 1 && world.balancer.tracker.halfOpenCount == 1)
     }
 }
 
@@ -234,10 +266,7 @@ final class BalancerFixture {
             snatPort = tcp.sourcePort
             backendPort = tcp.destinationPort
         }
-        let reset = world.segment(from: world.backendHost, backendPort, to: IPv4Address(10, 0, 3, 15), snatPort, flags: [.rst, .ack])
-        world.fixture.device(.private).inject(world.fixture.ipv4Frame(
-            to: .private, from: world.backendHost, protocolNumber: 6, payload: reset, destination: IPv4Address(10, 0, 3, 15)))
-        world.fixture.run()
+        world.fromBackend(port: backendPort, snatPort: snatPort, flags: [.rst, .ack], seq: 0, ack: BalancerFixture.clientISN + 1)
         let backend = try #require(world.balancer.services[0].backends.first { $0.configuration.port == backendPort })
         #expect(backend.statistics.failedConnects == 1)
         #expect(backend.statistics.activeConnections == 0)
@@ -249,13 +278,12 @@ final class BalancerFixture {
     @Test func aDrainedBackendKeepsItsOpenConnections() throws {
         let world = BalancerFixture()
         let service = world.balancer.services[0]
-        let first = try #require(world.fromClient(port: 62_000, flags: [.syn]))
-        var backendPort: UInt16 = 0
-        try parse(first) { backendPort = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
+        let (backendPort, _) = try #require(try world.handshake(port: 62_000))
         let backend = try #require(service.backends.first { $0.configuration.port == backendPort })
         world.balancer.setAdministrative(.draining, service: service, backend: backend)
         for _ in 0..<3 {
-            let later = try #require(world.fromClient(port: 62_000, flags: [.ack], payload: [1, 2, 3]))
+            let later = try #require(world.fromClient(port: 62_000, flags: [.ack], seq: BalancerFixture.clientISN + 1,
+                                                      ack: BalancerFixture.backendISN + 1, payload: [1, 2, 3]))
             var port: UInt16 = 0
             try parse(later) { port = try TCPSegment(parsing: try IPv4Packet(parsing: $0.payload).payload).destinationPort }
             #expect(port == backendPort, "the open connection still reaches its drained backend")
@@ -267,7 +295,7 @@ final class BalancerFixture {
         let world = BalancerFixture()
         let start = world.now
         world.balancer.sweep(now: start)
-        for port in 0..<30 { _ = world.fromClient(port: UInt16(63_000 + port), flags: [.syn]) }
+        for port in 0..<30 { _ = try world.handshake(port: UInt16(63_000 + port)) }
         world.balancer.sweep(now: start + .seconds(2))
         #expect(world.balancer.services[0].statistics.connectionRate == 15)
         world.balancer.sweep(now: start + .seconds(3))
@@ -295,5 +323,21 @@ final class BalancerFixture {
         #expect(chosen[8082] == nil, "weight 0 takes no new connections: \(chosen)")
         #expect(chosen.values.reduce(0, +) == 300)
         #expect(service.backends[1].weight == 0 && service.backends[1].configuration.weight == 1)
+    }
+}
+
+@Suite struct BlindResetStackTests {
+    /// Through the whole stack: a guessed RST never reaches the backend,
+    /// and the connection keeps counting; the real one closes it.
+    @Test func aBlindResetIsDroppedBeforeTheBackend() throws {
+        let world = BalancerFixture()
+        _ = try #require(try world.handshake(port: 45_000))
+        let service = world.balancer.services[0]
+        #expect(world.fromClient(port: 45_000, flags: [.rst], seq: 12345) == nil, "not forwarded")
+        #expect(world.fixture.stack.counters.balancerDrops == 1 && world.balancer.tracker.counters.outOfWindow == 1)
+        #expect(service.statistics.activeConnections == 1)
+        #expect(world.fromClient(port: 45_000, flags: [.rst], seq: BalancerFixture.clientISN + 1) != nil)
+        #expect(service.statistics.activeConnections == 0)
+        #expect(world.fixture.allBuffersReturned)
     }
 }

@@ -7,20 +7,45 @@
 /// and SNAT ports come from a fixed pool. Inserting, finding, updating and
 /// expiring flows allocates nothing. A full table or an exhausted port pool
 /// refuses the new flow (counted); existing flows carry on.
+///
+/// A TCP flow is half-open from the client's SYN until the client
+/// acknowledges the backend's SYN-ACK. Half-open flows keep the `syn`
+/// timeout, are counted apart (`halfOpenCount`) and bounded
+/// (`halfOpenLimit`): a new SYN past the bound, or into a full table or
+/// port pool, evicts the oldest half-open flow. A spoofed SYN is never
+/// acknowledged, so a flood only ever displaces other spoofed flows, while
+/// a real client completes its handshake within a round trip.
+///
+/// Each direction's sequence window is tracked (`TCPWindow`): a RST or FIN
+/// outside it is refused (counted) and changes nothing.
 public final class ConnectionTracker {
     /// The life of a tracked TCP flow, as far as a middlebox can see it.
     public enum FlowState: UInt8, Sendable, CaseIterable {
-        case synSent, established, finWait, closing, closed
+        /// The client's SYN passed.
+        case synSent
+        /// The backend's SYN-ACK passed; the client has not acknowledged it.
+        case synReceived
+        case established, finWait, closing, closed
 
         public var name: StaticString {
             switch self {
             case .synSent: return "syn"
+            case .synReceived: return "syn-received"
             case .established: return "established"
             case .finWait: return "fin"
             case .closing: return "closing"
             case .closed: return "closed"
             }
         }
+
+        /// Before the client completed the handshake.
+        @inline(__always)
+        public var isHalfOpen: Bool { self == .synSent || self == .synReceived }
+
+        /// A connection both ends opened and not both closed: what
+        /// connection counts and limits count.
+        @inline(__always)
+        public var isOpen: Bool { self == .established || self == .finWait || self == .closing }
     }
 
     public struct Timeouts: Sendable {
@@ -43,7 +68,7 @@ public final class ConnectionTracker {
         func timeout(_ state: FlowState, udp isUDP: Bool) -> Interval {
             if isUDP { return udp }
             switch state {
-            case .synSent: return syn
+            case .synSent, .synReceived: return syn
             case .established: return established
             case .finWait: return fin
             case .closing: return closing
@@ -52,52 +77,112 @@ public final class ConnectionTracker {
         }
     }
 
+    /// One flow. Fields are ordered widest first so the entry packs into 80 bytes.
     public struct Entry: Sendable {
+        public var expires = Instant.zero
         public var client = IPv4Address.any
-        public var clientPort: UInt16 = 0
         public var service = IPv4Address.any
-        public var servicePort: UInt16 = 0
         public var backend = IPv4Address.any
-        public var backendPort: UInt16 = 0
         public var backendIndex: Int32 = -1
         public var serviceIndex: Int32 = -1
+        /// Neighbours in the half-open queue, oldest first (-1: none).
+        var olderHalfOpen: Int32 = -1
+        var newerHalfOpen: Int32 = -1
+        /// What the client sends (sequence numbers in the client's space).
+        public var clientWindow = TCPWindow()
+        /// What the backend sends.
+        public var backendWindow = TCPWindow()
+        public var clientPort: UInt16 = 0
+        public var servicePort: UInt16 = 0
+        public var backendPort: UInt16 = 0
         public var snatPort: UInt16 = 0
         public var protocolNumber: UInt8 = 0
         public var state = FlowState.synSent
         public var clientFin = false
         public var backendFin = false
-        public var expires = Instant.zero
         public var inUse = false
     }
 
+    /// Cumulative counts; `reset-counters` zeroes them. Gauges (`count`,
+    /// `halfOpenCount`) live apart and are never reset.
     public struct Counters: Sendable, Equatable {
         public var flowsCreated: UInt64 = 0
         public var tableFull: UInt64 = 0
         public var snatPortsExhausted: UInt64 = 0
         public var expired: UInt64 = 0
+        /// Half-open flows evicted to make room for a new SYN.
+        public var halfOpenEvicted: UInt64 = 0
+        /// RST and FIN segments outside the flow's window, dropped.
+        public var outOfWindow: UInt64 = 0
         public init() {}
+
+        /// How many counters `name(_:)` and `value(_:)` index.
+        public static let count = 6
+
+        /// Counter `index`'s name, in declaration order.
+        public static func name(_ index: Int) -> StaticString {
+            switch index {
+            case 0: return "created"
+            case 1: return "table-full"
+            case 2: return "snat-ports-exhausted"
+            case 3: return "expired"
+            case 4: return "half-open-evicted"
+            case 5: return "out-of-window"
+            default: return "unknown"
+            }
+        }
+
+        /// Counter `index`'s value.
+        public func value(_ index: Int) -> UInt64 {
+            switch index {
+            case 0: return flowsCreated
+            case 1: return tableFull
+            case 2: return snatPortsExhausted
+            case 3: return expired
+            case 4: return halfOpenEvicted
+            case 5: return outOfWindow
+            default: return 0
+            }
+        }
+
+        /// Calls `body` with each counter's name and value, in declaration order.
+        public func forEach(_ body: (StaticString, UInt64) -> Void) {
+            for index in 0..<Self.count { body(Self.name(index), value(index)) }
+        }
     }
 
     public let capacity: Int
+    /// Half-open flows tracked at most; past it a new SYN evicts the oldest.
+    public let halfOpenLimit: Int
     /// Timeouts for flows of services without their own.
     public var timeouts = Timeouts()
     /// Per-service timeouts, indexed by the flows' `serviceIndex`.
     public var serviceTimeouts: [Timeouts] = []
     public private(set) var counters = Counters()
+    /// Flows in the table (a gauge).
     public private(set) var count = 0
+    /// Flows in the table that are half-open (a gauge).
+    public private(set) var halfOpenCount = 0
     public private(set) var entries: [Entry]
     private var freeEntries: [Int32]
     private var clientIndex: [Int32]
     private var backendIndex: [Int32]
     private let indexMask: Int
-    private var freePorts: [UInt16]
+    private var ports: SNATPortPool
     private var sweepCursor = 0
+    private var oldestHalfOpen: Int32 = -1
+    private var newestHalfOpen: Int32 = -1
+
+    /// The share of the table half-open flows may take unless told otherwise.
+    public static let defaultHalfOpenShare = 4
 
     /// - Parameters:
     ///   - capacity: flows tracked at most.
     ///   - snatPorts: the source ports the appliance may use toward backends.
-    public init(capacity: Int, snatPorts: ClosedRange<UInt16> = 1024...65535) {
+    ///   - halfOpenLimit: half-open flows tracked at most (default: a quarter of `capacity`).
+    public init(capacity: Int, snatPorts: ClosedRange<UInt16> = 1024...65535, halfOpenLimit: Int? = nil) {
         self.capacity = capacity
+        self.halfOpenLimit = Swift.max(1, Swift.min(halfOpenLimit ?? capacity / ConnectionTracker.defaultHalfOpenShare, capacity))
         entries = Array(repeating: Entry(), count: capacity)
         freeEntries = (0..<Int32(capacity)).reversed().map { $0 }
         var indexSize = 16
@@ -105,10 +190,10 @@ public final class ConnectionTracker {
         indexMask = indexSize - 1
         clientIndex = Array(repeating: -1, count: indexSize)
         backendIndex = Array(repeating: -1, count: indexSize)
-        freePorts = snatPorts.reversed().map { $0 }
+        ports = SNATPortPool(snatPorts)
     }
 
-    public var availableSNATPorts: Int { freePorts.count }
+    public var availableSNATPorts: Int { ports.available }
 
     // MARK: Lookup
 
@@ -149,16 +234,21 @@ public final class ConnectionTracker {
 
     // MARK: Changes
 
-    /// Tracks a new flow; nil (and counted) when the table is full or no SNAT port is free.
+    /// Tracks a new flow in the synSent state; nil (and counted) when the
+    /// table is full or no SNAT port is free and no half-open flow can be
+    /// evicted to make room.
     public func insert(
         client: IPv4Address, clientPort: UInt16, service: IPv4Address, servicePort: UInt16, protocolNumber: UInt8,
         backend: IPv4Address, backendPort: UInt16, backendIndex backendNumber: Int, serviceIndex: Int, now: Instant
     ) -> Int? {
+        if halfOpenCount >= halfOpenLimit || (freeEntries.isEmpty || ports.available == 0) && halfOpenCount > 0 {
+            evictOldestHalfOpen()
+        }
         guard let index = freeEntries.last else {
             counters.tableFull += 1
             return nil
         }
-        guard let port = freePorts.popLast() else {
+        guard let port = ports.take() else {
             counters.snatPortsExhausted += 1
             return nil
         }
@@ -182,32 +272,91 @@ public final class ConnectionTracker {
         insertIndex(clientSide: false, index, hash: ConnectionTracker.hash(backend.value, backendPort, 0, port, protocolNumber))
         count += 1
         counters.flowsCreated += 1
+        enqueueHalfOpen(index)
         return Int(index)
     }
 
-    /// Advances a TCP flow's state from the flags of a packet seen in one
-    /// direction, and refreshes its expiry.
-    public func observe(_ index: Int, flags: TCPSegment.Flags, fromClient: Bool, now: Instant) {
+    /// Advances a flow from a packet seen in one direction and refreshes
+    /// its expiry. Returns false for a RST or FIN outside the flow's
+    /// window: it is counted, changes nothing, and must not be forwarded.
+    /// Other out-of-window segments pass unchanged (the endpoint judges
+    /// them) but neither move the state nor keep the flow alive.
+    @discardableResult
+    public func observe(_ index: Int, _ segment: TrackedSegment, fromClient: Bool, now: Instant) -> Bool {
         var entry = entries[index]
+        let before = entry.state
         let isUDP = entry.protocolNumber == IPv4Packet.ProtocolNumber.udp
-        if entry.state == .closed {
+        if isUDP {
+            if entry.state == .synSent && !fromClient { entry.state = .established }
+        } else if entry.state != .closed {
             // Closed stays closed: late FINs and retransmissions only keep it from expiring early.
-        } else if !isUDP {
-            if flags.contains(.rst) {
-                entry.state = .closed
-            } else if flags.contains(.fin) {
-                if fromClient { entry.clientFin = true } else { entry.backendFin = true }
-                entry.state = entry.clientFin && entry.backendFin ? .closing : .finWait
-            } else if entry.state == .synSent && !fromClient && flags.contains(.syn) && flags.contains(.ack) {
-                entry.state = .established
-            } else if entry.state == .closing && flags == [.ack] {
-                entry.state = .closed
+            guard Self.track(&entry, segment, fromClient: fromClient) else {
+                if segment.isControl {
+                    counters.outOfWindow += 1
+                    return false
+                }
+                return true
             }
-        } else if entry.state == .synSent && !fromClient {
-            entry.state = .established
         }
         entry.expires = now + timeouts(for: Int(entry.serviceIndex)).timeout(entry.state, udp: isUDP)
         entries[index] = entry
+        if before.isHalfOpen && !entry.state.isHalfOpen { dequeueHalfOpen(Int32(index)) }
+        return true
+    }
+
+    /// The TCP state machine with window tracking; false when the segment
+    /// is outside the window (the entry is then unchanged).
+    @inline(__always)
+    private static func track(_ entry: inout Entry, _ segment: TrackedSegment, fromClient: Bool) -> Bool {
+        let flags = segment.flags
+        if fromClient {
+            if !entry.clientWindow.isInitialized {
+                // The SYN that opened the flow.
+                guard flags.contains(.syn) && !flags.contains(.ack) else { return false }
+                entry.clientWindow.start(segment, reply: false)
+                return true
+            }
+            guard entry.clientWindow.accepts(segment, receiver: entry.backendWindow) else { return false }
+            entry.clientWindow.advance(segment, receiver: &entry.backendWindow)
+        } else {
+            if !entry.backendWindow.isInitialized {
+                // Only the SYN-ACK (or a refusing RST) acknowledging the client's SYN starts the reply direction.
+                guard flags.contains(.ack), segment.acknowledgmentNumber == entry.clientWindow.end else { return false }
+                if flags.contains(.rst) {
+                    entry.state = .closed
+                    return true
+                }
+                guard flags.contains(.syn) else { return false }
+                entry.backendWindow.start(segment, reply: true)
+                if !(entry.clientWindow.offeredScale && entry.backendWindow.offeredScale) {
+                    entry.clientWindow.scale = 0
+                    entry.backendWindow.scale = 0
+                }
+                entry.backendWindow.advance(segment, receiver: &entry.clientWindow)
+                entry.state = .synReceived
+                return true
+            }
+            guard entry.backendWindow.accepts(segment, receiver: entry.clientWindow) else { return false }
+            entry.backendWindow.advance(segment, receiver: &entry.clientWindow)
+        }
+        if flags.contains(.rst) {
+            entry.state = .closed
+            return true
+        }
+        // The client's ACK of the backend's SYN-ACK completes the handshake.
+        if entry.state == .synReceived && fromClient && flags.contains(.ack)
+            && segment.acknowledgmentNumber == entry.backendWindow.end
+        {
+            entry.state = .established
+        }
+        guard entry.state.isOpen else { return true }
+        if flags.contains(.fin) {
+            if fromClient { entry.clientFin = true } else { entry.backendFin = true }
+            entry.state = entry.clientFin && entry.backendFin ? .closing : .finWait
+        } else if entry.state == .closing && flags == [.ack] {
+            entry.state = .closed
+        }
+        return true
     }
 
     @inline(__always)
@@ -219,11 +368,12 @@ public final class ConnectionTracker {
     public func remove(_ index: Int) {
         let entry = entries[index]
         guard entry.inUse else { return }
+        if entry.state.isHalfOpen { dequeueHalfOpen(Int32(index)) }
         removeIndex(clientSide: true, Int32(index), hash: ConnectionTracker.hash(
             entry.client.value, entry.clientPort, entry.service.value, entry.servicePort, entry.protocolNumber))
         removeIndex(clientSide: false, Int32(index), hash: ConnectionTracker.hash(
             entry.backend.value, entry.backendPort, 0, entry.snatPort, entry.protocolNumber))
-        freePorts.append(entry.snatPort)
+        ports.give(entry.snatPort)
         entries[index].inUse = false
         freeEntries.append(Int32(index))
         count -= 1
@@ -244,6 +394,39 @@ public final class ConnectionTracker {
             counters.expired += 1
             expired(entry)
         }
+    }
+
+    /// Zeroes the cumulative counters; the gauges and the flows stay.
+    public func resetCounters() {
+        counters = Counters()
+    }
+
+    // MARK: Half-open queue
+
+    /// Drops the oldest half-open flow, freeing its entry and SNAT port.
+    /// It holds no connection count, so nothing else needs telling.
+    private func evictOldestHalfOpen() {
+        guard oldestHalfOpen >= 0 else { return }
+        remove(Int(oldestHalfOpen))
+        counters.halfOpenEvicted += 1
+    }
+
+    private func enqueueHalfOpen(_ index: Int32) {
+        entries[Int(index)].olderHalfOpen = newestHalfOpen
+        entries[Int(index)].newerHalfOpen = -1
+        if newestHalfOpen >= 0 { entries[Int(newestHalfOpen)].newerHalfOpen = index } else { oldestHalfOpen = index }
+        newestHalfOpen = index
+        halfOpenCount += 1
+    }
+
+    private func dequeueHalfOpen(_ index: Int32) {
+        let older = entries[Int(index)].olderHalfOpen
+        let newer = entries[Int(index)].newerHalfOpen
+        if older >= 0 { entries[Int(older)].newerHalfOpen = newer } else { oldestHalfOpen = newer }
+        if newer >= 0 { entries[Int(newer)].olderHalfOpen = older } else { newestHalfOpen = older }
+        entries[Int(index)].olderHalfOpen = -1
+        entries[Int(index)].newerHalfOpen = -1
+        halfOpenCount -= 1
     }
 
     // MARK: Index

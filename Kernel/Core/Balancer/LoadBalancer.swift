@@ -37,8 +37,11 @@ public final class LoadBalancer {
     }
 
     public struct Statistics: Sendable, Equatable {
+        /// Open connections: the client completed the handshake and the
+        /// flow has not closed (a gauge; half-open flows are not counted).
         public var activeConnections = 0
         public var maximumConnectionsSeen = 0
+        /// Connections whose handshake completed.
         public var totalConnections: UInt64 = 0
         public var refusedConnections: UInt64 = 0
         /// Connections the backend refused (reset before it answered the SYN).
@@ -54,6 +57,18 @@ public final class LoadBalancer {
         init(open: Int) {
             activeConnections = open
             maximumConnectionsSeen = open
+        }
+
+        /// A connection completed its handshake.
+        mutating func opened() {
+            activeConnections += 1
+            totalConnections += 1
+            maximumConnectionsSeen = Swift.max(maximumConnectionsSeen, activeConnections)
+        }
+
+        /// An open connection closed or was forgotten.
+        mutating func closed() {
+            activeConnections -= 1
         }
 
         mutating func count(packetBytes: Int, toBackend: Bool) {
@@ -118,7 +133,43 @@ public final class LoadBalancer {
         public var serviceLimit: UInt64 = 0
         public var ttlExpired: UInt64 = 0
         public var unknownReplies: UInt64 = 0
+        /// RST and FIN segments of a tracked flow with a wrong TCP checksum, dropped.
+        public var badChecksum: UInt64 = 0
         public init() {}
+
+        /// How many counters `name(_:)` and `value(_:)` index.
+        public static let count = 6
+
+        /// Counter `index`'s name, in declaration order.
+        public static func name(_ index: Int) -> StaticString {
+            switch index {
+            case 0: return "invalid"
+            case 1: return "no-backend"
+            case 2: return "service-limit"
+            case 3: return "ttl-expired"
+            case 4: return "unknown-replies"
+            case 5: return "bad-checksum"
+            default: return "unknown"
+            }
+        }
+
+        /// Counter `index`'s value.
+        public func value(_ index: Int) -> UInt64 {
+            switch index {
+            case 0: return invalidPackets
+            case 1: return noBackend
+            case 2: return serviceLimit
+            case 3: return ttlExpired
+            case 4: return unknownReplies
+            case 5: return badChecksum
+            default: return 0
+            }
+        }
+
+        /// Calls `body` with each counter's name and value, in declaration order.
+        public func forEach(_ body: (StaticString, UInt64) -> Void) {
+            for index in 0..<Self.count { body(Self.name(index), value(index)) }
+        }
     }
 
     public let services: [Service]
@@ -130,12 +181,13 @@ public final class LoadBalancer {
     public private(set) var counters = Counters()
     public var onEvent: ((Event) -> Void)?
 
+    /// - Parameter halfOpenLimit: half-open flows tracked at most (default: a quarter of `connectionCapacity`).
     public init(services: [ServiceConfiguration], publicAddress: IPv4Address, privateAddress: IPv4Address,
-                connectionCapacity: Int = 65_536, snatPorts: ClosedRange<UInt16> = 1024...65535) {
+                connectionCapacity: Int = 65_536, snatPorts: ClosedRange<UInt16> = 1024...65535, halfOpenLimit: Int? = nil) {
         self.services = services.map { Service($0) }
         self.publicAddress = publicAddress
         self.privateAddress = privateAddress
-        tracker = ConnectionTracker(capacity: connectionCapacity, snatPorts: snatPorts)
+        tracker = ConnectionTracker(capacity: connectionCapacity, snatPorts: snatPorts, halfOpenLimit: halfOpenLimit)
         tracker.serviceTimeouts = services.map { $0.timeouts }
     }
 
@@ -168,11 +220,9 @@ public final class LoadBalancer {
         let client = IPv4Address(value: packet.u32(12))
         let isOpening = header.flags.contains(.syn) && !header.flags.contains(.ack)
         var existing = tracker.lookupClient(client, header.sourcePort, publicAddress, header.destinationPort, protocolNumber: header.protocolNumber)
-        if let old = existing, isOpening, tracker.entries[old].state != .synSent && tracker.entries[old].state != .established {
+        if let old = existing, isOpening, tracker.entries[old].state == .closing || tracker.entries[old].state == .closed {
             // The client reuses the port of a finished connection: a new flow, with a new backend choice.
-            let entry = tracker.entries[old]
-            if entry.state != .closed { release(entry) }
-            tracker.remove(old)
+            forget(old)
             existing = nil
         }
         let flow: Int
@@ -188,10 +238,8 @@ public final class LoadBalancer {
             else { return .refuse }
             flow = created
         }
-        let before = tracker.entries[flow].state
-        tracker.observe(flow, flags: header.flags, fromClient: true, now: now)
+        guard track(flow, packet, header, fromClient: true, now: now) else { return .drop }
         let entry = tracker.entries[flow]
-        countClosing(entry, before: before)
         do {
             try NATRewrite.rewrite(packet, source: privateAddress, sourcePort: entry.snatPort, destination: entry.backend,
                                    destinationPort: entry.backendPort)
@@ -213,13 +261,12 @@ public final class LoadBalancer {
                                                protocolNumber: header.protocolNumber)
         else { return .notOurs }
         let before = tracker.entries[flow].state
-        tracker.observe(flow, flags: header.flags, fromClient: false, now: now)
+        guard track(flow, packet, header, fromClient: false, now: now) else { return .drop }
         let entry = tracker.entries[flow]
-        if before == .synSent && header.flags.contains(.rst) {
+        if before == .synSent && entry.state == .closed {
             services[Int(entry.serviceIndex)].backends[Int(entry.backendIndex)].statistics.failedConnects += 1
             services[Int(entry.serviceIndex)].statistics.failedConnects += 1
         }
-        countClosing(entry, before: before)
         do {
             try NATRewrite.rewrite(packet, source: entry.service, sourcePort: entry.servicePort, destination: entry.client,
                                    destinationPort: entry.clientPort)
@@ -234,6 +281,70 @@ public final class LoadBalancer {
         return .forward(to: entry.client)
     }
 
+    /// Feeds a packet of `flow` to the tracker and keeps the connection
+    /// counts in step with its state. False: a RST or FIN with a bad
+    /// checksum or outside the window, counted; drop it.
+    @inline(__always)
+    private func track(_ flow: Int, _ packet: UnsafeMutableRawBufferPointer, _ header: TransportHeader, fromClient: Bool,
+                       now: Instant) -> Bool {
+        let before = tracker.entries[flow].state
+        var summary = TrackedSegment(flags: header.flags)
+        if header.protocolNumber == IPv4Packet.ProtocolNumber.tcp {
+            let ipHeaderLength = Int(packet[0] & 0x0F) * 4
+            guard let segment = try? TCPSegment(parsing: packet.slice(ipHeaderLength, packet.count)) else {
+                counters.invalidPackets += 1
+                return false
+            }
+            summary = TrackedSegment(segment)
+            // Only control segments pay for a checksum: they are the ones that end a flow.
+            if summary.isControl && before != .closed
+                && !segment.checksumValid(source: IPv4Address(value: packet.u32(12)), destination: IPv4Address(value: packet.u32(16)))
+            {
+                counters.badChecksum += 1
+                return false
+            }
+        }
+        guard tracker.observe(flow, summary, fromClient: fromClient, now: now) else { return false }
+        account(tracker.entries[flow], before: before)
+        return true
+    }
+
+    /// A flow counts as an active connection while its state is open: from
+    /// the client's completing ACK until it closes or is forgotten.
+    @inline(__always)
+    private func account(_ entry: ConnectionTracker.Entry, before: ConnectionTracker.FlowState) {
+        let wasOpen = before.isOpen
+        let isOpen = entry.state.isOpen
+        guard wasOpen != isOpen else { return }
+        let service = services[Int(entry.serviceIndex)]
+        let backend = service.backends[Int(entry.backendIndex)]
+        if isOpen {
+            service.statistics.opened()
+            backend.statistics.opened()
+        } else {
+            service.statistics.closed()
+            backend.statistics.closed()
+        }
+    }
+
+    /// Removes a flow from the table, releasing its connection count.
+    private func forget(_ index: Int) {
+        let entry = tracker.entries[index]
+        tracker.remove(index)
+        account(entry, closedFrom: entry.state)
+    }
+
+    /// Releases the count of a flow the tracker has already removed.
+    @inline(__always)
+    private func account(_ entry: ConnectionTracker.Entry, closedFrom state: ConnectionTracker.FlowState) {
+        var gone = entry
+        gone.state = .closed
+        account(gone, before: state)
+    }
+
+    /// Picks a backend for a new flow and tracks it; nil (counted) when a
+    /// limit, the backends' health or a full table refuses it. The flow
+    /// counts toward the limits once the client completes the handshake.
     private func open(_ service: Service, serviceIndex: Int, client: IPv4Address, clientPort: UInt16, now: Instant) -> Int? {
         if service.configuration.maximumConnections > 0
             && service.statistics.activeConnections >= service.configuration.maximumConnections
@@ -263,26 +374,7 @@ public final class LoadBalancer {
             service.statistics.refusedConnections += 1
             return nil
         }
-        service.statistics.activeConnections += 1
-        service.statistics.totalConnections += 1
-        service.statistics.maximumConnectionsSeen = Swift.max(service.statistics.maximumConnectionsSeen, service.statistics.activeConnections)
-        backend.statistics.activeConnections += 1
-        backend.statistics.totalConnections += 1
-        backend.statistics.maximumConnectionsSeen = Swift.max(backend.statistics.maximumConnectionsSeen, backend.statistics.activeConnections)
         return flow
-    }
-
-    /// A flow stops counting as active when it closes, not when it expires.
-    private func countClosing(_ entry: ConnectionTracker.Entry, before: ConnectionTracker.FlowState) {
-        guard entry.state == .closed, before != .closed else { return }
-        release(entry)
-    }
-
-    private func release(_ entry: ConnectionTracker.Entry) {
-        let service = services[Int(entry.serviceIndex)]
-        let backend = service.backends[Int(entry.backendIndex)]
-        service.statistics.activeConnections -= 1
-        backend.statistics.activeConnections -= 1
     }
 
     // MARK: Time, health and administration
@@ -291,18 +383,29 @@ public final class LoadBalancer {
     /// updates the connection rates once a second.
     public func sweep(now: Instant, budget: Int = 1024) {
         tracker.sweep(now: now, budget: budget) { entry in
-            if entry.state != .closed { release(entry) }
+            account(entry, closedFrom: entry.state)
         }
         let elapsed = now.since(rateWindowStart)
         guard elapsed >= .seconds(1) else { return }
         if rateWindowTotals.count == services.count {
             for (index, service) in services.enumerated() {
-                let opened = service.statistics.totalConnections &- rateWindowTotals[index]
-                service.statistics.connectionRate = opened * 1_000_000_000 / elapsed.nanoseconds
+                service.statistics.connectionRate = LoadBalancer.rate(
+                    opened: service.statistics.totalConnections, since: rateWindowTotals[index], over: elapsed)
             }
         }
-        rateWindowTotals = services.map { $0.statistics.totalConnections }
+        if rateWindowTotals.count != services.count { rateWindowTotals = Array(repeating: 0, count: services.count) }
+        for (index, service) in services.enumerated() { rateWindowTotals[index] = service.statistics.totalConnections }
         rateWindowStart = now
+    }
+
+    /// Connections per second between two readings of a total. A total
+    /// below its baseline (the counters were reset in between) counts from zero.
+    static func rate(opened total: UInt64, since baseline: UInt64, over elapsed: Interval) -> UInt64 {
+        let opened = total >= baseline ? total - baseline : total
+        let nanoseconds = Swift.max(elapsed.nanoseconds, 1)
+        let (scaled, overflow) = opened.multipliedReportingOverflow(by: 1_000_000_000)
+        guard overflow else { return scaled / nanoseconds }
+        return opened / Swift.max(nanoseconds / 1_000_000_000, 1)
     }
 
     /// Records a health check's result for `backend` of `service`.
@@ -334,7 +437,10 @@ public final class LoadBalancer {
                 backend.health.resetCounters()
             }
         }
+        // The rate's baseline restarts with the totals it is subtracted from.
+        for index in rateWindowTotals.indices { rateWindowTotals[index] = 0 }
         counters = Counters()
+        tracker.resetCounters()
     }
 
     /// Drain, disable or enable a backend. Disabling also drops its flows.
@@ -347,15 +453,15 @@ public final class LoadBalancer {
             for index in tracker.entries.indices {
                 let entry = tracker.entries[index]
                 guard entry.inUse, entry.serviceIndex == Int32(serviceIndex), entry.backendIndex == Int32(backendIndex) else { continue }
-                if entry.state != .closed { release(entry) }
-                tracker.remove(index)
+                forget(index)
             }
         }
         onEvent?(.administrativeChange(service: service, backend: backend, state: state))
     }
 }
 
-/// The transport ports and flags of a TCP or UDP packet, if it is one and long enough.
+/// The transport ports and flags of a TCP or UDP packet, if it is one and
+/// its headers fit.
 struct TransportHeader {
     var protocolNumber: UInt8
     var sourcePort: UInt16
@@ -370,6 +476,9 @@ struct TransportHeader {
         switch protocolNumber {
         case IPv4Packet.ProtocolNumber.tcp:
             guard packet.count >= headerLength + 20 else { return nil }
+            // A data offset that does not fit is not a segment to track.
+            let tcpHeaderLength = Int(packet[headerLength + 12] >> 4) * 4
+            guard tcpHeaderLength >= 20, packet.count >= headerLength + tcpHeaderLength else { return nil }
             flags = TCPSegment.Flags(rawValue: packet[headerLength + 13] & 0x3F)
         case IPv4Packet.ProtocolNumber.udp:
             guard packet.count >= headerLength + 8 else { return nil }

@@ -56,6 +56,26 @@ public struct TCPSegment {
         return nil
     }
 
+    /// The window scale option's shift count (RFC 7323), if present and well formed.
+    public var windowScale: UInt8? {
+        let options = self.options
+        var index = 0
+        while index < options.count {
+            let kind = options[index]
+            if kind == 0 { return nil }
+            if kind == 1 {
+                index += 1
+                continue
+            }
+            guard index + 1 < options.count else { return nil }
+            let length = Int(options[index + 1])
+            guard length >= 2, index + length <= options.count else { return nil }
+            if kind == 3 && length == 3 { return options[index + 2] }
+            index += length
+        }
+        return nil
+    }
+
     public func checksumValid(source: IPv4Address, destination: IPv4Address) -> Bool {
         var sum = InternetChecksum.pseudoHeader(
             source: source, destination: destination, protocol: IPv4Packet.ProtocolNumber.tcp, length: bytes.count)
