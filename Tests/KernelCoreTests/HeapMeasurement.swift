@@ -1,6 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Testing
+
+/// Tests that measure the whole process's live heap. Tests running in
+/// parallel would show in the figure, so `scripts/test` runs these alone
+/// (`--filter HeapBaseline`), one at a time, after the rest.
+@Suite(.serialized) enum HeapBaseline {}
 
 /// Live heap bytes of the whole process: glibc's `mallinfo2().uordblks`.
 ///

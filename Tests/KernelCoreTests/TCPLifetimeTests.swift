@@ -57,7 +57,8 @@ func runClient(_ world: TCPWorld, port: UInt16, ending: ClientEnding, service: T
     #expect(connection.isFinished, "\(service.kind) \(ending): the client side ended")
 }
 
-@Suite(.serialized) struct TCPLifetimeTests {
+extension HeapBaseline {
+@Suite struct TCPLifetimeTests {
     static let kinds: [(TCPTestService.Kind, UInt16)] = [(.echo, 7), (.discard, 9), (.chargen, 19)]
 
     /// Every admin service kind and every way a client ends: after many
@@ -121,4 +122,5 @@ func runClient(_ world: TCPWorld, port: UInt16, ending: ClientEnding, service: T
         #expect(growth <= 64 * 1024, "\(growth) bytes still live after 2,000 self-capturing connections")
         #expect(service.accepted >= 4000)
     }
+}
 }

@@ -21,40 +21,6 @@ import Testing
         return peer
     }
 
-    @Test func aClientThatNeverReadsWhileSendingAdminFramesIsResetAndItsMemoryReturns() {
-        let world = TelemetryServerWorld()
-        let host = world.host(Self.a)
-        let frames = (0..<1000).flatMap { TelemetryBytes.admin(id: UInt64($0), token: Array("wrong-token-\($0 % 10)".utf8)) }
-        var rounds: UInt64 = 0
-        // Three at once, each trying to send 30 MB and reading nothing.
-        func round() {
-            rounds += 1
-            let peers = (0..<3).map { _ in TelemetryPeer(world.connect(from: host)) }
-            for peer in peers { peer.reads = false }
-            world.run(for: .milliseconds(50)) { peers.allSatisfy { $0.connection.state == .established } }
-            for peer in peers { peer.send(TelemetryBytes.hello) }
-            var totals = [0, 0, 0]
-            var offsets = [0, 0, 0]
-            let end = world.now + .seconds(60)
-            while peers.contains(where: { !$0.connection.isFinished }) && world.now < end {
-                for (index, peer) in peers.enumerated() where totals[index] < 30_000_000 && !peer.connection.isFinished {
-                    let written = frames[offsets[index]...].withUnsafeBytes { peer.connection.write($0) }
-                    totals[index] += written
-                    offsets[index] = (offsets[index] + written) % frames.count
-                }
-                world.run(for: .milliseconds(20))
-            }
-            #expect(peers.allSatisfy { $0.wasReset }, "the server resets them")
-            #expect(totals.allSatisfy { $0 < 1_000_000 }, "their input stopped being read once answers backed up: \(totals)")
-            #expect(world.telemetry.counters.stalls == 3 * rounds)
-            #expect(world.telemetry.clientCount == 0)
-            world.run(for: .seconds(1))
-        }
-        let growth = heapGrowth(allowance: 64 * 1024, round)
-        #expect(growth <= 64 * 1024, "heap grew by \(growth) bytes over 3 hostile clients")
-        #expect(world.telemetry.counters.adminRateLimited > 0, "the token limiter engaged")
-    }
-
     @Test func adminRepliesCountTowardTheOutputBound() {
         let world = TelemetryServerWorld()
         let stream = world.telemetry.stream
@@ -250,9 +216,48 @@ import Testing
         #expect(world.telemetry.counters.stalls == 0)
     }
 
+}
+
+extension HeapBaseline {
+/// The telemetry server's clients return their memory.
+@Suite struct TelemetryServerHeapTests {
+    @Test func aClientThatNeverReadsWhileSendingAdminFramesIsResetAndItsMemoryReturns() {
+        let world = TelemetryServerWorld()
+        let host = world.host(TelemetryServerTests.a)
+        let frames = (0..<1000).flatMap { TelemetryBytes.admin(id: UInt64($0), token: Array("wrong-token-\($0 % 10)".utf8)) }
+        var rounds: UInt64 = 0
+        // Three at once, each trying to send 30 MB and reading nothing.
+        func round() {
+            rounds += 1
+            let peers = (0..<3).map { _ in TelemetryPeer(world.connect(from: host)) }
+            for peer in peers { peer.reads = false }
+            world.run(for: .milliseconds(50)) { peers.allSatisfy { $0.connection.state == .established } }
+            for peer in peers { peer.send(TelemetryBytes.hello) }
+            var totals = [0, 0, 0]
+            var offsets = [0, 0, 0]
+            let end = world.now + .seconds(60)
+            while peers.contains(where: { !$0.connection.isFinished }) && world.now < end {
+                for (index, peer) in peers.enumerated() where totals[index] < 30_000_000 && !peer.connection.isFinished {
+                    let written = frames[offsets[index]...].withUnsafeBytes { peer.connection.write($0) }
+                    totals[index] += written
+                    offsets[index] = (offsets[index] + written) % frames.count
+                }
+                world.run(for: .milliseconds(20))
+            }
+            #expect(peers.allSatisfy { $0.wasReset }, "the server resets them")
+            #expect(totals.allSatisfy { $0 < 1_000_000 }, "their input stopped being read once answers backed up: \(totals)")
+            #expect(world.telemetry.counters.stalls == 3 * rounds)
+            #expect(world.telemetry.clientCount == 0)
+            world.run(for: .seconds(1))
+        }
+        let growth = heapGrowth(allowance: 64 * 1024, round)
+        #expect(growth <= 64 * 1024, "heap grew by \(growth) bytes over 3 hostile clients")
+        #expect(world.telemetry.counters.adminRateLimited > 0, "the token limiter engaged")
+    }
+
     @Test func theHeapReturnsAfterManyClientsOfEveryKind() {
         let world = TelemetryServerWorld()
-        let host = world.host(Self.a)
+        let host = world.host(TelemetryServerTests.a)
         func round() {
             let scrape = TelemetryPeer(world.connect(from: host))
             let watch = TelemetryPeer(world.connect(from: host))
@@ -262,7 +267,7 @@ import Testing
             watch.send(TelemetryBytes.hello + TelemetryBytes.subscribe(milliseconds: 100))
             admin.send(TelemetryBytes.hello + TelemetryBytes.admin(id: 1, token: TelemetryServerWorld.token))
             world.run(for: .milliseconds(500)) {
-                scrape.connection.atEndOfStream && watch.frames.count >= 3 && Self.results(admin).count == 1
+                scrape.connection.atEndOfStream && watch.frames.count >= 3 && TelemetryServerTests.results(admin).count == 1
             }
             watch.connection.close()
             admin.connection.close()
@@ -279,6 +284,7 @@ import Testing
         #expect(world.telemetry.counters.clientsAccepted % 150 == 0 && world.telemetry.counters.clientsRefused == 0)
         #expect(world.server.stack.tcp.connectionCount == 0 && world.server.stack.tcp.timeWaitCount == 0)
     }
+}
 }
 
 @Suite struct TokenFailureLimiterTests {

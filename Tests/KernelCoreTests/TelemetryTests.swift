@@ -57,7 +57,7 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
 
     @Test func resetCountersZeroesTotalsAndKeepsOpenConnections() throws {
         let fixture = BalancerFixture()
-        _ = fixture.fromClient(port: 40000, flags: .syn)
+        _ = try #require(try fixture.handshake(port: 40000))
         let backend = try #require(fixture.balancer.services[0].backends.first { $0.statistics.totalConnections == 1 })
         var resets = 0
         let actions = AdminActions(token: Self.token, balancer: fixture.balancer) { resets += 1 }

@@ -42,6 +42,8 @@ public enum ApplianceMetrics {
             services(&text, balancer)
             backends(&text, balancer, now: source.now)
             connectionTable(&text, balancer.tracker)
+            text.family("skerry_balancer_events_total", .counter, "Packets the balancer dropped or refused, by reason.")
+            balancer.counters.forEach { name, value in text.sample("skerry_balancer_events_total", .init("event", name), value) }
         }
         if let firewall = source.firewall { firewallCounters(&text, firewall, source) }
         if let telemetry = source.telemetry {
@@ -213,12 +215,12 @@ public enum ApplianceMetrics {
         text.sample("skerry_conntrack_entries", .init(), UInt64(tracker.count))
         text.family("skerry_conntrack_capacity", .gauge, "Flows trackable.")
         text.sample("skerry_conntrack_capacity", .init(), UInt64(tracker.capacity))
+        text.family("skerry_conntrack_half_open", .gauge, "Flows whose handshake has not completed.")
+        text.sample("skerry_conntrack_half_open", .init(), UInt64(tracker.halfOpenCount))
+        text.family("skerry_conntrack_half_open_limit", .gauge, "Half-open flows tracked at most.")
+        text.sample("skerry_conntrack_half_open_limit", .init(), UInt64(tracker.halfOpenLimit))
         text.family("skerry_conntrack_events_total", .counter, "Connection table events.")
-        let counters = tracker.counters
-        text.sample("skerry_conntrack_events_total", .init("event", "created"), counters.flowsCreated)
-        text.sample("skerry_conntrack_events_total", .init("event", "table-full"), counters.tableFull)
-        text.sample("skerry_conntrack_events_total", .init("event", "snat-ports-exhausted"), counters.snatPortsExhausted)
-        text.sample("skerry_conntrack_events_total", .init("event", "expired"), counters.expired)
+        tracker.counters.forEach { name, value in text.sample("skerry_conntrack_events_total", .init("event", name), value) }
     }
 
     private static func firewallCounters(_ text: inout PrometheusText, _ firewall: Firewall, _ source: MetricsSource) {

@@ -117,8 +117,11 @@ public final class SyntheticAppliance {
             let client = IPv4Address(value: 0xC000_0200 &+ UInt32(random.next() % 4096))
             let port = UInt16(1024 + random.next() % 60_000)
             let length = 40 + Int(random.next() % 1000)
-            send(from: client, port: port, to: service.configuration.port, length: length, flags: [.syn])
-            send(from: client, port: port, to: service.configuration.port, length: length, flags: [.ack])
+            // A whole handshake: a flow counts as a connection once the client acknowledges the backend's SYN-ACK.
+            let clientNext = 2 + UInt32(length - 40)
+            send(from: client, port: port, to: service.configuration.port, length: length, flags: [.syn], seq: 1, ack: 0)
+            answer(client: client, port: port, servicePort: service.configuration.port, seq: 1000, ack: clientNext)
+            send(from: client, port: port, to: service.configuration.port, length: length, flags: [.ack], seq: clientNext, ack: 1001)
         }
         if let firewall {
             for _ in 0..<packets {
@@ -160,14 +163,28 @@ public final class SyntheticAppliance {
         }
     }
 
-    private func send(from client: IPv4Address, port: UInt16, to servicePort: UInt16, length: Int, flags: TCPSegment.Flags) {
+    private func send(from client: IPv4Address, port: UInt16, to servicePort: UInt16, length: Int, flags: TCPSegment.Flags,
+                      seq: UInt32, ack: UInt32) {
         let destination = balancer.publicAddress
         let ip = UnsafeMutableRawBufferPointer(rebasing: packet[0..<length])
         TCPSegment.emit(into: UnsafeMutableRawBufferPointer(rebasing: ip[20..<length]), sourcePort: port, destinationPort: servicePort,
-                        sequenceNumber: 1, acknowledgmentNumber: flags.contains(.ack) ? 1 : 0, flags: flags, window: 1000,
+                        sequenceNumber: seq, acknowledgmentNumber: ack, flags: flags, window: 1000,
                         payloadLength: length - 40, source: client, destination: destination)
         IPv4Packet.emit(into: ip, source: client, destination: destination, protocolNumber: 6, payloadLength: length - 20,
                         timeToLive: 64)
         _ = balancer.fromClient(ip, now: now)
+    }
+
+    /// The backend's SYN-ACK for the client's flow, if the balancer placed it.
+    private func answer(client: IPv4Address, port: UInt16, servicePort: UInt16, seq: UInt32, ack: UInt32) {
+        guard let flow = balancer.tracker.lookupClient(client, port, balancer.publicAddress, servicePort, protocolNumber: 6) else { return }
+        let entry = balancer.tracker.entries[flow]
+        let ip = UnsafeMutableRawBufferPointer(rebasing: packet[0..<40])
+        TCPSegment.emit(into: UnsafeMutableRawBufferPointer(rebasing: ip[20..<40]), sourcePort: entry.backendPort,
+                        destinationPort: entry.snatPort, sequenceNumber: seq, acknowledgmentNumber: ack, flags: [.syn, .ack],
+                        window: 1000, payloadLength: 0, source: entry.backend, destination: balancer.privateAddress)
+        IPv4Packet.emit(into: ip, source: entry.backend, destination: balancer.privateAddress, protocolNumber: 6, payloadLength: 20,
+                        timeToLive: 64)
+        _ = balancer.fromBackend(ip, now: now)
     }
 }
