@@ -26,7 +26,10 @@ public struct DataPathBenchmark: Sendable {
     public func run() -> Result {
         let service = IPv4Address(10, 0, 2, 15)
         let appliance = IPv4Address(10, 0, 3, 15)
-        let tracker = ConnectionTracker(capacity: Swift.max(65_536, flows * 2), snatPorts: 1024...65535)
+        // The flows are inserted, not handshaked: every one stays half-open,
+        // so the half-open bound is the table's size.
+        let capacity = Swift.max(65_536, flows * 2)
+        let tracker = ConnectionTracker(capacity: capacity, snatPorts: 1024...65535, halfOpenLimit: capacity)
         let packetLength = 20 + 20 + payloadBytes
         let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: flows * packetLength, alignment: 64)
         defer { memory.deallocate() }
