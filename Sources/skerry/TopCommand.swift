@@ -29,7 +29,7 @@ struct TopCommand: ParsableCommand {
     @Option(help: "Seconds between telemetry snapshots and screen refreshes (0.1 to 60).")
     var interval: Double = 1
 
-    @Flag(name: .customLong("read-only"), help: "Turn every action off (drain, enable, disable, restart).")
+    @Flag(name: .customLong("read-only"), help: "Change nothing: no drain, enable, disable or restart, and the console line sends only the shell's reporting commands.")
     var readOnly = false
 
     @Option(help: "The admin token for actions (default: the appliance file's, or $SKERRY_ADMIN_TOKEN).")
