@@ -47,7 +47,12 @@ public final class Dashboard {
             }
         case .consoleInput:
             var commands: [DashboardCommand] = []
-            let result = edit(key) { text in commands.append(.console(text)) }
+            let result = edit(key) { text in
+                switch ShellCommandPolicy.judge(text, readOnly: input.readOnly) {
+                case .allowed: commands.append(.console(text))
+                case .refused(let reason): setMessage(reason, error: true)
+                }
+            }
             return result + commands
         case .normal:
             return normalKey(key, input)

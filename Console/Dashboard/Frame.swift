@@ -101,7 +101,8 @@ struct Frame {
             screen.put(label + state.editing + "_", x: 1, y: y, style: Style(.input, bold: true))
             return
         case .consoleInput:
-            screen.put("kernel> " + state.editing + "_", x: 1, y: y, style: Style(.input, bold: true))
+            let prompt = input.readOnly ? "kernel (read-only)> " : "kernel> "
+            screen.put(prompt + state.editing + "_", x: 1, y: y, style: Style(.input, bold: true))
             return
         default:
             break
@@ -142,6 +143,7 @@ struct Frame {
             "d, e, x      drain, enable, disable the backend (asks first)",
             "r            restart the VM (asks first)",
             "i, Enter     type a line for the kernel shell (Console)",
+            "  read-only: \(ShellCommandPolicy.readOnlyCommands.joined(separator: " "))",
             "Esc          clear the filter, leave a prompt",
             "",
             "Colours: green up/accept, red down/drop, yellow drain/reject,",

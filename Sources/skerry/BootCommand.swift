@@ -36,7 +36,7 @@ struct BootCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop with exit code 3 when a console line matches (repeatable).", valueName: "regex"))
     var fail: [String] = []
 
-    @Option(help: ArgumentHelp("Stop with exit code 6 after this many seconds.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Stop with exit code 6 after this many seconds (above 0, at most 604800: a week).", valueName: "seconds"))
     var timeout: Double?
 
     @Option(help: ArgumentHelp("Guest memory in MiB.", valueName: "MiB"))
@@ -71,7 +71,7 @@ struct BootCommand: ParsableCommand {
     var input = false
 
     func validate() throws {
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let timeout, let problem = SecondsOption.timeout().problem(timeout) { throw ValidationError(problem) }
         if memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
     }
 
@@ -108,13 +108,7 @@ struct BootCommand: ParsableCommand {
             throw CLIError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
         }
         do {
-            for text in forward {
-                let parsed = try PortForward(parsing: text)
-                request.forwards.removeAll {
-                    $0.role == parsed.role && $0.transport == parsed.transport && $0.guestPort == parsed.guestPort
-                }
-                request.forwards.append(parsed)
-            }
+            request.forwards = PortForward.merge(request.forwards, overriddenBy: try PortForward.parse(arguments: forward))
         } catch {
             throw CLIError("\(error)")
         }

@@ -22,6 +22,11 @@ struct DashboardBench: ParsableCommand {
     @Option(help: "Frames per view for the frame time (the median is reported).")
     var frames = 101
 
+    func validate() throws {
+        if let problem = SecondsOption("--seconds", minimum: 1, maximum: 3600).problem(seconds) { throw ValidationError(problem) }
+        if frames < 1 || frames > 100_000 { throw ValidationError("--frames must be 1-100000") }
+    }
+
     func run() throws {
         let server = try SyntheticTelemetryServer(services: 4, backends: 64, rules: 5_000, busy: true)
         defer { server.stop() }

@@ -43,6 +43,8 @@ struct DashboardLoop {
                         let vm = self.vm
                         Thread.detachNewThread { vm?.restart() }
                     case .console(let line):
+                        // The dashboard judges lines already; the policy is checked again where they leave.
+                        guard ShellCommandPolicy.judge(line, readOnly: readOnly) == .allowed else { continue }
                         feed.sendConsole(line)
                     }
                 }

@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
     var ascii = false
 
     func validate() throws {
-        if interval < 0.1 || interval > 60 { throw ValidationError("--interval must be between 0.1 and 60 seconds") }
+        if let problem = SecondsOption.interval().problem(interval) { throw ValidationError(problem) }
         if rate < 0 || rate > 100 { throw ValidationError("--rate must be 0-100 requests a second") }
         guard isatty(STDOUT_FILENO) == 1 else { throw ValidationError("skerry demo needs a terminal") }
     }

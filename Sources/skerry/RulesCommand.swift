@@ -102,7 +102,7 @@ struct RulesMatch: ParsableCommand {
         let index = FirewallInterpreter(ruleSet).classify(packet)
         if index >= 0 {
             let rule = ruleSet.rules[Int(index)]
-            print("rule '\(rule.name)' (\(rule.location)): \(rule.action.name)")
+            print(TerminalText.escaped("rule '\(rule.name)' (\(rule.location)): \(rule.action.name)"))
         } else {
             print("no rule matches: the default policy \(out ? "out" : "in") on \(on) decides: \(ruleSet.policy(packet.direction, interface).name)")
         }

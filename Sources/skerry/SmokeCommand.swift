@@ -33,6 +33,7 @@ struct SmokeCommand: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one smoke script") }
         if jobs < 1 || jobs > 16 { throw ValidationError("--jobs must be 1-16") }
+        if let junit, let problem = OutputFile.problem(junit) { throw ValidationError("cannot write --junit \(junit): \(problem)") }
     }
 
     func run() throws {

@@ -29,7 +29,7 @@ struct TopCommand: ParsableCommand {
     @Option(help: "Seconds between telemetry snapshots and screen refreshes (0.1 to 60).")
     var interval: Double = 1
 
-    @Flag(name: .customLong("read-only"), help: "Turn every action off (drain, enable, disable, restart).")
+    @Flag(name: .customLong("read-only"), help: "Change nothing: no drain, enable, disable or restart, and the console line sends only the shell's reporting commands.")
     var readOnly = false
 
     @Option(help: "The admin token for actions (default: the appliance file's, or $SKERRY_ADMIN_TOKEN).")
@@ -60,7 +60,7 @@ struct TopCommand: ParsableCommand {
         if attach == nil && image == nil { throw ValidationError("give an appliance or image to boot, or --attach HOST:PORT") }
         if attach != nil && image != nil { throw ValidationError("boot an appliance or --attach to one, not both") }
         if console != nil && attach == nil { throw ValidationError("--console goes with --attach") }
-        if interval < 0.1 || interval > 60 { throw ValidationError("--interval must be between 0.1 and 60 seconds") }
+        if let problem = SecondsOption.interval().problem(interval) { throw ValidationError(problem) }
         if memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
         guard isatty(STDOUT_FILENO) == 1 else { throw ValidationError("skerry top needs a terminal; use skerry stats --watch for logs") }
     }
@@ -119,16 +119,14 @@ struct TopCommand: ParsableCommand {
         request.accelerator = accel
         request.nicModel = nicModel
         request.kernelArguments = append
-        var forwards = [try PortForward(parsing: "admin:tcp:\(telemetryPort)")]
-        for port in servicePorts { forwards.append(PortForward(role: .public, transport: .tcp, guestPort: port)) }
+        // The telemetry port and the services' ports are forwarded unless --forward names them itself.
+        let shown = [PortForward(role: .admin, transport: .tcp, guestPort: telemetryPort)]
+            + servicePorts.map { PortForward(role: .public, transport: .tcp, guestPort: $0) }
         do {
-            for text in forward { forwards.append(try PortForward(parsing: text)) }
+            request.forwards = PortForward.merge(PortForward.merge(request.forwards, overriddenBy: shown),
+                                                 overriddenBy: try PortForward.parse(arguments: forward))
         } catch {
             throw CLIError("\(error)")
-        }
-        for parsed in forwards {
-            request.forwards.removeAll { $0.role == parsed.role && $0.transport == parsed.transport && $0.guestPort == parsed.guestPort }
-            request.forwards.append(parsed)
         }
         let name = URL(fileURLWithPath: image).lastPathComponent
         return Target(request: request, name: name, telemetryPort: telemetryPort, token: token,

@@ -172,6 +172,40 @@ import Glibc
         #expect(badTimeout.code == 64)
     }
 
+    /// Seconds a timer cannot use are refused with the option's name, by every command that takes them.
+    @Test func optionsInSecondsAreRefusedByName() {
+        for value in ["inf", "nan", "1e308", "-1", "0"] {
+            let boot = SkerryCLI.run(["boot", "/nonexistent/image.elf32", "--timeout=\(value)"])
+            #expect(boot.code == 64 && boot.stderr.contains("--timeout must be a finite number of seconds > 0 and at most 604800, got '"),
+                    "\(value): \(boot.stderr)")
+        }
+        let inf = SkerryCLI.run(["boot", "/nonexistent/image.elf32", "--timeout", "inf"])
+        #expect(inf.stderr.contains("--timeout must be a finite number of seconds > 0 and at most 604800, got 'inf'"), "\(inf.stderr)")
+        for command in [["top", "--attach", "127.0.0.1:9"], ["demo"]] {
+            for value in ["nan", "inf", "-1"] {
+                let run = SkerryCLI.run(command + ["--interval=\(value)"])
+                #expect(run.code == 64 && run.stderr.contains("--interval must be a finite number of seconds from 0.1 to 60, got '\(value)'"),
+                        "\(command) \(value): \(run.stderr)")
+            }
+        }
+        let bench = SkerryCLI.run(["bench", "dashboard", "--seconds=nan"])
+        #expect(bench.code == 64 && bench.stderr.contains("--seconds must be a finite number of seconds from 1 to 3600, got 'nan'"), "\(bench.stderr)")
+    }
+
+    /// Forwards the user wrote are quoted back when they clash.
+    @Test func forwardsThatClashAreRefusedAsTyped() throws {
+        let twice = SkerryCLI.run(["boot", SkerryCLI.image, "--accel", "tcg", "--forward", "public:tcp:80:18080", "--forward", "public:tcp:80"])
+        #expect(twice.code == BootOutcome.toolErrorExitCode)
+        #expect(twice.stderr.contains("--forward 'public:tcp:80:18080' and --forward 'public:tcp:80' forward the same guest port"), "\(twice.stderr)")
+        let listener = try HostTestServers()
+        defer { listener.stop() }
+        let port = try #require(listener.ports[7])
+        let busy = SkerryCLI.run(["boot", SkerryCLI.image, "--accel", "tcg", "--forward", "public:tcp:80:\(port)"])
+        #expect(busy.code == BootOutcome.toolErrorExitCode)
+        #expect(busy.stderr.contains("--forward 'public:tcp:80:\(port)': 127.0.0.1:\(port)/tcp is already in use"), "\(busy.stderr)")
+        #expect(busy.qemuPID == nil && !busy.stderr.contains("QEMU pid"), "nothing booted")
+    }
+
     @Test func anUnchangedTreeIsACacheHit() {
         let first = SkerryCLI.run(["build"])
         let second = SkerryCLI.run(["build"])

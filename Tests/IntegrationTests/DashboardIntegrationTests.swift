@@ -185,6 +185,62 @@ func processName(_ pid: Int32) -> String {
     }
 }
 
+/// `skerry top --read-only` as an operator who tries to change things anyway.
+@Suite(.serialized) struct DashboardReadOnlyTests {
+    @Test func readOnlyConsoleLineChangesNothing() throws {
+        sampleBackendPorts.lock()
+        defer { sampleBackendPorts.unlock() }
+        let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
+        for backend in backends { try backend.start() }
+        defer { for backend in backends { backend.stop() } }
+
+        let terminal = TmuxTerminal()
+        defer { terminal.stop() }
+        terminal.start("LANG=C.UTF-8 \(SkerryCLI.executable) top \(DashboardIntegrationTests.sample) --accel tcg --interval 0.5 --read-only"
+            + "; echo SKERRY-TOP-EXITED $?; sleep 60")
+        let (opened, first) = terminal.wait(300) { $0.contains("1 Overview") }
+        #expect(opened, "the dashboard never appeared:\n\(first)")
+        guard opened else { return }
+        func web1(_ screen: String) -> Substring? { screen.split(separator: "\n").first { $0.hasPrefix(" web/web1") } }
+        terminal.keys("2")
+        let (up, upScreen) = terminal.wait(90) { web1($0).map { $0.contains(" UP ") && $0.contains(" enabled ") } ?? false }
+        #expect(up, "web1 never showed UP and enabled:\n\(upScreen)")
+        guard up else { return }
+        let skerry = childProcesses(of: terminal.panePID ?? -1).first { processName($0) == "skerry" }
+        let qemu = try #require(skerry.flatMap { childProcesses(of: $0).first { processName($0).hasPrefix("qemu") } }, "skerry top runs QEMU")
+
+        terminal.keys("5")
+        for line in ["drain web/web1", "shutdown"] {
+            terminal.keys("i")
+            terminal.tmux(["send-keys", "-t", terminal.session, "-l", line])
+            terminal.keys("Enter")
+            let command = line.prefix { $0 != " " }
+            let (refused, refusedScreen) = terminal.wait(5) { $0.contains("read-only: '\(command)' refused") }
+            #expect(refused, "no refusal shown for \(line):\n\(refusedScreen)")
+        }
+        // A reporting command still reaches the shell (the Console view shows only console lines).
+        terminal.keys("i")
+        terminal.tmux(["send-keys", "-t", terminal.session, "-l", "backends"])
+        terminal.keys("Enter")
+        let (reported, reportScreen) = terminal.wait(15) { screen in
+            screen.split(separator: "\n").contains { $0.contains("web/web1") && $0.contains("enabled") }
+        }
+        #expect(reported, "backends on the shell shows web1 enabled:\n\(reportScreen)")
+
+        // Give a drain or a shutdown time to show, then look: web1 enabled, the VM running.
+        sleep(3)
+        terminal.keys("2")
+        let (enabled, backendsScreen) = terminal.wait(10) { web1($0).map { $0.contains(" enabled ") } ?? false }
+        #expect(enabled && !backendsScreen.contains("DRAIN"), "web1 is still enabled:\n\(backendsScreen)")
+        #expect(kill(qemu, 0) == 0, "QEMU still runs")
+        #expect(backendsScreen.contains(" running ") && !backendsScreen.contains("EXITED"), "\(backendsScreen)")
+
+        terminal.keys("q")
+        let (exited, finalScreen) = terminal.wait(30) { $0.contains("SKERRY-TOP-EXITED") }
+        #expect(exited && finalScreen.contains("SKERRY-TOP-EXITED 0"), "\(finalScreen)")
+    }
+}
+
 /// `skerry top --attach` with `--console`: a synthetic appliance's telemetry
 /// stream on loopback, and a serial console on a Unix socket this test serves.
 @Suite(.serialized) struct DashboardAttachTests {

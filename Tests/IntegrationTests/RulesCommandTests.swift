@@ -44,6 +44,18 @@ import Testing
         #expect(check.code == 1 && check.stderr.contains(":2:49: error: "), "\(check.stderr)")
     }
 
+    /// A rule file's control characters reach the terminal escaped, not acted on.
+    @Test func controlCharactersInARuleFileAreShownEscaped() throws {
+        let directory = try temporaryAppliance(rules: "policy in on public drop\nrule web: accept in on public proto tcp to port $web # \u{1b}]0;owned\u{07}\n")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for arguments in [["rules", "check", directory.appendingPathComponent("fw.rules").path], ["build", directory.path]] {
+            let run = SkerryCLI.run(arguments)
+            #expect(run.code == 1)
+            #expect(run.stderr.contains("# \\e]0;owned\\a"), "\(run.stderr)")
+            #expect(!run.stderr.unicodeScalars.contains { $0 == "\u{1b}" || $0 == "\u{07}" }, "\(run.stderr.debugDescription)")
+        }
+    }
+
     /// Warnings do not stop the build, and they are shown.
     @Test func warningsAreShownAndTheBuildGoesOn() throws {
         let directory = try temporaryAppliance(rules: """

@@ -144,6 +144,20 @@ import Testing
         backend?.stop()
     }
 
+    @Test(arguments: ["missing-dir/report.xml", "", "a-file/report.xml"])
+    func aJUnitPathThatCannotBeWrittenFailsBeforeAnythingBoots(relative: String) throws {
+        let path = try Self.suite("unwritable", backends: false, steps: "  - shutdown: clean")
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try "x".write(toFile: directory + "/a-file", atomically: true, encoding: .utf8)
+        let junit = directory + "/" + relative
+        let started = Date()
+        let run = try Self.smoke([path, "--junit", junit])
+        #expect(run.termination == .exited(64), "\(run.output)")
+        #expect(run.output.contains("cannot write --junit \(junit): "), "\(run.output)")
+        #expect(!run.output.contains("KTAP"), "nothing ran")
+        #expect(Date().timeIntervalSince(started) < 10, "nothing booted")
+    }
+
     @Test func anInvalidScriptFailsBeforeAnythingBoots() throws {
         let path = try Self.suite("invalid", backends: false, steps: "  - wait: backends[\"x\"].colour == red")
         let started = Date()

@@ -18,9 +18,11 @@ public struct ConfigDiagnostic: Error, Sendable, CustomStringConvertible {
     public var sourceLine: String
     public var severity: Severity = .error
 
+    /// The file's text (the line, and words of it quoted in the message) has its control characters escaped.
     public var description: String {
-        let caret = String(repeating: " ", count: max(0, location.column - 1)) + "^"
-        return "\(location): \(severity.rawValue): \(message)\n    \(sourceLine)\n    \(caret)"
+        let caret = TerminalText.caretPadding(sourceLine, characters: location.column - 1) + "^"
+        return "\(TerminalText.escaped(location.description)): \(severity.rawValue): \(TerminalText.escaped(message))\n"
+            + "    \(TerminalText.escaped(sourceLine))\n    \(caret)"
     }
 }
 

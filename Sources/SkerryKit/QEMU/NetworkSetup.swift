@@ -27,12 +27,57 @@ public struct PortForward: Hashable, Sendable, CustomStringConvertible {
     public var guestPort: UInt16
     /// 0 until resolved: then an unused port is chosen.
     public var hostPort: UInt16
+    /// The `--forward` text this came from, quoted in errors about it; not part of its identity.
+    public var argument: String?
 
     public init(role: InterfaceRole, transport: Transport, guestPort: UInt16, hostPort: UInt16 = 0) {
         self.role = role
         self.transport = transport
         self.guestPort = guestPort
         self.hostPort = hostPort
+    }
+
+    public static func == (lhs: PortForward, rhs: PortForward) -> Bool {
+        lhs.role == rhs.role && lhs.transport == rhs.transport && lhs.guestPort == rhs.guestPort && lhs.hostPort == rhs.hostPort
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(role)
+        hasher.combine(transport)
+        hasher.combine(guestPort)
+        hasher.combine(hostPort)
+    }
+
+    /// Forwards of the same guest port (role, protocol and port) reach the same service: one is enough.
+    public func sameGuestPort(as other: PortForward) -> Bool {
+        role == other.role && transport == other.transport && guestPort == other.guestPort
+    }
+
+    /// What the user wrote, or a description when skerry made it.
+    public var quoted: String { argument.map { "--forward '\($0)'" } ?? description }
+
+    /// Parses each `--forward` argument. Two for the same guest port are an
+    /// error: skerry cannot tell which one was meant.
+    public static func parse(arguments: [String]) throws(BootSetupError) -> [PortForward] {
+        var parsed: [PortForward] = []
+        for text in arguments {
+            let forward = try PortForward(parsing: text)
+            if let earlier = parsed.first(where: { $0.sameGuestPort(as: forward) }) {
+                throw .duplicateForward(earlier.quoted, forward.quoted)
+            }
+            parsed.append(forward)
+        }
+        return parsed
+    }
+
+    /// `base` with each of `overrides` in place of a forward of the same guest port.
+    public static func merge(_ base: [PortForward], overriddenBy overrides: [PortForward]) -> [PortForward] {
+        var merged = base
+        for forward in overrides {
+            merged.removeAll { $0.sameGuestPort(as: forward) }
+            merged.append(forward)
+        }
+        return merged
     }
 
     /// `ROLE:PROTO:GUEST[:HOST]`, e.g. `admin:udp:7` or `public:tcp:80:8080`.
@@ -52,6 +97,7 @@ public struct PortForward: Hashable, Sendable, CustomStringConvertible {
             host = parsed
         }
         self.init(role: role, transport: transport, guestPort: guest, hostPort: host)
+        argument = text
     }
 
     public var description: String {
@@ -115,12 +161,10 @@ public struct UserNetworks: Sendable {
     /// Gives every forward a host port: chosen ports are checked free,
     /// unchosen ones picked by the kernel. Duplicates are refused.
     public mutating func resolvePorts() throws(BootSetupError) {
-        var seen = Set<String>()
         for index in forwards.indices {
             let forward = forwards[index]
-            let key = "\(forward.role.rawValue)/\(forward.transport.rawValue)/\(forward.guestPort)"
-            guard seen.insert(key).inserted else {
-                throw .badForward(forward.description, "forwarded twice")
+            if let earlier = forwards[..<index].first(where: { $0.sameGuestPort(as: forward) }) {
+                throw .duplicateForward(earlier.quoted, forward.quoted)
             }
             if forward.hostPort == 0 {
                 // The kernel may hand back a port it gave an earlier forward
@@ -129,13 +173,12 @@ public struct UserNetworks: Sendable {
                 var port = try HostPorts.free(forward.transport)
                 for _ in 0..<50 where chosen.contains(port) { port = try HostPorts.free(forward.transport) }
                 forwards[index].hostPort = port
+            } else if let earlier = forwards[..<index].first(where: { $0.transport == forward.transport && $0.hostPort == forward.hostPort }) {
+                throw .badForward(forward.argument ?? forward.description,
+                                  "127.0.0.1:\(forward.hostPort)/\(forward.transport.rawValue) is also the host port of \(earlier.quoted)")
             } else if !HostPorts.isFree(forward.hostPort, forward.transport) {
-                throw .portInUse(forward.transport.rawValue, forward.hostPort)
+                throw .portInUse(forward.transport.rawValue, forward.hostPort, argument: forward.argument)
             }
-        }
-        let hostKeys = forwards.map { "\($0.transport.rawValue)/\($0.hostPort)" }
-        if Set(hostKeys).count != hostKeys.count {
-            throw .badForward(hostKeys.joined(separator: ","), "two forwards share a host port")
         }
     }
 }
@@ -170,7 +213,7 @@ enum HostPorts {
     static func isFree(_ port: UInt16, _ transport: PortForward.Transport) -> Bool { bind(port, transport) != nil }
 
     static func free(_ transport: PortForward.Transport) throws(BootSetupError) -> UInt16 {
-        guard let port = bind(0, transport) else { throw .portInUse(transport.rawValue, 0) }
+        guard let port = bind(0, transport) else { throw .portInUse(transport.rawValue, 0, argument: nil) }
         return port
     }
 }

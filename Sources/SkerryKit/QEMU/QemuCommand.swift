@@ -68,7 +68,10 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
     case badPattern(option: String, pattern: String, reason: String)
     case temporaryDirectory(String)
     case badForward(String, String)
-    case portInUse(String, UInt16)
+    /// Two forwards of one guest port, each as the user wrote it (`PortForward.quoted`).
+    case duplicateForward(String, String)
+    /// The transport, the host port, and the `--forward` text that asked for it.
+    case portInUse(String, UInt16, argument: String?)
     case tapUnavailable(String)
 
     public var description: String {
@@ -85,10 +88,13 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
             return reason
         case .badForward(let text, let reason):
             return "bad --forward '\(text)': \(reason)"
-        case .portInUse(let transport, let port):
+        case .duplicateForward(let first, let second):
+            return "\(first) and \(second) forward the same guest port; give one"
+        case .portInUse(let transport, let port, let argument):
+            let quoted = argument.map { "--forward '\($0)': " } ?? ""
             return port == 0
                 ? "no free \(transport) port on 127.0.0.1"
-                : "127.0.0.1:\(port)/\(transport) is already in use; pick another host port or leave it out to get a free one"
+                : "\(quoted)127.0.0.1:\(port)/\(transport) is already in use; pick another host port or leave it out to get a free one"
         }
     }
 }

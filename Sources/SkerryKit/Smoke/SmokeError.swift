@@ -5,7 +5,7 @@ public enum SmokeError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .condition(let message): return message
+        case .condition(let message): return TerminalText.escaped(message)
         case .invalid(let diagnostics): return diagnostics.map(\.description).joined(separator: "\n")
         }
     }
@@ -17,5 +17,6 @@ public struct SmokeDiagnostic: Equatable, Sendable, CustomStringConvertible {
     public var column: Int
     public var message: String
 
-    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+    /// Words of the script quoted in the message have their control characters escaped.
+    public var description: String { TerminalText.escaped("\(file):\(line):\(column): error: \(message)") }
 }

@@ -153,9 +153,18 @@ public enum SmokeParser {
                 case "backends": suite.backends = backends(value)
                 case "fail-on": suite.failOn = list(value, "fail-on").compactMap { pattern($0, "a fail-on pattern") }
                 case "forward":
+                    var parsed: [PortForward] = []
                     for node in list(value, "forward") {
                         guard let text = string(node, "a forward") else { continue }
-                        do { _ = try PortForward(parsing: text) } catch { self.error(node, "\(error)") }
+                        do {
+                            let forward = try PortForward(parsing: text)
+                            if let earlier = parsed.first(where: { $0.sameGuestPort(as: forward) }) {
+                                error(node, "\(BootSetupError.duplicateForward(earlier.quoted, forward.quoted))")
+                            }
+                            parsed.append(forward)
+                        } catch {
+                            self.error(node, "\(error)")
+                        }
                         suite.forwards.append(text)
                     }
                 default: stepsNode = value

@@ -3,7 +3,8 @@ import Foundation
 /// The runner's reports: KTAP on stdout, JUnit XML for CI systems.
 public enum SmokeReport {
     /// KTAP: one subtest per suite, one test line per step, failures with
-    /// what was expected and seen and the last console lines, as comments.
+    /// what was expected and seen and the last console lines, as comments;
+    /// control characters escaped, one line per line.
     public static func ktap(_ results: [SmokeResult]) -> String {
         var lines = ["KTAP version 1", "1..\(results.count)"]
         for (suiteIndex, result) in results.enumerated() {
@@ -28,7 +29,8 @@ public enum SmokeReport {
             }
             lines.append("\(result.passed ? "ok" : "not ok") \(suiteIndex + 1) \(result.suite)")
         }
-        return lines.joined(separator: "\n") + "\n"
+        // Names, patterns and console lines come from the script and the kernel: their control characters are escaped.
+        return lines.map(TerminalText.escaped).joined(separator: "\n") + "\n"
     }
 
     /// JUnit XML (the schema Jenkins and GitLab read): a testsuite per suite, a testcase per step.

@@ -107,11 +107,9 @@ public final class SmokeRunner: @unchecked Sendable {
         }
         var wanted = ports.sorted().map { PortForward(role: .public, transport: .tcp, guestPort: $0) }
         wanted.append(PortForward(role: .admin, transport: .tcp, guestPort: target.telemetryPort))
-        wanted += suite.forwards.compactMap { try? PortForward(parsing: $0) }
-        for forward in wanted {
-            request.forwards.removeAll { $0.role == forward.role && $0.transport == forward.transport && $0.guestPort == forward.guestPort }
-            request.forwards.append(forward)
-        }
+        // The parser refused malformed and duplicate forwards already.
+        request.forwards = PortForward.merge(PortForward.merge(request.forwards, overriddenBy: wanted),
+                                             overriddenBy: (try? PortForward.parse(arguments: suite.forwards)) ?? [])
         let session: BootSession
         do {
             session = try BootSession(request: request) { [weak self] event in self?.observe(event) }

@@ -212,9 +212,10 @@ public struct FirewallCodegen {
     private func leaf(_ out: inout CodeWriter, _ candidates: [LeafCandidate]) {
         for candidate in candidates {
             let rule = ruleSet.rules[candidate.rule]
-            out.line("// \(rule.name) (rule \(candidate.rule), line \(rule.location.line))")
+            // `skerry rules compile` prints these: the file's control characters stay escaped.
+            out.line(TerminalText.escaped("// \(rule.name) (rule \(candidate.rule), line \(rule.location.line))"))
             if rule.location.line >= 1 && rule.location.line <= sourceLines.count {
-                out.line("//   \(sourceLines[rule.location.line - 1].trimmingCharacters(in: .whitespaces))")
+                out.line(TerminalText.escaped("//   \(sourceLines[rule.location.line - 1].trimmingCharacters(in: .whitespaces))"))
             }
             if candidate.conditions.isEmpty {
                 out.line("return \(candidate.rule)")

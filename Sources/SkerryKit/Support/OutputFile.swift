@@ -1,0 +1,24 @@
+import Foundation
+
+/// A file a command writes at its end (a report): checked before the work
+/// starts, so a bad path fails in a second rather than after a long run.
+public enum OutputFile {
+    /// nil when `path` can be written (created or replaced); otherwise why not.
+    /// Replacing is atomic (a temporary file in the same directory, renamed),
+    /// so the directory must be writable too.
+    public static func problem(_ path: String) -> String? {
+        guard !path.isEmpty else { return "the path is empty" }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { return "\(path) is a directory" }
+            if access(path, W_OK) != 0 { return "\(path) is not writable" }
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            return "the directory \(directory) does not exist"
+        }
+        guard isDirectory.boolValue else { return "\(directory) is not a directory" }
+        guard access(directory, W_OK | X_OK) == 0 else { return "the directory \(directory) is not writable" }
+        return nil
+    }
+}
