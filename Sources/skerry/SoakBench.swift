@@ -34,8 +34,12 @@ struct SoakBench: ParsableCommand {
     func validate() throws {
         guard minutes.isFinite, minutes > 0, minutes <= 24 * 60 else { throw ValidationError("--minutes must be more than 0 and at most 1440") }
         guard (1...64).contains(clients) else { throw ValidationError("--clients must be 1-64") }
-        guard scrapeInterval.isFinite, scrapeInterval >= 0.1 else { throw ValidationError("--scrape-interval must be at least 0.1") }
-        guard reconnectInterval.isFinite, reconnectInterval >= 1 else { throw ValidationError("--reconnect-interval must be at least 1") }
+        if let problem = SecondsOption("--scrape-interval", minimum: 0.1, maximum: 3600).problem(scrapeInterval) {
+            throw ValidationError(problem)
+        }
+        if let problem = SecondsOption("--reconnect-interval", minimum: 1, maximum: 3600).problem(reconnectInterval) {
+            throw ValidationError(problem)
+        }
     }
 
     /// What the workers saw; guarded by `lock`.

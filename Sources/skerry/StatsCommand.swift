@@ -31,8 +31,8 @@ struct StatsCommand: ParsableCommand {
 
     func validate() throws {
         if json && watch { throw ValidationError("--json and --watch do not go together") }
-        if interval < 0.1 || interval > 60 { throw ValidationError("--interval must be between 0.1 and 60 seconds") }
-        if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        if let problem = SecondsOption.interval().problem(interval) { throw ValidationError(problem) }
+        if let problem = SecondsOption.timeout().problem(timeout) { throw ValidationError(problem) }
     }
 
     func run() throws {
