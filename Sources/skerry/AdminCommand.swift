@@ -75,7 +75,7 @@ struct AdminCommand: ParsableCommand {
             result = try connection.admin(token: token, action: kind, service: parts.first ?? "", backend: parts.last ?? "",
                                           weight: target.count == 2 ? UInt64(target[1]) ?? 0 : 0)
         } catch let error as TelemetryStreamError {
-            throw CLIError("\(address.description): \(error); is the appliance running, and its telemetry port forwarded?")
+            throw CLIError("\(address.description): \(error)\(error.reachedAppliance ? "" : "; is the appliance running, and its telemetry port forwarded?")")
         }
         guard result.code == .ok else { throw CLIError("refused (\(result.code)): \(result.message)") }
         print(result.message)

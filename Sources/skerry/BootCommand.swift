@@ -55,7 +55,7 @@ struct BootCommand: ParsableCommand {
     var nicModel: NICModel = .virtio
 
     @Option(help: ArgumentHelp(
-        "Forward 127.0.0.1:HOST to a guest port on the admin or public NIC (repeatable). HOST defaults to a free port; admin:udp:7 (echo) is always forwarded.",
+        "Forward 127.0.0.1:HOST to a guest port on the admin or public NIC (repeatable). HOST defaults to a free port; the admin test services (UDP and TCP echo 7, TCP discard 9 and chargen 19) are always forwarded.",
         valueName: "role:proto:guest[:host]"))
     var forward: [String] = []
 
@@ -123,7 +123,7 @@ struct BootCommand: ParsableCommand {
         }
         if result.outcome == .kernelPanic, let symbols, let symbolizer = Symbolizer(elf: symbols) {
             let addresses = Symbolizer.backtraceAddresses(in: result.lastConsoleLines)
-            let names = symbolizer.describe(addresses)
+            let names = symbolizer.describe(addresses, firstIsFault: Symbolizer.startsAtFault(result.lastConsoleLines))
             if !names.isEmpty {
                 output.note("backtrace symbols:")
                 for (index, name) in names.enumerated() { output.note("  #\(index) \(name)") }

@@ -43,6 +43,7 @@ import Glibc
         ("fatal-error", "Swift runtime trap: SkerryKernel/PanicTests.swift:", "Fatal error: panic-test fatal error"),
         ("precondition", "Swift runtime trap: SkerryKernel/PanicTests.swift:", "Precondition failed: panic-test precondition"),
         ("double-free", "heap: double free of 0x", "backtrace:"),
+        ("out-of-memory", "out of memory: ", "largest free block"),
     ])
     func everyPanicKindIsReportedWithItsCause(kind: String, headline: String, detail: String) {
         let run = SkerryCLI.boot(["--append", "panic-test=\(kind)"])

@@ -24,7 +24,7 @@ public enum PanicReport {
             }
             return
         }
-        sink.write("CPU exception ")
+        sink.write(PanicReport.exceptionHeadline)
         sink.write(decimal: frame.vector)
         sink.write(" ")
         sink.write(vector.mnemonic)
@@ -68,6 +68,10 @@ public enum PanicReport {
         sink.write(code & 4 != 0 ? " from user mode" : " from kernel mode")
         if code & 8 != 0 { sink.write(", reserved bit set") }
     }
+
+    /// How a CPU exception's panic line begins: its backtrace starts at the
+    /// faulting instruction, every other panic's at a return address.
+    public static let exceptionHeadline: StaticString = "CPU exception "
 
     /// `backtrace:` and one line per return address, starting with `first`
     /// (the faulting RIP, or the panic call site).

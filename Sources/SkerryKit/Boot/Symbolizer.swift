@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 
 /// Names the functions behind the return addresses of a panic backtrace,
 /// using the image's ELF64 symbols (llvm-symbolizer) and Swift demangling.
@@ -30,13 +31,21 @@ public struct Symbolizer {
         }
     }
 
-    /// One description per address: `function (file:line)`, or `?`. The
-    /// first address is where the fault happened; the others are return
-    /// addresses, looked up one byte earlier so that a call at the very end
-    /// of a function is not blamed on the function after it.
-    public func describe(_ addresses: [String]) -> [String] {
+    /// Whether a panic report's first backtrace address is a faulting
+    /// instruction (a CPU exception) rather than a return address.
+    public static func startsAtFault(_ lines: [String]) -> Bool {
+        let headline = "PANIC: " + PanicReport.exceptionHeadline.description
+        return lines.contains { $0.hasPrefix(headline) }
+    }
+
+    /// One description per address: `function (file:line)`, or `?`. Return
+    /// addresses are looked up one byte earlier so that a call at the very
+    /// end of a function (a call that never returns, such as a panic's) is
+    /// not blamed on the function after it; a faulting instruction, the
+    /// first address when `firstIsFault`, is looked up as it is.
+    public func describe(_ addresses: [String], firstIsFault: Bool) -> [String] {
         let lookups = addresses.enumerated().map { index, text -> String in
-            guard index > 0, let value = UInt64(text.dropFirst(2), radix: 16), value > 0 else { return text }
+            guard index > 0 || !firstIsFault, let value = UInt64(text.dropFirst(2), radix: 16), value > 0 else { return text }
             return "0x" + String(value - 1, radix: 16)
         }
         guard !lookups.isEmpty,

@@ -72,7 +72,7 @@ public final class TelemetryConnection {
             guard count > 0 else {
                 if count < 0 && errno == ECONNRESET && hello.version == 0 {
                     // The appliance answers a client it has no slot for with `busy`, or resets it when even that is not possible.
-                    throw .connection("\(host):\(port) reset the connection before its hello: all telemetry slots are taken")
+                    throw .refused(code: Int(TelemetryProtocol.ErrorCode.busy.rawValue), message: "reset before its hello")
                 }
                 throw .connection(count == 0 ? "\(host):\(port) closed the stream" : "reading \(host):\(port): \(String(cString: strerror(errno)))")
             }

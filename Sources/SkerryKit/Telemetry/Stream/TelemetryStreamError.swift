@@ -24,6 +24,13 @@ public enum TelemetryStreamError: Error, Equatable, CustomStringConvertible {
     /// The connection failed, closed, or went quiet.
     case connection(String)
 
+    /// False when no telemetry port answered at all: the address, the
+    /// forward or the appliance itself is the likely problem.
+    public var reachedAppliance: Bool {
+        if case .connection = self { return false }
+        return true
+    }
+
     public var description: String {
         switch self {
         case .notTelemetry: return "the peer is not a Skerry telemetry port (it did not answer the SKTP hello)"
