@@ -130,7 +130,8 @@ import Testing
     /// listeners (more than the passive slots): half-open connections keep
     /// at most half the passive share, every other SYN gets a cookie, and a
     /// new client of each service still connects and echoes. The spoofed
-    /// half-open connections are gone after their SYN-ACK retransmissions.
+    /// half-open connections are gone 16 s later, after their SYN-ACK
+    /// retransmissions.
     @Test func aHalfOpenFloodOnEveryListenerLeavesRoomForNewClients() throws {
         var configuration = TCPConfiguration()
         configuration.maximumConnections = 1024  // the clients' side is not what is tested
@@ -152,6 +153,7 @@ import Testing
                        sequence: SequenceNumber(UInt32(spoofed)), flags: [.syn], now: world.now)
             }
         }
+        let floodTime = world.now
         let halfOpen = server.count(in: .synReceived)
         #expect(halfOpen > 0 && halfOpen <= passiveShare / 2, "half-open \(halfOpen)")
         #expect(server.counters.synCookiesSent == UInt64(4 * 64 - halfOpen))
@@ -171,7 +173,9 @@ import Testing
         #expect(server.counters.synCookiesAccepted == UInt64(ports.count))
         #expect(server.count(in: .synReceived) == halfOpen, "the spoofed entries were still there")
 
-        world.run(for: .seconds(20))
+        // Three SYN-ACK retransmissions (1, 2 and 4 s apart, then 8 s)
+        // end them at 15 s, well before the services' 30 s idle timeout.
+        world.run(for: .seconds(20)) { world.now >= floodTime + .seconds(16) }
         #expect(server.count(in: .synReceived) == 0)
     }
 
