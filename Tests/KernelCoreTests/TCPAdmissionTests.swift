@@ -126,6 +126,84 @@ import Testing
         #expect(world.server.tcp.counters.connectionLimitHits == 2)
     }
 
+    /// Spoofed SYNs that never complete, 64 to each of the four admin
+    /// listeners (more than the passive slots): half-open connections keep
+    /// at most half the passive share, every other SYN gets a cookie, and a
+    /// new client of each service still connects and echoes. The spoofed
+    /// half-open connections are gone 16 s later, after their SYN-ACK
+    /// retransmissions.
+    @Test func aHalfOpenFloodOnEveryListenerLeavesRoomForNewClients() throws {
+        var configuration = TCPConfiguration()
+        configuration.maximumConnections = 1024  // the clients' side is not what is tested
+        let world = TCPWorld(configuration: configuration)
+        let server = world.server.tcp
+        server.configuration.maximumConnections = 256
+        server.configuration.reservedForActiveOpens = 6
+        let passiveShare = 256 - 6
+        let ports: [UInt16] = [7, 9, 19, 9100]
+        for port in ports {
+            let listener = try #require(server.listen(port: port, addresses: [world.serverAddress], backlog: 64,
+                                                      limits: TCPTestService.limits))
+            _ = TCPTestService(kind: .echo, listener: listener)
+        }
+        let attacker = IPv4Address(10, 0, 1, 99)
+        for (index, port) in ports.enumerated() {
+            for spoofed in 0..<64 {
+                inject(server, from: attacker, port: UInt16(10_000 + index * 64 + spoofed), to: world.serverAddress, port: port,
+                       sequence: SequenceNumber(UInt32(spoofed)), flags: [.syn], now: world.now)
+            }
+        }
+        let floodTime = world.now
+        let halfOpen = server.count(in: .synReceived)
+        #expect(halfOpen > 0 && halfOpen <= passiveShare / 2, "half-open \(halfOpen)")
+        #expect(server.counters.synCookiesSent == UInt64(4 * 64 - halfOpen))
+
+        for port in ports {
+            let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: port,
+                                                                   now: world.now))
+            let exchange = Exchange(connection, payload: pattern(1000, seed: UInt64(port)))
+            connection.onEvent = { _ in exchange.pump() }
+            world.run(for: .seconds(5)) {
+                exchange.pump()
+                return exchange.received.count == exchange.payload.count
+            }
+            let intact = sameBytes(exchange.received, exchange.payload)
+            #expect(intact, "port \(port)")
+        }
+        #expect(server.counters.synCookiesAccepted == UInt64(ports.count))
+        #expect(server.count(in: .synReceived) == halfOpen, "the spoofed entries were still there")
+
+        // Three SYN-ACK retransmissions (1, 2 and 4 s apart, then 8 s)
+        // end them at 15 s, well before the services' 30 s idle timeout.
+        world.run(for: .seconds(20)) { world.now >= floodTime + .seconds(16) }
+        #expect(server.count(in: .synReceived) == 0)
+    }
+
+    /// With every passive slot taken, a SYN still gets a cookie, and the
+    /// valid cookie's ACK is refused with a reset and counted; the table
+    /// does not grow.
+    @Test func aCookieACKWithNoSlotFreeIsRefused() throws {
+        var configuration = TCPConfiguration()
+        configuration.maximumConnections = 10
+        configuration.reservedForActiveOpens = 3
+        let world = TCPWorld(configuration: configuration)
+        _ = try echoService(world, limits: .none)
+        for index in 0..<7 {
+            handshake(world, from: IPv4Address(10, 0, 1, UInt8(100 + index)), port: 40000, to: 7)
+        }
+        let server = world.server.tcp
+        #expect(server.connectionCount == 7)
+        let reservationHits = server.counters.reservationLimitHits
+        let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 7, now: world.now))
+        world.run(for: .seconds(5)) { connection.isFinished }
+        #expect(server.counters.synCookiesSent == 1)
+        #expect(server.counters.synCookiesRejected == 0, "the cookie was valid")
+        #expect(server.counters.synCookiesAccepted == 0)
+        #expect(server.counters.reservationLimitHits == reservationHits + 2, "the SYN and the cookie's ACK")
+        #expect(connection.state == .closed && connection.error == .reset)
+        #expect(server.connectionCount == 7)
+    }
+
     // MARK: Listener limits
 
     /// The appliance's services under one hostile source: 300 idle

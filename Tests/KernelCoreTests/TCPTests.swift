@@ -436,6 +436,46 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         #expect(world.server.tcp.counters.synCookiesSent == 1 && world.server.tcp.counters.synCookiesAccepted == 1)
     }
 
+    /// A peer advertising a tiny MSS (0 stalls the congestion window, 1
+    /// multiplies segments) is sent segments of `minimumPeerMSS`, and the data arrives.
+    @Test(arguments: [0, 1] as [UInt16])
+    func aTinyPeerMSSIsRaisedToTheMinimum(mss: UInt16) throws {
+        let world = TCPWorld()
+        world.client.tcp.configuration.mss = mss
+        let listener = try #require(world.server.tcp.listen(port: 19, addresses: [world.serverAddress]))
+        _ = TCPTestService(kind: .chargen, listener: listener)
+        var largest = 0
+        var serverSegments = 0
+        world.copies = { frame, _ in
+            if TCPWorld.isTCP(frame) && !frame.toServer {
+                let ipHeader = Int(frame.bytes[14] & 0x0F) * 4
+                let total = Int(frame.bytes[16]) << 8 | Int(frame.bytes[17])
+                let tcpHeader = Int(frame.bytes[14 + ipHeader + 12] >> 4) * 4
+                let payload = total - ipHeader - tcpHeader
+                if payload > 0 {
+                    serverSegments += 1
+                    largest = Swift.max(largest, payload)
+                }
+            }
+            return 1
+        }
+        let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 19, now: world.now))
+        var received = 0
+        world.run(for: .seconds(30)) {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { connection.read(into: $0) }
+                if count == 0 { break }
+                received += count
+            }
+            return received >= 50_000
+        }
+        #expect(received >= 50_000)
+        #expect(largest == TCPConfiguration.minimumPeerMSS)
+        #expect(serverSegments > 0)
+        connection.abort()
+    }
+
     @Test func limitsAreEnforcedAndCounted() throws {
         var configuration = TCPConfiguration()
         configuration.maximumConnections = 4

@@ -20,6 +20,8 @@ public final class TCPLayer {
     private var connections: [TCPEndpointPair: TCPConnection] = [:]
     private var listeners: [TCPListener] = []
     private var timeWait: [TCPEndpointPair: TimeWaitEntry] = [:]
+    /// SYN-RECEIVED connections across all listeners.
+    public private(set) var halfOpenCount = 0
     private var pendingEvents: [TCPConnection] = []
     private var acceptEvents: [TCPListener] = []
     private var cookieSecret: UInt64
@@ -158,17 +160,18 @@ public final class TCPLayer {
             return
         }
         guard flags.contains(.syn) else { return }
-        guard admitsPassiveOpen() else { return }
         let peerSequence = SequenceNumber(segment.sequenceNumber)
-        let peerMSS = Int(segment.maximumSegmentSize ?? 536)
-        if listener.halfOpen >= configuration.maximumHalfOpen {
-            sendCookie(endpoints, peerSequence: peerSequence, peerMSS: peerMSS)
+        let mss = sendingMSS(segment.maximumSegmentSize)
+        // A cookie costs no slot: with the slots or the half-open quotas
+        // taken, the SYN still gets its answer, and only the cookie's ACK
+        // needs a slot.
+        if !admitsPassiveOpen() || listener.halfOpen >= configuration.maximumHalfOpen || halfOpenCount >= halfOpenLimit {
+            sendCookie(endpoints, peerSequence: peerSequence, mss: mss)
             return
         }
         let connection = TCPConnection(layer: self, endpoints: endpoints, state: .synReceived)
-        connection.listener = listener
         connection.idleTimeout = listener.limits.idleTimeout
-        listener.halfOpen += 1
+        enterHalfOpen(connection, listener)
         let iss = SequenceNumber(random())
         connection.initialSendSequence = iss
         connection.sendUnacknowledged = iss
@@ -178,7 +181,7 @@ public final class TCPLayer {
         connection.receiveNext = peerSequence + 1
         connection.sendWindow = Int(segment.window)
         connection.windowUpdateSequence = peerSequence
-        connection.maximumSegmentSize = Swift.min(peerMSS, Int(configuration.mss))
+        connection.maximumSegmentSize = mss
         connection.retransmitDeadline = now + connection.retransmissionTimeout
         connections[endpoints] = connection
         sendSegment(connection, sequence: iss, flags: [.syn, .ack], mss: configuration.mss)
@@ -287,7 +290,7 @@ public final class TCPLayer {
         connection.sendWindow = Int(segment.window)
         connection.windowUpdateSequence = peerSequence
         connection.windowUpdateAcknowledgment = ack
-        connection.maximumSegmentSize = Swift.min(Int(segment.maximumSegmentSize ?? 536), Int(configuration.mss))
+        connection.maximumSegmentSize = sendingMSS(segment.maximumSegmentSize)
         if flags.contains(.ack) {
             connection.sendUnacknowledged = ack
             measureRTT(connection, acknowledged: ack)
@@ -315,8 +318,7 @@ public final class TCPLayer {
         connection.retransmitDeadline = nil
         connection.lastActivity = now
         if let listener = connection.listener {
-            listener.halfOpen -= 1
-            connection.listener = nil
+            leaveHalfOpen(connection)
             counters.passiveOpens += 1
             guard !listener.isClosed, listener.acceptQueue.count < listener.backlog else {
                 counters.backlogLimitHits += 1
@@ -336,19 +338,49 @@ public final class TCPLayer {
         notify(connection)
     }
 
-    /// Whether a passive open may take a connection slot: not the last
+    /// The slots passive opens may take: all but the last
     /// `reservedForActiveOpens`, which are the health checks'.
+    private var passiveShare: Int {
+        configuration.maximumConnections
+            - Swift.min(Swift.max(0, configuration.reservedForActiveOpens), configuration.maximumConnections)
+    }
+
+    /// Half-open connections kept across listeners: `maximumHalfOpenTotal`,
+    /// and at most half the passive share, so the rest is always there for
+    /// handshakes that complete.
+    var halfOpenLimit: Int { Swift.min(configuration.maximumHalfOpenTotal, passiveShare / 2) }
+
+    /// Whether a passive open may take a connection slot now.
     private func admitsPassiveOpen() -> Bool {
-        let reserved = Swift.min(Swift.max(0, configuration.reservedForActiveOpens), configuration.maximumConnections)
         if connections.count >= configuration.maximumConnections {
             counters.connectionLimitHits += 1
             return false
         }
-        if connections.count >= configuration.maximumConnections - reserved {
+        if connections.count >= passiveShare {
             counters.reservationLimitHits += 1
             return false
         }
         return true
+    }
+
+    private func enterHalfOpen(_ connection: TCPConnection, _ listener: TCPListener) {
+        connection.listener = listener
+        listener.halfOpen += 1
+        halfOpenCount += 1
+    }
+
+    private func leaveHalfOpen(_ connection: TCPConnection) {
+        guard let listener = connection.listener else { return }
+        listener.halfOpen -= 1
+        halfOpenCount -= 1
+        connection.listener = nil
+    }
+
+    /// The MSS to send with to a peer that advertised `advertised`: at
+    /// least `TCPConfiguration.minimumPeerMSS`, at most ours.
+    private func sendingMSS(_ advertised: UInt16?) -> Int {
+        let peer = Swift.max(Int(advertised ?? 536), TCPConfiguration.minimumPeerMSS)
+        return Swift.max(1, Swift.min(peer, Int(configuration.mss)))
     }
 
     /// Applies `listener.limits` to a connection that just completed its
@@ -570,9 +602,9 @@ public final class TCPLayer {
 
     private var cookieTime: UInt32 { UInt32(truncatingIfNeeded: now.nanoseconds / 64_000_000_000) & 31 }
 
-    private func sendCookie(_ endpoints: TCPEndpointPair, peerSequence: SequenceNumber, peerMSS: Int) {
+    private func sendCookie(_ endpoints: TCPEndpointPair, peerSequence: SequenceNumber, mss: Int) {
         var mssIndex: UInt32 = 0
-        for (index, value) in TCPLayer.cookieMSS.enumerated() where value <= Swift.min(peerMSS, Int(configuration.mss)) {
+        for (index, value) in TCPLayer.cookieMSS.enumerated() where value <= mss {
             mssIndex = UInt32(index)
         }
         let time = cookieTime
@@ -595,12 +627,12 @@ public final class TCPLayer {
             counters.synCookiesRejected += 1
             return nil
         }
+        // A valid cookie with no slot free is refused (the caller resets it).
         guard admitsPassiveOpen() else { return nil }
         counters.synCookiesAccepted += 1
         let connection = TCPConnection(layer: self, endpoints: endpoints, state: .synReceived)
-        connection.listener = listener
         connection.idleTimeout = listener.limits.idleTimeout
-        listener.halfOpen += 1
+        enterHalfOpen(connection, listener)
         let iss = SequenceNumber(cookie)
         connection.initialSendSequence = iss
         connection.sendUnacknowledged = iss
@@ -609,7 +641,7 @@ public final class TCPLayer {
         connection.initialReceiveSequence = peerSequence
         connection.receiveNext = peerSequence + 1
         connection.windowUpdateSequence = peerSequence
-        connection.maximumSegmentSize = TCPLayer.cookieMSS[Int(mssIndex)]
+        connection.maximumSegmentSize = sendingMSS(UInt16(TCPLayer.cookieMSS[Int(mssIndex)]))
         connections[endpoints] = connection
         return connection
     }
@@ -638,6 +670,7 @@ public final class TCPLayer {
             let finDue = connection.finQueued && !connection.finSent && unsent == 0
             if unsent > 0 && window - inFlight > 0 {
                 let length = Swift.min(unsent, window - inFlight, mss)
+                guard length > 0 else { break }
                 let fin = connection.finQueued && !connection.finSent && length == unsent
                 sendSegment(connection, sequence: connection.sendNext, flags: fin ? [.ack, .psh, .fin] : (length == unsent ? [.ack, .psh] : [.ack]),
                             payloadOffset: offset, payloadLength: length)
@@ -833,7 +866,9 @@ public final class TCPLayer {
 
     private func retransmissionTimeout(_ connection: TCPConnection) {
         connection.retransmissions += 1
-        guard connection.retransmissions <= configuration.maximumRetransmissions else {
+        let limit = connection.state == .synReceived
+            ? configuration.maximumSynAckRetransmissions : configuration.maximumRetransmissions
+        guard connection.retransmissions <= limit else {
             counters.timeouts += 1
             if connection.state.isSynchronized { sendReset(for: connection) }
             remove(connection, error: .timedOut)
@@ -923,10 +958,7 @@ public final class TCPLayer {
     }
 
     func remove(_ connection: TCPConnection, error: TCPError?) {
-        if connection.state == .synReceived, let listener = connection.listener {
-            listener.halfOpen -= 1
-            connection.listener = nil
-        }
+        if connection.state == .synReceived { leaveHalfOpen(connection) }
         connections[connection.endpoints] = nil
         leaveOwner(connection)
         connection.state = .closed

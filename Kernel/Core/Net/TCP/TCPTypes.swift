@@ -50,13 +50,25 @@ public struct TCPEndpointPair: Hashable, Sendable {
 /// Limits and timings. Every limit has a counter for the times it was hit.
 public struct TCPConfiguration: Sendable {
     public var maximumConnections = 256
-    /// Half-open (SYN-RECEIVED) connections kept before answering with SYN cookies instead.
+    /// Half-open (SYN-RECEIVED) connections kept per listener before
+    /// answering with SYN cookies instead.
     public var maximumHalfOpen = 64
+    /// Half-open connections kept across all listeners, and never more than
+    /// half the slots passive opens may take: handshakes that complete,
+    /// cookies included, always find slots however many SYNs are spoofed.
+    public var maximumHalfOpenTotal = 128
+    /// SYN-ACK retransmissions before a half-open connection is dropped
+    /// (about 15 s at the initial RTO), so spoofed SYNs free their entries soon.
+    public var maximumSynAckRetransmissions = 3
     public var maximumTimeWait = 512
     public var sendBufferSize = 16 * 1024
     public var receiveBufferSize = 16 * 1024
     public var reassemblyRanges = 8
     public var mss: UInt16 = 1460
+    /// The least MSS used towards a peer, whatever it advertises: RFC 9293's
+    /// default, which every IPv4 host must accept. A smaller one would
+    /// multiply the segments (and a zero one stall) for the same data.
+    public static let minimumPeerMSS = 536
     public var minimumRTO = Interval.milliseconds(200)
     public var maximumRTO = Interval.seconds(60)
     public var initialRTO = Interval.seconds(1)
