@@ -120,16 +120,17 @@ import Testing
         let guesser = TelemetryPeer(world.connect(from: world.host(Self.a)))
         world.run(for: .milliseconds(50)) { guesser.connection.state == .established }
         // Subscribed (to a slow interval), so it may stay quiet between guesses.
-        guesser.send(TelemetryBytes.hello + TelemetryBytes.subscribe(milliseconds: 60_000, events: false) + (0..<20).flatMap { TelemetryBytes.admin(id: UInt64($0), token: Array("guess-\($0)".utf8)) }
+        guesser.send(TelemetryBytes.hello + TelemetryBytes.subscribe(milliseconds: 60_000, events: false) + (0..<10).flatMap { TelemetryBytes.admin(id: UInt64($0), token: Array("guess-\($0)".utf8)) }
                      + TelemetryBytes.admin(id: 99, token: TelemetryServerWorld.token))
         world.run(for: .milliseconds(300))
         var results = Self.results(guesser)
-        #expect(results.count == 21)
-        #expect(results.prefix(5).allSatisfy { $0.contains("need the appliance's admin token") }, "5 a second are checked")
-        #expect(results.dropFirst(5).allSatisfy { $0.contains("rate-limited") && $0.contains("try again in 1 s") },
-                "then none, the right token included: \(results.last ?? "")")
+        #expect(results.count == 11)
+        #expect(results.prefix(5).allSatisfy { $0.contains("need the appliance's admin token") }, "5 a second are told wrong")
+        #expect(results[5..<10].allSatisfy { $0.contains("rate-limited") && $0.contains("try again in 1 s") }, "then rate-limited")
+        #expect(results.last?.contains("counters reset") == true,
+                "the right token is served during the wait (the host's own admin shares the address): \(results.last ?? "")")
         var counters = world.telemetry.counters
-        #expect(counters.adminTokenFailures == 5 && counters.adminRateLimited == 16)
+        #expect(counters.adminTokenFailures == 5 && counters.adminRateLimited == 5)
         #expect(world.unauthorizedReports.count == 1, "one report per source every 10 s, not one per guess")
         // The wait passes; the right token works.
         world.run(for: .seconds(1))
@@ -145,7 +146,7 @@ import Testing
         world.run(for: .seconds(10))
         #expect(world.unauthorizedReports.count == 2)
         let report = try #require(world.unauthorizedReports.last)
-        #expect(report.source == Self.a && report.count == 26 && report.lastMinute == 27, "\(report)")
+        #expect(report.source == Self.a && report.count == 15 && report.lastMinute == 16, "\(report)")
         guesser.send(TelemetryBytes.admin(id: 300, token: Array("late".utf8)))
         world.run(for: .milliseconds(300))
         #expect(world.unauthorizedReports.count == 2, "the next one waits its turn")
@@ -160,7 +161,7 @@ import Testing
             else { continue }
             unauthorized.append((count, Array(payload[reader.position..<(reader.position + 4)])))
         }
-        #expect(unauthorized.map(\.count) == [1, 26])
+        #expect(unauthorized.map(\.count) == [1, 15])
         #expect(unauthorized.first?.source == [10, 0, 1, 2], "the source's address follows the count")
         counters = world.telemetry.counters
         // And /metrics counts them.
@@ -170,6 +171,35 @@ import Testing
         world.run(for: .seconds(1)) { scraper.connection.isFinished }
         #expect(scraper.text.contains("skerry_telemetry_events_total{event=\"admin-token-failures\"} \(counters.adminTokenFailures)"))
         #expect(scraper.text.contains("skerry_telemetry_events_total{event=\"admin-rate-limited\"} \(counters.adminRateLimited)"))
+    }
+
+    @Test func evictedClientsThatNeverCloseAreResetAtTheCloseLimit() {
+        let world = TelemetryServerWorld()
+        let host = world.host(Self.a)
+        var evicted: [TelemetryPeer] = []
+        for _ in 0..<5 {
+            // One source's share of idle stream clients, the first never reading nor closing.
+            let peers = (0..<TelemetryServer.perSourceClients).map { _ in TelemetryPeer(world.connect(from: host)) }
+            peers[0].reads = false
+            world.run(for: .milliseconds(100)) { peers.allSatisfy { $0.connection.state == .established } }
+            for peer in peers { peer.send(TelemetryBytes.hello) }
+            world.run(for: .milliseconds(1100))
+            // One more from the same source closes the oldest to make room.
+            let newcomer = TelemetryPeer(world.connect(from: host))
+            world.run(for: .milliseconds(100)) { newcomer.connection.state == .established }
+            newcomer.send(TelemetryBytes.hello)
+            world.run(for: .milliseconds(200))
+            #expect(newcomer.gotHello)
+            for peer in peers.dropFirst() + [newcomer] { peer.connection.close() }
+            world.run(for: .milliseconds(500))
+            evicted.append(peers[0])
+        }
+        #expect(world.telemetry.counters.clientsEvicted == 5)
+        #expect(world.telemetry.clientCount == 0)
+        #expect(world.server.stack.tcp.connectionCount > 0, "the evicted clients' connections are still closing")
+        world.run(for: TelemetryServer.closeLimit + .seconds(1))
+        #expect(world.server.stack.tcp.connectionCount == 0, "closed to make room, then reset at the close limit")
+        #expect(evicted.allSatisfy { $0.wasReset })
     }
 
     @Test func hostileHTTPClientsAreBounded() {
@@ -294,16 +324,82 @@ extension HeapBaseline {
         var now = Instant(nanoseconds: 1_000_000_000)
         var waits: [UInt64] = []
         for _ in 0..<8 {
-            while limiter.wait(for: source, now: now) == nil { _ = limiter.fail(source, checked: true, now: now) }
+            while limiter.wait(for: source, now: now) == nil { _ = limiter.fail(source, .checked, now: now) }
             waits.append(limiter.wait(for: source, now: now)!.milliseconds)
             now = now + limiter.wait(for: source, now: now)!
         }
         #expect(waits == [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000])
         now = now + .seconds(61)
-        for _ in 0..<5 { _ = limiter.fail(source, checked: true, now: now) }
+        for _ in 0..<5 { _ = limiter.fail(source, .checked, now: now) }
         #expect(limiter.wait(for: source, now: now)?.milliseconds == 1000, "a quiet minute starts over")
-        for index in 0..<100 { _ = limiter.fail(IPv4Address(192, 168, 0, UInt8(index)), checked: true, now: now) }
+        for index in 0..<100 { _ = limiter.fail(IPv4Address(192, 168, 0, UInt8(index)), .checked, now: now) }
         #expect(limiter.entries.count == TokenFailureLimiter.sources)
         #expect(limiter.wait(for: IPv4Address(192, 168, 0, 99), now: now) == nil, "4 failures: no wait yet")
+    }
+
+    @Test func aWaitingSourceKeepsItsPenaltyWhenOthersRotateAndLosesItAfterAQuietMinute() {
+        var limiter = TokenFailureLimiter()
+        let source = IPv4Address(10, 0, 1, 2)
+        var now = Instant(nanoseconds: 1_000_000_000)
+        for _ in 0..<6 {  // waits of 1, 2, ... 32 s; the next is 60 s
+            while limiter.wait(for: source, now: now) == nil { _ = limiter.fail(source, .checked, now: now) }
+            now = now + limiter.wait(for: source, now: now)!
+        }
+        for _ in 0..<5 { _ = limiter.fail(source, .checked, now: now) }
+        #expect(limiter.wait(for: source, now: now)?.milliseconds == 60_000)
+        // 40 other sources, one failure each, a second apart: the waiting source is not the one replaced.
+        for index in 0..<40 {
+            now = now + .seconds(1)
+            _ = limiter.fail(IPv4Address(192, 168, 1, UInt8(index)), .checked, now: now)
+        }
+        #expect(limiter.wait(for: source, now: now)?.milliseconds == 20_000)
+        // Refused requests during the wait do not keep the penalty alive.
+        for _ in 0..<19 {
+            now = now + .seconds(1)
+            _ = limiter.fail(source, .checkedWhileWaiting, now: now)
+        }
+        now = now + .seconds(1) + TokenFailureLimiter.forgetAfter
+        #expect(limiter.wait(for: source, now: now) == nil)
+        for _ in 0..<5 { _ = limiter.fail(source, .checked, now: now) }
+        #expect(limiter.wait(for: source, now: now)?.milliseconds == 1000, "a quiet minute after the wait starts over")
+    }
+}
+
+@Suite struct AdminTokenFailureTests {
+    static let token = Array("a-long-enough-admin-token".utf8)
+
+    @Test func theRightTokenIsServedWhileItsSourceWaitsAndAWrongOneLooksUnchecked() {
+        let actions = AdminActions(token: Self.token, balancer: nil)
+        let source = IPv4Address(10, 0, 1, 2)
+        let now = Instant(nanoseconds: 1_000_000_000)
+        for index in 0..<TokenFailureLimiter.perSecond {
+            _ = actions.check(Array("guess-\(index)".utf8), from: source, now: now)
+        }
+        let wrong = actions.check(Array("guess-x".utf8), from: source, now: now)
+        let missing = actions.check(nil, from: source, now: now)
+        #expect(wrong == missing, "a wrong token while waiting is answered as no token is")
+        #expect(wrong == .rateLimited(wait: .seconds(1), report: nil))
+        #expect(actions.check(Self.token, from: source, now: now) == .allowed)
+    }
+
+    @Test func rotatingSourcesGetAtMostTheGlobalBudgetOfChecksASecond() {
+        let actions = AdminActions(token: Self.token, balancer: nil)
+        var now = Instant(nanoseconds: 1_000_000_000)
+        var checkedPerSecond = [Int](repeating: 0, count: 3)
+        var rightTokenRefused = 0
+        for step in 0..<300 {  // 10 ms apart, 3 s; each request from the next of 40 addresses
+            let source = IPv4Address(10, 9, 0, UInt8(step % 40))
+            if case .unauthorized = actions.check(Array("guess-\(step)".utf8), from: source, now: now) {
+                checkedPerSecond[step / 100] += 1
+            }
+            if step % 100 == 99, actions.check(Self.token, from: IPv4Address(10, 9, 1, 1), now: now) != .allowed {
+                rightTokenRefused += 1
+            }
+            now = now + .milliseconds(10)
+        }
+        #expect(checkedPerSecond.allSatisfy { $0 > 0 && $0 <= TokenFailureLimiter.globalPerSecond }, "\(checkedPerSecond)")
+        #expect(rightTokenRefused == 3, "past the budget no token is looked at, so guessing on learns nothing")
+        now = now + .seconds(1)
+        #expect(actions.check(Self.token, from: IPv4Address(10, 9, 0, 0), now: now) == .allowed, "the budget renews each second")
     }
 }

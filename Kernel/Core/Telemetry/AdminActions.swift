@@ -52,26 +52,32 @@ public final class AdminActions {
         case actionsOff
         /// Checked and wrong; `report` is set when the failures are due to be reported.
         case unauthorized(report: TokenFailureLimiter.Report?)
-        /// Not checked: the source failed too often and must wait `wait`.
+        /// Refused: too many wrong tokens lately, from `peer` (which must
+        /// wait `wait`; its token is still checked, and only the right one
+        /// is served) or from all sources together (nothing is checked for
+        /// `wait`). The answer is the same whether the token was checked or not.
         case rateLimited(wait: Interval, report: TokenFailureLimiter.Report?)
     }
 
-    /// Checks a token presented by `peer`, in constant time, unless `peer`
-    /// failed too often lately (`TokenFailureLimiter`): then it is refused
-    /// without being looked at.
+    /// Checks a token presented by `peer`, in constant time, within the
+    /// failure limits of `TokenFailureLimiter`.
     public func check(_ presented: [UInt8]?, from peer: IPv4Address, now: Instant) -> Verdict {
         guard enabled else { return .actionsOff }
-        if let wait = limiter.wait(for: peer, now: now) {
-            let report = limiter.fail(peer, checked: false, now: now)
-            if let report { onUnauthorized?(report) }
-            return .rateLimited(wait: wait, report: report)
+        let sourceWait = limiter.wait(for: peer, now: now)
+        if let globalWait = limiter.globalWait(now: now) {
+            return refuse(peer, .unchecked, wait: max(globalWait, sourceWait ?? .zero), now: now)
         }
-        guard authorize(presented) == nil else {
-            let report = limiter.fail(peer, checked: true, now: now)
-            if let report { onUnauthorized?(report) }
-            return .unauthorized(report: report)
-        }
-        return .allowed
+        guard authorize(presented) != nil else { return .allowed }
+        if let sourceWait { return refuse(peer, .checkedWhileWaiting, wait: sourceWait, now: now) }
+        let report = limiter.fail(peer, .checked, now: now)
+        if let report { onUnauthorized?(report) }
+        return .unauthorized(report: report)
+    }
+
+    private func refuse(_ peer: IPv4Address, _ failure: TokenFailureLimiter.Failure, wait: Interval, now: Instant) -> Verdict {
+        let report = limiter.fail(peer, failure, now: now)
+        if let report { onUnauthorized?(report) }
+        return .rateLimited(wait: wait, report: report)
     }
 
     /// Reports failed tokens that were held back by the report interval.

@@ -16,6 +16,9 @@
 ///   none of its output (TCP acknowledges nothing) for
 ///   `TelemetryStream.stallLimit` is reset. Its input is not read while
 ///   its output is backed up.
+/// - A connection we close, a client closed to make room included, is
+///   reset if not gone `closeLimit` later; every connection also carries
+///   TCP's `idleTimeout`.
 ///
 /// Time comes from `clock`; the kernel passes its clock, tests a simulated one.
 public final class TelemetryServer {
@@ -34,6 +37,11 @@ public final class TelemetryServer {
     public static let refusalLimit = Interval.seconds(2)
     /// A connection we closed must be gone this long after.
     public static let closeLimit = Interval.seconds(10)
+    /// Every accepted connection's `TCPConnection.idleTimeout`: a backstop
+    /// for any connection the server no longer watches. Longer than the
+    /// longest subscription interval (60 s), since a subscriber's progress
+    /// is TCP acknowledging its snapshots.
+    public static let idleTimeout = Interval.seconds(90)
 
     public let listener: TCPListener
     public let stream: TelemetryStream
@@ -41,6 +49,8 @@ public final class TelemetryServer {
     let clock: () -> Instant
     private(set) var clients: [Client] = []
     private(set) var refusing: [Client] = []
+    /// Clients closed to make room: no slot, but held to `closeLimit`.
+    private(set) var evicted: [Client] = []
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
 
     /// Serves `listener` from now on: its connections' events and `tick` drive it.
@@ -71,7 +81,7 @@ public final class TelemetryServer {
         acceptAll(now: now)
         stream.tick(now: now)
         for client in clients + refusing { serve(client, now: now) }
-        for client in clients + refusing where !client.connection.isFinished { enforce(client, now: now) }
+        for client in clients + refusing + evicted where !client.connection.isFinished { enforce(client, now: now) }
         forgetFinished()
     }
 
@@ -79,7 +89,7 @@ public final class TelemetryServer {
     public func stop() {
         listener.onAcceptable = nil
         listener.close()
-        for client in clients + refusing {
+        for client in clients + refusing + evicted {
             client.connection.onEvent = nil
             client.connection.abort()
         }
@@ -90,6 +100,7 @@ public final class TelemetryServer {
 
     private func acceptAll(now: Instant) {
         while let connection = listener.accept() {
+            connection.idleTimeout = TelemetryServer.idleTimeout
             if makeRoom(for: connection.endpoints.remoteAddress, now: now) {
                 stream.counters.clientsAccepted += 1
                 let client = Client(connection: connection, accepted: now)
@@ -136,11 +147,16 @@ public final class TelemetryServer {
             var frame = TelemetryFrameWriter()
             TelemetryEncoder.error(&frame, .busy, "closed to make room for a new client: all telemetry slots are taken")
             frame.bytes.withUnsafeBytes { _ = chosen.connection.write($0) }
-            chosen.connection.close()
+            // Out of the table and its session closed, but held until TCP
+            // finishes: as a refused client, it has only TCP's queue left.
+            forget(chosen)
+            chosen.phase = .refusing
+            close(chosen, now: now)
+            evicted.append(chosen)
         } else {
             chosen.connection.abort()
+            forget(chosen)
         }
-        forget(chosen)
         return true
     }
 
@@ -358,7 +374,7 @@ public final class TelemetryServer {
     // MARK: Table
 
     private func forgetFinished() {
-        for client in clients + refusing where client.connection.isFinished { forget(client) }
+        for client in clients + refusing + evicted where client.connection.isFinished { forget(client) }
     }
 
     /// Takes `client` out of the table; TCP finishes whatever close is under way.
@@ -367,5 +383,6 @@ public final class TelemetryServer {
         client.connection.onEvent = nil
         clients.removeAll { $0 === client }
         refusing.removeAll { $0 === client }
+        evicted.removeAll { $0 === client }
     }
 }
