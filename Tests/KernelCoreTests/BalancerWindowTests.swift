@@ -56,6 +56,36 @@ import Testing
         #expect(world.service.statistics.activeConnections == 1, "a half-closed connection is still open")
     }
 
+    /// RFC 5961: an in-window RST not at the receiver's next expected byte
+    /// gets a challenge ACK from the backend, which carries on; the flow
+    /// (and its connection count) must carry on too.
+    @Test func inexactClientResetPassesButLeavesTheFlowOpen() throws {
+        let world = BalancerHarness()
+        var connection = try #require(world.connect(port: 7200))
+        world.clientSends(&connection, flags: [.ack, .psh], payload: 300)
+        world.backendSends(&connection, flags: [.ack, .psh], payload: 1200)
+        let expires = try #require(world.entry(connection)).expires
+        world.now = world.now + .seconds(5)
+        func active() -> Int { world.service.backends.reduce(0) { $0 + $1.statistics.activeConnections } }
+        // Inside the window, 40000 past the backend's next expected byte.
+        let blind = world.clientSends(&connection, flags: [.rst, .ack], seqOffset: 40_000)
+        #expect(blind.forwarded, "the backend answers it with a challenge ACK")
+        #expect(world.entry(connection)?.state == .established)
+        #expect(world.entry(connection)?.expires == expires, "nor does it keep the flow alive")
+        #expect(world.service.statistics.activeConnections == 1 && active() == 1)
+        #expect(world.balancer.tracker.counters.resetInexact == 1 && world.balancer.tracker.counters.outOfWindow == 0)
+        // Data the backend has not acknowledged: a RST just past it is not at the backend's next byte either.
+        world.clientSends(&connection, flags: [.ack, .psh], payload: 500)
+        #expect(world.clientSends(&connection, flags: [.rst, .ack]).forwarded)
+        #expect(world.entry(connection)?.state == .established && world.balancer.tracker.counters.resetInexact == 2)
+        // Once acknowledged, the RST at exactly the backend's next byte closes the flow.
+        world.backendSends(&connection)
+        #expect(world.clientSends(&connection, flags: [.rst, .ack]).forwarded)
+        #expect(world.entry(connection)?.state == .closed)
+        #expect(world.service.statistics.activeConnections == 0 && active() == 0)
+        #expect(world.balancer.tracker.counters.resetInexact == 2)
+    }
+
     @Test func outOfWindowDataPassesButNeitherMovesNorRefreshesTheFlow() throws {
         let world = BalancerHarness()
         var connection = try #require(world.connect(port: 7200))

@@ -17,7 +17,12 @@
 /// a real client completes its handshake within a round trip.
 ///
 /// Each direction's sequence window is tracked (`TCPWindow`): a RST or FIN
-/// outside it is refused (counted) and changes nothing.
+/// outside it is refused (counted) and changes nothing. A client's RST
+/// ends the flow only at exactly the next byte the backend expects (its
+/// highest acknowledgment), as RFC 5961 §3.2 has the backend itself
+/// require: any other in-window RST passes (counted) so the backend can
+/// answer with a challenge ACK, and changes nothing. Backend RSTs come
+/// from the private network and need only be in the window.
 public final class ConnectionTracker {
     /// The life of a tracked TCP flow, as far as a middlebox can see it.
     public enum FlowState: UInt8, Sendable, CaseIterable {
@@ -77,7 +82,7 @@ public final class ConnectionTracker {
         }
     }
 
-    /// One flow. Fields are ordered widest first so the entry packs into 80 bytes.
+    /// One flow. Fields are ordered so the entry packs into 80 bytes.
     public struct Entry: Sendable {
         public var expires = Instant.zero
         public var client = IPv4Address.any
@@ -88,19 +93,42 @@ public final class ConnectionTracker {
         /// Neighbours in the half-open queue, oldest first (-1: none).
         var olderHalfOpen: Int32 = -1
         var newerHalfOpen: Int32 = -1
+        /// The highest acknowledgment the backend has sent: the next
+        /// client byte it expects, where a client RST must sit to end the flow.
+        public var backendAcknowledged: UInt32 = 0
         /// What the client sends (sequence numbers in the client's space).
         public var clientWindow = TCPWindow()
+        public var clientPort: UInt16 = 0
         /// What the backend sends.
         public var backendWindow = TCPWindow()
-        public var clientPort: UInt16 = 0
         public var servicePort: UInt16 = 0
         public var backendPort: UInt16 = 0
         public var snatPort: UInt16 = 0
         public var protocolNumber: UInt8 = 0
         public var state = FlowState.synSent
-        public var clientFin = false
-        public var backendFin = false
-        public var inUse = false
+        /// `clientFin`, `backendFin` and `inUse`, one bit each.
+        private var marks: UInt8 = 0
+
+        public var clientFin: Bool {
+            get { mark(0) }
+            set { setMark(0, newValue) }
+        }
+        public var backendFin: Bool {
+            get { mark(1) }
+            set { setMark(1, newValue) }
+        }
+        public var inUse: Bool {
+            get { mark(2) }
+            set { setMark(2, newValue) }
+        }
+
+        @inline(__always)
+        private func mark(_ bit: UInt8) -> Bool { marks & (1 << bit) != 0 }
+
+        @inline(__always)
+        private mutating func setMark(_ bit: UInt8, _ on: Bool) {
+            if on { marks |= 1 << bit } else { marks &= ~(1 << bit) }
+        }
     }
 
     /// Cumulative counts; `reset-counters` zeroes them. Gauges (`count`,
@@ -114,10 +142,13 @@ public final class ConnectionTracker {
         public var halfOpenEvicted: UInt64 = 0
         /// RST and FIN segments outside the flow's window, dropped.
         public var outOfWindow: UInt64 = 0
+        /// Client RSTs inside the window but not at the backend's next
+        /// expected byte: forwarded, the flow unchanged.
+        public var resetInexact: UInt64 = 0
         public init() {}
 
         /// How many counters `name(_:)` and `value(_:)` index.
-        public static let count = 6
+        public static let count = 7
 
         /// Counter `index`'s name, in declaration order.
         public static func name(_ index: Int) -> StaticString {
@@ -128,6 +159,7 @@ public final class ConnectionTracker {
             case 3: return "expired"
             case 4: return "half-open-evicted"
             case 5: return "out-of-window"
+            case 6: return "rst-inexact"
             default: return "unknown"
             }
         }
@@ -141,6 +173,7 @@ public final class ConnectionTracker {
             case 3: return expired
             case 4: return halfOpenEvicted
             case 5: return outOfWindow
+            case 6: return resetInexact
             default: return 0
             }
         }
@@ -279,8 +312,9 @@ public final class ConnectionTracker {
     /// Advances a flow from a packet seen in one direction and refreshes
     /// its expiry. Returns false for a RST or FIN outside the flow's
     /// window: it is counted, changes nothing, and must not be forwarded.
-    /// Other out-of-window segments pass unchanged (the endpoint judges
-    /// them) but neither move the state nor keep the flow alive.
+    /// Other out-of-window segments, and a client's in-window RST not at
+    /// the backend's next expected byte (counted), pass unchanged (the
+    /// endpoint judges them) but neither move the state nor keep the flow alive.
     @discardableResult
     public func observe(_ index: Int, _ segment: TrackedSegment, fromClient: Bool, now: Instant) -> Bool {
         var entry = entries[index]
@@ -290,11 +324,15 @@ public final class ConnectionTracker {
             if entry.state == .synSent && !fromClient { entry.state = .established }
         } else if entry.state != .closed {
             // Closed stays closed: late FINs and retransmissions only keep it from expiring early.
-            guard Self.track(&entry, segment, fromClient: fromClient) else {
-                if segment.isControl {
-                    counters.outOfWindow += 1
-                    return false
-                }
+            switch Self.track(&entry, segment, fromClient: fromClient) {
+            case .tracked:
+                break
+            case .outOfWindow:
+                guard segment.isControl else { return true }
+                counters.outOfWindow += 1
+                return false
+            case .inexactReset:
+                counters.resetInexact += 1
                 return true
             }
         }
@@ -304,29 +342,44 @@ public final class ConnectionTracker {
         return true
     }
 
-    /// The TCP state machine with window tracking; false when the segment
-    /// is outside the window (the entry is then unchanged).
+    /// What `track` made of a segment.
+    private enum Outcome {
+        /// In the window; the entry moved with it.
+        case tracked
+        /// Outside the window; the entry is unchanged.
+        case outOfWindow
+        /// A client RST in the window but not at the backend's next
+        /// expected byte; the entry is unchanged.
+        case inexactReset
+    }
+
+    /// The TCP state machine with window tracking.
     @inline(__always)
-    private static func track(_ entry: inout Entry, _ segment: TrackedSegment, fromClient: Bool) -> Bool {
+    private static func track(_ entry: inout Entry, _ segment: TrackedSegment, fromClient: Bool) -> Outcome {
         let flags = segment.flags
         if fromClient {
             if !entry.clientWindow.isInitialized {
                 // The SYN that opened the flow.
-                guard flags.contains(.syn) && !flags.contains(.ack) else { return false }
+                guard flags.contains(.syn) && !flags.contains(.ack) else { return .outOfWindow }
                 entry.clientWindow.start(segment, reply: false)
-                return true
+                return .tracked
             }
-            guard entry.clientWindow.accepts(segment, receiver: entry.backendWindow) else { return false }
+            guard entry.clientWindow.accepts(segment, receiver: entry.backendWindow) else { return .outOfWindow }
+            // Once the backend has acknowledged, only a RST at its next expected byte would reset it (RFC 5961 §3.2).
+            if flags.contains(.rst) && entry.backendWindow.isInitialized && segment.sequenceNumber != entry.backendAcknowledged {
+                return .inexactReset
+            }
             entry.clientWindow.advance(segment, receiver: &entry.backendWindow)
         } else {
             if !entry.backendWindow.isInitialized {
                 // Only the SYN-ACK (or a refusing RST) acknowledging the client's SYN starts the reply direction.
-                guard flags.contains(.ack), segment.acknowledgmentNumber == entry.clientWindow.end else { return false }
+                guard flags.contains(.ack), segment.acknowledgmentNumber == entry.clientWindow.end else { return .outOfWindow }
                 if flags.contains(.rst) {
                     entry.state = .closed
-                    return true
+                    return .tracked
                 }
-                guard flags.contains(.syn) else { return false }
+                guard flags.contains(.syn) else { return .outOfWindow }
+                entry.backendAcknowledged = segment.acknowledgmentNumber
                 entry.backendWindow.start(segment, reply: true)
                 if !(entry.clientWindow.offeredScale && entry.backendWindow.offeredScale) {
                     entry.clientWindow.scale = 0
@@ -334,14 +387,17 @@ public final class ConnectionTracker {
                 }
                 entry.backendWindow.advance(segment, receiver: &entry.clientWindow)
                 entry.state = .synReceived
-                return true
+                return .tracked
             }
-            guard entry.backendWindow.accepts(segment, receiver: entry.clientWindow) else { return false }
+            guard entry.backendWindow.accepts(segment, receiver: entry.clientWindow) else { return .outOfWindow }
             entry.backendWindow.advance(segment, receiver: &entry.clientWindow)
+            if flags.contains(.ack) && TCPWindow.Sequence.after(segment.acknowledgmentNumber, entry.backendAcknowledged) {
+                entry.backendAcknowledged = segment.acknowledgmentNumber
+            }
         }
         if flags.contains(.rst) {
             entry.state = .closed
-            return true
+            return .tracked
         }
         // The client's ACK of the backend's SYN-ACK completes the handshake.
         if entry.state == .synReceived && fromClient && flags.contains(.ack)
@@ -349,14 +405,14 @@ public final class ConnectionTracker {
         {
             entry.state = .established
         }
-        guard entry.state.isOpen else { return true }
+        guard entry.state.isOpen else { return .tracked }
         if flags.contains(.fin) {
             if fromClient { entry.clientFin = true } else { entry.backendFin = true }
             entry.state = entry.clientFin && entry.backendFin ? .closing : .finWait
         } else if entry.state == .closing && flags == [.ack] {
             entry.state = .closed
         }
-        return true
+        return .tracked
     }
 
     @inline(__always)
