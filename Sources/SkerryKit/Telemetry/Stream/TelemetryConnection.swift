@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(KernelCore)
+import KernelCore
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
