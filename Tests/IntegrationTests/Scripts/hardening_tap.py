@@ -56,15 +56,7 @@ def echo_once(text, timeout=3.0):
     try:
         with socket.create_connection(SERVICE, timeout=timeout) as s:
             s.settimeout(timeout)
-            message = text.encode()
-            s.sendall(message)
-            received = b""
-            while len(received) < len(message):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                received += chunk
-            return received == message
+            return exchange(s, text)
     except OSError:
         return False
 

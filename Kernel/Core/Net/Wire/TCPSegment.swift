@@ -38,26 +38,18 @@ public struct TCPSegment {
 
     /// The maximum segment size option, if present and well formed.
     public var maximumSegmentSize: UInt16? {
-        let options = self.options
-        var index = 0
-        while index < options.count {
-            let kind = options[index]
-            if kind == 0 { return nil }
-            if kind == 1 {
-                index += 1
-                continue
-            }
-            guard index + 1 < options.count else { return nil }
-            let length = Int(options[index + 1])
-            guard length >= 2, index + length <= options.count else { return nil }
-            if kind == 2 && length == 4 { return options.u16(index + 2) }
-            index += length
-        }
-        return nil
+        optionValue(kind: 2, length: 4).map { options.u16($0) }
     }
 
     /// The window scale option's shift count (RFC 7323), if present and well formed.
     public var windowScale: UInt8? {
+        optionValue(kind: 3, length: 3).map { options[$0] }
+    }
+
+    /// The offset in `options` of the value of the option `kind`, when it
+    /// is present with exactly `length` bytes and every option before it is
+    /// well formed.
+    private func optionValue(kind wanted: UInt8, length wantedLength: Int) -> Int? {
         let options = self.options
         var index = 0
         while index < options.count {
@@ -70,7 +62,7 @@ public struct TCPSegment {
             guard index + 1 < options.count else { return nil }
             let length = Int(options[index + 1])
             guard length >= 2, index + length <= options.count else { return nil }
-            if kind == 3 && length == 3 { return options[index + 2] }
+            if kind == wanted && length == wantedLength { return index + 2 }
             index += length
         }
         return nil
