@@ -82,6 +82,9 @@ final class BalancerScenario: @unchecked Sendable {
             keepInputOpen: true, timeout: 270
         ) { line, child in
             guard let event = SkerryCLI.event(line) else { return }
+            if (event["line"] as? String)?.contains("service web: port 80, active 2,") == true {
+                heldEstablished.value = true
+            }
             if event["event"] as? String == "forward", event["role"] as? String == "public", let port = event["hostPort"] as? Int {
                 publicPort = UInt16(port)
             }
@@ -168,6 +171,10 @@ final class BalancerScenario: @unchecked Sendable {
         defer { backend.stop() }
 
         let outcome = Box((held: 0, refusedQuickly: false, afterClose: nil as String?))
+        // The host side of a forward accepts before the guest's handshake
+        // completes, and the limit counts established flows only: the third
+        // connection is opened once the console shows both held ones established.
+        let heldEstablished = Box(false)
         var publicPort: UInt16?
         var started = false
         let run = SkerryCLI.run(
@@ -175,6 +182,9 @@ final class BalancerScenario: @unchecked Sendable {
             keepInputOpen: true, timeout: 150
         ) { line, child in
             guard let event = SkerryCLI.event(line) else { return }
+            if (event["line"] as? String)?.contains("service web: port 80, active 2,") == true {
+                heldEstablished.value = true
+            }
             if event["event"] as? String == "forward", event["role"] as? String == "public", let port = event["hostPort"] as? Int {
                 publicPort = UInt16(port)
             }
@@ -184,6 +194,11 @@ final class BalancerScenario: @unchecked Sendable {
             Thread.detachNewThread {
                 let held = (0..<2).compactMap { _ in try? TCPTestClient.connect(port: port, timeout: 5) }
                 outcome.value.held = held.count
+                let deadline = Date().addingTimeInterval(20)
+                while !heldEstablished.value, Date() < deadline {
+                    _ = "backends\n".withCString { write(input, $0, strlen($0)) }
+                    usleep(500_000)
+                }
                 let start = Date()
                 if let extra = try? TCPTestClient.connect(port: port, timeout: 5) {
                     // The host side may accept before the guest refuses: the refusal then arrives as a reset or end of stream.
