@@ -176,9 +176,9 @@ enum Balancer {
             console.write("=")
             console.write(decimal: value)
         }
-        tracker.counters.forEach(writeCounter)
+        tracker.counters.forEach { writeCounter($0.name, $1) }
         console.write("; balancer:")
-        balancer.counters.forEach(writeCounter)
+        balancer.counters.forEach { writeCounter($0.name, $1) }
         console.newline()
         guard tracker.count > 0 else { return }
         console.line("client                 backend            snat   state        expires")

@@ -157,21 +157,21 @@ enum Network {
             console.write("nic ")
             console.write(interface.role.name)
             console.write(": rx ")
-            console.write(decimal: counters.rxPackets)
+            console.write(decimal: counters[.rxPackets])
             console.write(" pkts ")
-            console.write(decimal: counters.rxBytes)
+            console.write(decimal: counters[.rxBytes])
             console.write(" bytes, tx ")
-            console.write(decimal: counters.txPackets)
+            console.write(decimal: counters[.txPackets])
             console.write(" pkts ")
-            console.write(decimal: counters.txBytes)
+            console.write(decimal: counters[.txBytes])
             console.write(" bytes, drops rx-no-buffer ")
-            console.write(decimal: counters.rxDropsNoBuffer)
+            console.write(decimal: counters[.rxDropsNoBuffer])
             console.write(" rx-bad-frame ")
-            console.write(decimal: counters.rxDropsBadFrame)
+            console.write(decimal: counters[.rxDropsBadFrame])
             console.write(" tx-ring-full ")
-            console.write(decimal: counters.txDropsRingFull)
+            console.write(decimal: counters[.txDropsRingFull])
             console.write(", errors ")
-            console.write(decimal: counters.errors)
+            console.write(decimal: counters[.errors])
             console.write(interface.device.linkUp ? ", link up" : ", link down")
             console.newline()
         }
@@ -191,8 +191,8 @@ enum Network {
             console.write(decimal: value)
             any = true
         }
-        stack.counters.forEach(writeNonZero)
-        stack.tcp.counters.forEach(writeNonZero)
+        stack.counters.forEach { writeNonZero($0.name, $1) }
+        stack.tcp.counters.forEach { writeNonZero($0.name, $1) }
         if !any { console.write(" (all zero)") }
         console.write("; buffers free ")
         console.write(decimal: UInt64(stack.pool.available))

@@ -82,9 +82,6 @@ final class BalancerScenario: @unchecked Sendable {
             keepInputOpen: true, timeout: 270
         ) { line, child in
             guard let event = SkerryCLI.event(line) else { return }
-            if (event["line"] as? String)?.contains("service web: port 80, active 2,") == true {
-                heldEstablished.value = true
-            }
             if event["event"] as? String == "forward", event["role"] as? String == "public", let port = event["hostPort"] as? Int {
                 publicPort = UInt16(port)
             }

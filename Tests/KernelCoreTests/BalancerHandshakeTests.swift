@@ -44,7 +44,7 @@ import Testing
         var open: [BalancerHarness.Connection] = []
         for port in 0..<3 { open.append(try #require(world.connect(port: UInt16(2000 + port)))) }
         #expect(world.connect(port: 2003) == nil, "the fourth established connection is over the limit")
-        #expect(world.balancer.counters.serviceLimit == 1)
+        #expect(world.balancer.counters[.serviceLimit] == 1)
         // Closing one frees its slot.
         world.clientSends(&open[0], flags: [.fin, .ack])
         world.backendSends(&open[0], flags: [.fin, .ack])
@@ -59,11 +59,11 @@ import Testing
         var first = try #require(world.syn(from: IPv4Address(198, 51, 100, 1), port: 1, isn: 1))
         world.synAck(&first, isn: 9)
         for port in 2...8 { _ = try #require(world.syn(from: IPv4Address(198, 51, 100, 1), port: UInt16(port), isn: 1)) }
-        #expect(world.balancer.tracker.halfOpenCount == 8 && world.balancer.tracker.counters.halfOpenEvicted == 0)
+        #expect(world.balancer.tracker.halfOpenCount == 8 && world.balancer.tracker.counters[.halfOpenEvicted] == 0)
         let freedPort = try #require(world.entry(first)).snatPort
         let ninth = try #require(world.syn(from: IPv4Address(198, 51, 100, 1), port: 9, isn: 1))
         #expect(world.entry(first) == nil, "the oldest half-open flow made room")
-        #expect(world.balancer.tracker.counters.halfOpenEvicted == 1 && world.balancer.tracker.halfOpenCount == 8)
+        #expect(world.balancer.tracker.counters[.halfOpenEvicted] == 1 && world.balancer.tracker.halfOpenCount == 8)
         #expect(ninth.snatPort != freedPort, "a freed SNAT port is reused last")
         // Its backend's late SYN-ACK finds no flow.
         #expect(world.fromBackend(BalancerHarness.packet(
@@ -82,9 +82,9 @@ import Testing
         for port in 100..<104 { _ = try #require(world.syn(from: IPv4Address(198, 51, 100, 1), port: UInt16(port), isn: 1)) }
         #expect(world.balancer.tracker.count == 16 && world.balancer.tracker.halfOpenCount == 4)
         for port in 12..<16 { #expect(world.connect(port: UInt16(port)) != nil, "a new SYN displaces the oldest half-open flow") }
-        #expect(world.balancer.tracker.counters.tableFull == 0 && world.balancer.tracker.counters.halfOpenEvicted == 4)
+        #expect(world.balancer.tracker.counters[.tableFull] == 0 && world.balancer.tracker.counters[.halfOpenEvicted] == 4)
         #expect(world.connect(port: 16) == nil, "with every flow established, a full table refuses")
-        #expect(world.balancer.tracker.counters.tableFull == 1 && world.service.statistics.activeConnections == 16)
+        #expect(world.balancer.tracker.counters[.tableFull] == 1 && world.service.statistics.activeConnections == 16)
     }
 
     @Test func aSegmentWhoseHeaderDoesNotFitOpensNoFlow() {
@@ -92,7 +92,7 @@ import Testing
         var bytes = BalancerHarness.packet(from: IPv4Address(192, 0, 2, 9), 4100, to: world.vip, 80, flags: [.syn], seq: 1, ack: 0)
         bytes[32] = 0xF0  // a 60-byte TCP header in a 20-byte segment
         #expect(world.fromClient(bytes).verdict == .notOurs)
-        #expect(world.balancer.tracker.count == 0 && world.balancer.tracker.counters.flowsCreated == 0)
+        #expect(world.balancer.tracker.count == 0 && world.balancer.tracker.counters[.flowsCreated] == 0)
     }
 
     /// 30,000 SYNs from spoofed sources at 1,000/s of simulated time, each
@@ -141,8 +141,8 @@ import Testing
         #expect(attempted == 300)
         #expect(Double(succeeded) >= 0.99 * Double(attempted), "\(succeeded) of \(attempted) real clients got through")
         #expect(world.service.statistics.activeConnections == open.count, "only completed handshakes count")
-        #expect(world.balancer.tracker.counters.halfOpenEvicted > 0, "the flood reached the half-open bound")
-        #expect(world.balancer.tracker.counters.tableFull == 0 && world.balancer.counters.serviceLimit == 0)
+        #expect(world.balancer.tracker.counters[.halfOpenEvicted] > 0, "the flood reached the half-open bound")
+        #expect(world.balancer.tracker.counters[.tableFull] == 0 && world.balancer.counters[.serviceLimit] == 0)
         for connection in open { #expect(world.entry(connection)?.state == .established) }
     }
 }

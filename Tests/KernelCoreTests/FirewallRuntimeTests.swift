@@ -116,13 +116,13 @@ private func packet(_ protocolNumber: UInt8 = 6, source: UInt32 = 0x0A00_0202, p
         publicNIC.inject(tcp(fixture, port: 22, flags: .syn))
         fixture.run()
         #expect(publicNIC.sent.isEmpty, "dropped: no reset, nothing")
-        #expect(fixture.stack.counters.firewallDropped == 1)
+        #expect(fixture.stack.counters[.firewallDropped] == 1)
         #expect(seen.last?.state == .new && seen.last?.interface == .public && seen.last?.destinationPort == 22)
         #expect(seen.last?.source == peer.value && seen.last?.length == 40)
 
         publicNIC.inject(tcp(fixture, port: 23, flags: .syn))
         fixture.run()
-        #expect(fixture.stack.counters.firewallRejected == 1)
+        #expect(fixture.stack.counters[.firewallRejected] == 1)
         let reset = try #require(publicNIC.sent.last)
         try parse(reset) { frame in
             let segment = try TCPSegment(parsing: try IPv4Packet(parsing: frame.payload).payload)
@@ -174,7 +174,7 @@ private func packet(_ protocolNumber: UInt8 = 6, source: UInt32 = 0x0A00_0202, p
         fixture.run()
         #expect(fixture.device(.public).sent.isEmpty, "the echo reply was dropped on its way out")
         #expect(firewall.ruleCounters[0].packets == 1)
-        #expect(firewall.invalidPackets == 1 && fixture.stack.counters.firewallInvalid == 1)
+        #expect(firewall.invalidPackets == 1 && fixture.stack.counters[.firewallInvalid] == 1)
         #expect(fixture.allBuffersReturned)
     }
 }

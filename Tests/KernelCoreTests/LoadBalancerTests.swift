@@ -113,7 +113,7 @@ final class BalancerFixture {
         _ = try #require(world.fromClient(port: 5555, flags: [.ack], seq: BalancerFixture.clientISN + 6,
                                           ack: BalancerFixture.backendISN + 1))
         #expect(service.statistics.activeConnections == 1 && service.statistics.totalConnections == 1)
-        #expect(world.fixture.stack.counters.balancerForwarded == 3)
+        #expect(world.fixture.stack.counters[.balancerForwarded] == 3)
         #expect(world.fixture.allBuffersReturned)
     }
 
@@ -177,7 +177,7 @@ final class BalancerFixture {
         let world = BalancerFixture(maximumConnections: 5)
         for port in 0..<7 { _ = try world.handshake(port: UInt16(40_000 + port)) }
         #expect(world.balancer.services[0].statistics.activeConnections == 5)
-        #expect(world.balancer.counters.serviceLimit == 2)
+        #expect(world.balancer.counters[.serviceLimit] == 2)
         // Each refused SYN was answered with a reset from the service's address and port.
         let resets = world.fixture.device(.public).sent.filter { frame in
             var bytes = frame
@@ -187,10 +187,10 @@ final class BalancerFixture {
             }
         }
         #expect(resets.count == 2)
-        #expect(world.fixture.stack.counters.balancerRefused == 2)
+        #expect(world.fixture.stack.counters[.balancerRefused] == 2)
         // A non-SYN for no known flow.
         #expect(world.fromClient(port: 41_000, flags: [.ack]) == nil)
-        #expect(world.balancer.counters.invalidPackets == 1)
+        #expect(world.balancer.counters[.invalidPackets] == 1)
         // Every backend down: nothing to pick.
         let service = world.balancer.services[0]
         for backend in service.backends {
@@ -202,7 +202,7 @@ final class BalancerFixture {
             for _ in 0..<3 { limited.balancer.recordCheck(service: limitedService, backend: backend, success: false, latency: nil, now: limited.now) }
         }
         #expect(limited.fromClient(port: 42_000, flags: [.syn]) == nil)
-        #expect(limited.balancer.counters.noBackend == 1)
+        #expect(limited.balancer.counters[.noBackend] == 1)
         #expect(limited.fixture.device(.public).sent.count == 1, "refused with a reset")
         #expect(limited.fixture.allBuffersReturned)
     }
@@ -334,7 +334,7 @@ final class BalancerFixture {
         _ = try #require(try world.handshake(port: 45_000))
         let service = world.balancer.services[0]
         #expect(world.fromClient(port: 45_000, flags: [.rst], seq: 12345) == nil, "not forwarded")
-        #expect(world.fixture.stack.counters.balancerDrops == 1 && world.balancer.tracker.counters.outOfWindow == 1)
+        #expect(world.fixture.stack.counters[.balancerDrops] == 1 && world.balancer.tracker.counters[.outOfWindow] == 1)
         #expect(service.statistics.activeConnections == 1)
         #expect(world.fromClient(port: 45_000, flags: [.rst], seq: BalancerFixture.clientISN + 1) != nil)
         #expect(service.statistics.activeConnections == 0)

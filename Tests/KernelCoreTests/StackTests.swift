@@ -25,7 +25,7 @@ final class FakeDevice: NetworkDevice {
     func transmit(_ buffer: PacketBuffer) -> Bool {
         let frame = Array(buffer.frame)
         if let onTransmit { onTransmit(frame) } else { sent.append(frame) }
-        counters.txPackets += 1
+        counters[.txPackets] += 1
         pool.give(buffer)
         return true
     }
@@ -120,7 +120,7 @@ func parse(_ frame: [UInt8], _ body: (EthernetFrame) throws -> Void) rethrows {
             #expect(reply.targetProtocol == gateway && reply.targetHardware == fixture.peerMAC)
         }
         #expect(fixture.stack.interface(.admin)!.arp.lookup(gateway, now: fixture.now) == fixture.peerMAC)
-        #expect(fixture.stack.counters.arpRepliesSent == 1)
+        #expect(fixture.stack.counters[.arpRepliesSent] == 1)
         #expect(fixture.allBuffersReturned)
     }
 
@@ -164,7 +164,7 @@ func parse(_ frame: [UInt8], _ body: (EthernetFrame) throws -> Void) rethrows {
             #expect(reply.type == 0 && reply.identifier == 0xBEEF && reply.sequenceNumber == 1 && reply.checksumValid)
             #expect(String(decoding: reply.body, as: UTF8.self) == "payload!")
         }
-        #expect(fixture.stack.counters.icmpEchoReplies == 1)
+        #expect(fixture.stack.counters[.icmpEchoReplies] == 1)
         #expect(fixture.allBuffersReturned)
     }
 
@@ -212,8 +212,8 @@ func parse(_ frame: [UInt8], _ body: (EthernetFrame) throws -> Void) rethrows {
             #expect(IPv4Address(value: message.body.u32(16)) == IPv4Address(10, 0, 1, 15))
             #expect(message.body.u16(22) == 9, "the quoted UDP header names the closed port")
         }
-        #expect(fixture.stack.counters.udpNoListener == 2)
-        #expect(fixture.stack.counters.udpDelivered == 1)
+        #expect(fixture.stack.counters[.udpNoListener] == 2)
+        #expect(fixture.stack.counters[.udpDelivered] == 1)
         #expect(fixture.allBuffersReturned)
     }
 
@@ -235,12 +235,12 @@ func parse(_ frame: [UInt8], _ body: (EthernetFrame) throws -> Void) rethrows {
         admin.inject(Array(fixture.ipv4Frame(to: .admin, from: gateway, protocolNumber: 17, payload: []).prefix(30)))
         fixture.run()
         let counters = fixture.stack.counters
-        #expect(counters.ipv4BadChecksum == 1)
-        #expect(counters.ipv4Fragments == 1)
-        #expect(counters.ipv4NotForUs == 1)
-        #expect(counters.frameNotForUs == 1)
-        #expect(counters.frameTruncated == 1)
-        #expect(counters.ipv4Truncated == 1)
+        #expect(counters[.ipv4BadChecksum] == 1)
+        #expect(counters[.ipv4Fragments] == 1)
+        #expect(counters[.ipv4NotForUs] == 1)
+        #expect(counters[.frameNotForUs] == 1)
+        #expect(counters[.frameTruncated] == 1)
+        #expect(counters[.ipv4Truncated] == 1)
         #expect(admin.sent.isEmpty)
         #expect(fixture.allBuffersReturned)
     }
@@ -264,7 +264,7 @@ func parse(_ frame: [UInt8], _ body: (EthernetFrame) throws -> Void) rethrows {
             fixture.stack.tick(now: fixture.now + .seconds(UInt64(second)))
         }
         #expect(fixture.device(.private).sent.count == 3, "three requests, then it gives up")
-        #expect(fixture.stack.counters.arpUnresolved == 1)
+        #expect(fixture.stack.counters[.arpUnresolved] == 1)
         #expect(fixture.allBuffersReturned)
     }
 
@@ -296,7 +296,7 @@ func parse(_ frame: [UInt8], _ body: (EthernetFrame) throws -> Void) rethrows {
             fixture.run()
             fixture.device(.admin).sent.removeAll()
         }
-        #expect(fixture.stack.counters.framesReceived == 2001)
+        #expect(fixture.stack.counters[.framesReceived] == 2001)
         #expect(fixture.allBuffersReturned)
     }
 }

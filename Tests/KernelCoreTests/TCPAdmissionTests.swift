@@ -67,7 +67,7 @@ import Testing
         world.run(for: .seconds(5))
         let held = clients.filter { $0.state == .established }.count
         #expect(held == 256 - 6, "clients hold every slot but the reserved ones")
-        #expect(world.server.tcp.counters.reservationLimitHits > 0)
+        #expect(world.server.tcp.counters[.reservationLimitHits] > 0)
 
         for _ in 0..<100 {
             world.run(for: .milliseconds(100))
@@ -103,7 +103,7 @@ import Testing
         #expect(held.count >= 25, "about one check a second for 30 s")
         #expect(balancer.services[0].backends[0].health.status == .up)
         #expect(most <= checker.reservedConnections, "at most \(checker.reservedConnections) at once, saw \(most)")
-        #expect(world.server.tcp.counters.idleTimeouts >= UInt64(held.count - 2))
+        #expect(world.server.tcp.counters[.idleTimeouts] >= UInt64(held.count - 2))
     }
 
     /// Passive opens stop at the reservation; active opens take the rest.
@@ -117,13 +117,13 @@ import Testing
             handshake(world, from: IPv4Address(10, 0, 1, UInt8(100 + index)), port: 40000, to: 7)
         }
         #expect(world.server.tcp.connectionCount == 7)
-        #expect(world.server.tcp.counters.reservationLimitHits == 13)
+        #expect(world.server.tcp.counters[.reservationLimitHits] == 13)
         var opened = 0
         for _ in 0..<5 where world.server.tcp.connect(from: world.serverAddress, to: world.clientAddress, port: 9, now: world.now) != nil {
             opened += 1
         }
         #expect(opened == 3)
-        #expect(world.server.tcp.counters.connectionLimitHits == 2)
+        #expect(world.server.tcp.counters[.connectionLimitHits] == 2)
     }
 
     /// Spoofed SYNs that never complete, 64 to each of the four admin
@@ -156,7 +156,7 @@ import Testing
         let floodTime = world.now
         let halfOpen = server.count(in: .synReceived)
         #expect(halfOpen > 0 && halfOpen <= passiveShare / 2, "half-open \(halfOpen)")
-        #expect(server.counters.synCookiesSent == UInt64(4 * 64 - halfOpen))
+        #expect(server.counters[.synCookiesSent] == UInt64(4 * 64 - halfOpen))
 
         for port in ports {
             let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: port,
@@ -170,7 +170,7 @@ import Testing
             let intact = sameBytes(exchange.received, exchange.payload)
             #expect(intact, "port \(port)")
         }
-        #expect(server.counters.synCookiesAccepted == UInt64(ports.count))
+        #expect(server.counters[.synCookiesAccepted] == UInt64(ports.count))
         #expect(server.count(in: .synReceived) == halfOpen, "the spoofed entries were still there")
 
         // Three SYN-ACK retransmissions (1, 2 and 4 s apart, then 8 s)
@@ -193,13 +193,13 @@ import Testing
         }
         let server = world.server.tcp
         #expect(server.connectionCount == 7)
-        let reservationHits = server.counters.reservationLimitHits
+        let reservationHits = server.counters[.reservationLimitHits]
         let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 7, now: world.now))
         world.run(for: .seconds(5)) { connection.isFinished }
-        #expect(server.counters.synCookiesSent == 1)
-        #expect(server.counters.synCookiesRejected == 0, "the cookie was valid")
-        #expect(server.counters.synCookiesAccepted == 0)
-        #expect(server.counters.reservationLimitHits == reservationHits + 2, "the SYN and the cookie's ACK")
+        #expect(server.counters[.synCookiesSent] == 1)
+        #expect(server.counters[.synCookiesRejected] == 0, "the cookie was valid")
+        #expect(server.counters[.synCookiesAccepted] == 0)
+        #expect(server.counters[.reservationLimitHits] == reservationHits + 2, "the SYN and the cookie's ACK")
         #expect(connection.state == .closed && connection.error == .reset)
         #expect(server.connectionCount == 7)
     }
@@ -225,7 +225,7 @@ import Testing
         #expect(service.listener.connectionCount == limits.maximumPerSource)
         #expect(world.server.tcp.connectionCount == limits.maximumPerSource)
         #expect(clients.filter { $0.state == .established }.count == limits.maximumPerSource)
-        #expect(world.server.tcp.counters.sourceLimitEvictions == UInt64(300 - limits.maximumPerSource))
+        #expect(world.server.tcp.counters[.sourceLimitEvictions] == UInt64(300 - limits.maximumPerSource))
         // The survivors are the newest; the evicted were reset.
         #expect(clients.suffix(limits.maximumPerSource).allSatisfy { $0.state == .established })
         #expect(clients.prefix(300 - limits.maximumPerSource).allSatisfy { $0.error == .reset })
@@ -264,7 +264,7 @@ import Testing
         #expect(held[0].state == .established, "the active connection stays")
         #expect(held[1].error == .reset, "the longest-idle one made room")
         #expect(service.listener.connectionCount <= share)
-        #expect(world.server.tcp.counters.sourceLimitEvictions >= 1)
+        #expect(world.server.tcp.counters[.sourceLimitEvictions] >= 1)
     }
 
     /// Short connections still closing (their last ACK lost) make room
@@ -296,7 +296,7 @@ import Testing
             short.append(connection)
         }
         #expect(service.active.contains { $0.state == .lastAck }, "the short ones linger on the server")
-        #expect(world.server.tcp.counters.sourceLimitEvictions >= 4)
+        #expect(world.server.tcp.counters[.sourceLimitEvictions] >= 4)
         #expect(held.state == .established, "the held connection was not evicted")
         let exchange = Exchange(held, payload: Array("still here".utf8))
         held.onEvent = { _ in exchange.pump() }
@@ -320,14 +320,14 @@ import Testing
             handshake(world, from: sourceB, port: UInt16(30000 + index), to: 7)
         }
         #expect(service.listener.connectionCount == limits.maximumConnections)
-        let resetsBefore = world.server.tcp.counters.resetsSent
+        let resetsBefore = world.server.tcp.counters[.resetsSent]
         handshake(world, from: IPv4Address(10, 0, 1, 52), port: 30000, to: 7)
-        #expect(world.server.tcp.counters.listenerLimitHits == 1)
-        #expect(world.server.tcp.counters.resetsSent == resetsBefore + 1, "refused with a reset")
+        #expect(world.server.tcp.counters[.listenerLimitHits] == 1)
+        #expect(world.server.tcp.counters[.resetsSent] == resetsBefore + 1, "refused with a reset")
         #expect(service.listener.connectionCount == limits.maximumConnections)
         // A ninth from A replaces one of A's; B keeps all of its.
         handshake(world, from: sourceA, port: 31000, to: 7)
-        #expect(world.server.tcp.counters.sourceLimitEvictions == 1)
+        #expect(world.server.tcp.counters[.sourceLimitEvictions] == 1)
         #expect(service.listener.connectionCount == limits.maximumConnections)
         let fromB = service.active.filter { $0.endpoints.remoteAddress == sourceB && !$0.isFinished }.count
         #expect(fromB == limits.maximumPerSource)
@@ -363,7 +363,7 @@ import Testing
         }
         #expect(clients[0].state == .established)
         #expect(clients.dropFirst().allSatisfy { $0.error == .reset })
-        #expect(world.server.tcp.counters.idleTimeouts == 4)
+        #expect(world.server.tcp.counters[.idleTimeouts] == 4)
         #expect(service.active.count == 1 && service.listener.connectionCount == 1)
     }
 
@@ -379,7 +379,7 @@ import Testing
         world.run(for: .seconds(40)) { connection.isFinished }
         #expect(connection.error == .reset)
         #expect(service.active.isEmpty)
-        #expect(world.server.tcp.counters.idleTimeouts == 1)
+        #expect(world.server.tcp.counters[.idleTimeouts] == 1)
     }
 
     // MARK: Budgets for generated segments
@@ -408,14 +408,14 @@ import Testing
         let world = TCPWorld()
         let layer = world.server.tcp
         let configuration = layer.configuration
-        let sentBefore = layer.counters.segmentsSent
+        let sentBefore = layer.counters[.segmentsSent]
         for index in 0..<10_000 {
             inject(layer, from: world.clientAddress, port: UInt16(1024 + index % 60000), to: world.serverAddress, port: 4444,
                    sequence: SequenceNumber(UInt32(index)), flags: [.syn], now: world.now)
         }
-        #expect(layer.counters.resetsSent == UInt64(configuration.resetBurst))
-        #expect(layer.counters.resetsRateLimited == UInt64(10_000 - configuration.resetBurst))
-        #expect(layer.counters.segmentsSent - sentBefore == UInt64(configuration.resetBurst), "nothing else went out")
+        #expect(layer.counters[.resetsSent] == UInt64(configuration.resetBurst))
+        #expect(layer.counters[.resetsRateLimited] == UInt64(10_000 - configuration.resetBurst))
+        #expect(layer.counters[.segmentsSent] - sentBefore == UInt64(configuration.resetBurst), "nothing else went out")
 
         // One second on, the bucket has refilled; refusals draw from the same budget.
         let later = world.now + .seconds(1)
@@ -428,8 +428,8 @@ import Testing
                 layer.refuse(bytes, source: world.clientAddress, destination: world.serverAddress, now: later)
             }
         }
-        #expect(layer.counters.resetsSent == UInt64(2 * configuration.resetBurst))
-        #expect(layer.counters.resetsRateLimited == UInt64(2 * (10_000 - configuration.resetBurst)))
+        #expect(layer.counters[.resetsSent] == UInt64(2 * configuration.resetBurst))
+        #expect(layer.counters[.resetsRateLimited] == UInt64(2 * (10_000 - configuration.resetBurst)))
     }
 
     /// In-window resets each earn a challenge ACK, up to the budget; the
@@ -448,7 +448,7 @@ import Testing
                    sequence: peer.receiveNext + (1 + offset % 1000), flags: [.rst], now: world.now)
         }
         #expect(peer.state == .established)
-        #expect(layer.counters.challengeACKs == UInt64(layer.configuration.challengeACKBurst))
-        #expect(layer.counters.challengeACKsRateLimited == UInt64(10_000 - layer.configuration.challengeACKBurst))
+        #expect(layer.counters[.challengeACKs] == UInt64(layer.configuration.challengeACKBurst))
+        #expect(layer.counters[.challengeACKsRateLimited] == UInt64(10_000 - layer.configuration.challengeACKBurst))
     }
 }

@@ -87,7 +87,7 @@ extension HeapBaseline {
         let accepted = services.reduce(0) { $0 + $1.accepted }
         #expect(accepted >= UInt64(2 * cycles))
         if ending == .idles {
-            #expect(world.server.tcp.counters.idleTimeouts >= UInt64(2 * cycles))
+            #expect(world.server.tcp.counters[.idleTimeouts] >= UInt64(2 * cycles))
         }
     }
 

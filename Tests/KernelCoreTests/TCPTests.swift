@@ -150,8 +150,8 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         #expect(exchange.connection.state == .timeWait || exchange.connection.state == .closed)
         #expect(exchange.connection.error == nil)
         #expect(service.accepted == 1 && service.active.isEmpty)
-        #expect(world.client.tcp.counters.activeOpens == 1 && world.server.tcp.counters.passiveOpens == 1)
-        #expect(world.client.tcp.counters.retransmissions == 0)
+        #expect(world.client.tcp.counters[.activeOpens] == 1 && world.server.tcp.counters[.passiveOpens] == 1)
+        #expect(world.client.tcp.counters[.retransmissions] == 0)
         // The side that closed first waits in TIME-WAIT; the other is gone.
         #expect(world.client.tcp.count(in: .timeWait) + world.server.tcp.count(in: .timeWait) == 1)
         #expect(world.server.tcp.connectionCount == 0)
@@ -184,7 +184,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         let intact3 = sameBytes(exchange.received, data)
         #expect(intact3)
         let counters = world.server.tcp.counters
-        #expect(counters.outOfOrderSegments + counters.duplicateSegments > 0)
+        #expect(counters[.outOfOrderSegments] + counters[.duplicateSegments] > 0)
     }
 
     @Test func steadyLossIsRecoveredWithFastRetransmit() throws {
@@ -194,7 +194,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         let (exchange, _) = try #require(echo(world, bytes: data, limit: .seconds(600)))
         let intact4 = sameBytes(exchange.received, data)
         #expect(intact4)
-        #expect(world.client.tcp.counters.fastRetransmits + world.server.tcp.counters.fastRetransmits > 0)
+        #expect(world.client.tcp.counters[.fastRetransmits] + world.server.tcp.counters[.fastRetransmits] > 0)
     }
 
     @Test func aZeroWindowIsProbedAndReopens() throws {
@@ -219,7 +219,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         #expect(serverSide?.readableBytes == 4096)
         #expect(received.isEmpty)
         #expect(connection.sendWindow == 0)
-        let probesBefore = world.client.tcp.counters.segmentsSent
+        let probesBefore = world.client.tcp.counters[.segmentsSent]
         reading = true
         world.run(for: .seconds(120)) {
             if written < data.count { written += data[written...].withUnsafeBytes { connection.write($0) } }
@@ -235,7 +235,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         }
         let intact5 = sameBytes(received, data)
         #expect(intact5)
-        #expect(world.client.tcp.counters.segmentsSent > probesBefore)
+        #expect(world.client.tcp.counters[.segmentsSent] > probesBefore)
     }
 
     @Test func simultaneousCloseEndsCleanlyOnBothSides() throws {
@@ -263,7 +263,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 4444, now: world.now))
         world.run(for: .seconds(5)) { connection.isFinished }
         #expect(connection.error == .refused)
-        #expect(world.server.tcp.counters.resetsSent == 1)
+        #expect(world.server.tcp.counters[.resetsSent] == 1)
     }
 
     @Test func connectTimesOutWhenNothingAnswers() throws {
@@ -272,7 +272,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         let connection = try #require(world.client.tcp.connect(from: world.clientAddress, to: world.serverAddress, port: 7, now: world.now))
         world.run(for: .seconds(60)) { connection.isFinished }
         #expect(connection.error == .timedOut)
-        #expect(world.client.tcp.counters.retransmissions >= 2, "the SYN is retransmitted with backoff")
+        #expect(world.client.tcp.counters[.retransmissions] >= 2, "the SYN is retransmitted with backoff")
     }
 
     @Test func aDeadPeerTimesTheConnectionOutAfterBoundedRetries() throws {
@@ -287,7 +287,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         _ = pattern(1000).withUnsafeBytes { connection.write($0) }
         world.run(for: .seconds(600)) { connection.isFinished }
         #expect(connection.error == .timedOut)
-        #expect(world.client.tcp.counters.retransmissions == 4)
+        #expect(world.client.tcp.counters[.retransmissions] == 4)
     }
 
     @Test func resetsFollowRFC5961() throws {
@@ -310,7 +310,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         }
         // In the window but not exact: a challenge ACK, the connection lives.
         inject(sequence: peer.receiveNext + 100)
-        #expect(world.server.tcp.counters.challengeACKs == 1)
+        #expect(world.server.tcp.counters[.challengeACKs] == 1)
         #expect(peer.state == .established)
         // Outside the window: ignored.
         inject(sequence: peer.receiveNext + 100_000)
@@ -318,7 +318,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         // Exact: reset.
         inject(sequence: peer.receiveNext)
         #expect(peer.state == .closed && peer.error == .reset)
-        #expect(world.server.tcp.counters.resetsReceived == 1)
+        #expect(world.server.tcp.counters[.resetsReceived] == 1)
     }
 
     enum ResetTarget: String, CaseIterable, Sendable {
@@ -413,7 +413,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
             }
         }
         #expect(world.server.tcp.connectionCount <= configuration.maximumHalfOpen + 1)
-        #expect(world.server.tcp.counters.synCookiesSent >= 1990)
+        #expect(world.server.tcp.counters[.synCookiesSent] >= 1990)
         // The established connection still works.
         connection.onEvent = { _ in exchange.pump() }
         world.run(for: .seconds(120)) {
@@ -433,7 +433,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
         let (exchange, _) = try #require(echo(world, bytes: data))
         let intact8 = sameBytes(exchange.received, data)
         #expect(intact8)
-        #expect(world.server.tcp.counters.synCookiesSent == 1 && world.server.tcp.counters.synCookiesAccepted == 1)
+        #expect(world.server.tcp.counters[.synCookiesSent] == 1 && world.server.tcp.counters[.synCookiesAccepted] == 1)
     }
 
     /// A peer advertising a tiny MSS (0 stalls the congestion window, 1
@@ -488,7 +488,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
             }
         }
         #expect(connections.count == 4)
-        #expect(world.client.tcp.counters.connectionLimitHits == 2)
+        #expect(world.client.tcp.counters[.connectionLimitHits] == 2)
 
         let listener = try #require(world.server.tcp.listen(port: 7, addresses: [world.serverAddress]))
         _ = TCPTestService(kind: .echo, listener: listener)
@@ -503,7 +503,7 @@ func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
             }
         }
         #expect(world.client.tcp.timeWaitCount == 2)
-        #expect(world.client.tcp.counters.timeWaitLimitHits == 2)
+        #expect(world.client.tcp.counters[.timeWaitLimitHits] == 2)
     }
 
     @Test func reassemblyMergesRangesWithinItsLimit() {

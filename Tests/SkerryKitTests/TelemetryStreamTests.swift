@@ -206,7 +206,7 @@ import Testing
         }
         #expect(results.count == 7 && results.allSatisfy { $0.code == .unauthorized })
         #expect(results.suffix(2).allSatisfy { $0.message.hasPrefix("rate-limited: too many wrong admin tokens from 10.0.1.2") })
-        #expect(stream.counters.adminTokenFailures == 5 && stream.counters.adminRateLimited == 2)
+        #expect(stream.counters[.adminTokenFailures] == 5 && stream.counters[.adminRateLimited] == 2)
         let events = try watcher.read().compactMap { message -> Telemetry.Event? in
             if case .event(let event) = message { return event } else { return nil }
         }

@@ -1,3 +1,31 @@
+/// Cumulative counts; `reset-counters` zeroes them. Gauges (`count`,
+/// `halfOpenCount`) live apart and are never reset.
+public enum ConntrackCounter: Int, CounterKey, CaseIterable {
+    case flowsCreated
+    case tableFull
+    case snatPortsExhausted
+    case expired
+    /// Half-open flows evicted to make room for a new SYN.
+    case halfOpenEvicted
+    /// RST and FIN segments outside the flow's window, dropped.
+    case outOfWindow
+    /// Client RSTs inside the window but not at the backend's next
+    /// expected byte: forwarded, the flow unchanged.
+    case resetInexact
+
+    public var name: StaticString {
+        switch self {
+        case .flowsCreated: "created"
+        case .tableFull: "table-full"
+        case .snatPortsExhausted: "snat-ports-exhausted"
+        case .expired: "expired"
+        case .halfOpenEvicted: "half-open-evicted"
+        case .outOfWindow: "out-of-window"
+        case .resetInexact: "rst-inexact"
+        }
+    }
+}
+
 /// The full-NAT connection table: each flow from a client to a service
 /// address, mapped to a backend reached from the appliance's own private
 /// address and a source port allocated for the flow.
@@ -131,58 +159,8 @@ public final class ConnectionTracker {
         }
     }
 
-    /// Cumulative counts; `reset-counters` zeroes them. Gauges (`count`,
-    /// `halfOpenCount`) live apart and are never reset.
-    public struct Counters: Sendable, Equatable {
-        public var flowsCreated: UInt64 = 0
-        public var tableFull: UInt64 = 0
-        public var snatPortsExhausted: UInt64 = 0
-        public var expired: UInt64 = 0
-        /// Half-open flows evicted to make room for a new SYN.
-        public var halfOpenEvicted: UInt64 = 0
-        /// RST and FIN segments outside the flow's window, dropped.
-        public var outOfWindow: UInt64 = 0
-        /// Client RSTs inside the window but not at the backend's next
-        /// expected byte: forwarded, the flow unchanged.
-        public var resetInexact: UInt64 = 0
-        public init() {}
-
-        /// How many counters `name(_:)` and `value(_:)` index.
-        public static let count = 7
-
-        /// Counter `index`'s name, in declaration order.
-        public static func name(_ index: Int) -> StaticString {
-            switch index {
-            case 0: return "created"
-            case 1: return "table-full"
-            case 2: return "snat-ports-exhausted"
-            case 3: return "expired"
-            case 4: return "half-open-evicted"
-            case 5: return "out-of-window"
-            case 6: return "rst-inexact"
-            default: return "unknown"
-            }
-        }
-
-        /// Counter `index`'s value.
-        public func value(_ index: Int) -> UInt64 {
-            switch index {
-            case 0: return flowsCreated
-            case 1: return tableFull
-            case 2: return snatPortsExhausted
-            case 3: return expired
-            case 4: return halfOpenEvicted
-            case 5: return outOfWindow
-            case 6: return resetInexact
-            default: return 0
-            }
-        }
-
-        /// Calls `body` with each counter's name and value, in declaration order.
-        public func forEach(_ body: (StaticString, UInt64) -> Void) {
-            for index in 0..<Self.count { body(Self.name(index), value(index)) }
-        }
-    }
+    /// One count per `ConntrackCounter`.
+    public typealias Counters = CounterSet<ConntrackCounter>
 
     public let capacity: Int
     /// Half-open flows tracked at most; past it a new SYN evicts the oldest.
@@ -278,11 +256,11 @@ public final class ConnectionTracker {
             evictOldestHalfOpen()
         }
         guard let index = freeEntries.last else {
-            counters.tableFull += 1
+            counters[.tableFull] += 1
             return nil
         }
         guard let port = ports.take() else {
-            counters.snatPortsExhausted += 1
+            counters[.snatPortsExhausted] += 1
             return nil
         }
         freeEntries.removeLast()
@@ -304,7 +282,7 @@ public final class ConnectionTracker {
         insertIndex(clientSide: true, index, hash: ConnectionTracker.hash(client.value, clientPort, service.value, servicePort, protocolNumber))
         insertIndex(clientSide: false, index, hash: ConnectionTracker.hash(backend.value, backendPort, 0, port, protocolNumber))
         count += 1
-        counters.flowsCreated += 1
+        counters[.flowsCreated] += 1
         enqueueHalfOpen(index)
         return Int(index)
     }
@@ -329,10 +307,10 @@ public final class ConnectionTracker {
                 break
             case .outOfWindow:
                 guard segment.isControl else { return true }
-                counters.outOfWindow += 1
+                counters[.outOfWindow] += 1
                 return false
             case .inexactReset:
-                counters.resetInexact += 1
+                counters[.resetInexact] += 1
                 return true
             }
         }
@@ -447,7 +425,7 @@ public final class ConnectionTracker {
             let entry = entries[index]
             guard entry.inUse, entry.expires <= now else { continue }
             remove(index)
-            counters.expired += 1
+            counters[.expired] += 1
             expired(entry)
         }
     }
@@ -464,7 +442,7 @@ public final class ConnectionTracker {
     private func evictOldestHalfOpen() {
         guard oldestHalfOpen >= 0 else { return }
         remove(Int(oldestHalfOpen))
-        counters.halfOpenEvicted += 1
+        counters[.halfOpenEvicted] += 1
     }
 
     private func enqueueHalfOpen(_ index: Int32) {

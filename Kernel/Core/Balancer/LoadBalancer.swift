@@ -1,3 +1,25 @@
+/// What the balancer counts about packets it could not forward, by name.
+public enum BalancerCounter: Int, CounterKey, CaseIterable {
+    case invalidPackets
+    case noBackend
+    case serviceLimit
+    case ttlExpired
+    case unknownReplies
+    /// RST and FIN segments of a tracked flow with a wrong TCP checksum, dropped.
+    case badChecksum
+
+    public var name: StaticString {
+        switch self {
+        case .invalidPackets: "invalid"
+        case .noBackend: "no-backend"
+        case .serviceLimit: "service-limit"
+        case .ttlExpired: "ttl-expired"
+        case .unknownReplies: "unknown-replies"
+        case .badChecksum: "bad-checksum"
+        }
+    }
+}
+
 /// The full-NAT L4 balancer: packets from clients to a service port on the
 /// public address go to a backend from the appliance's private address and
 /// an SNAT port; the backend's replies take the reverse mapping.
@@ -83,7 +105,7 @@ public final class LoadBalancer {
     }
 
     public final class Backend {
-        public let configuration: BackendConfiguration
+    public let configuration: BackendConfiguration
         public internal(set) var health = BackendHealth()
         public internal(set) var administrative = AdministrativeState.enabled
         public internal(set) var statistics = Statistics()
@@ -127,50 +149,9 @@ public final class LoadBalancer {
         case checkFailed(service: Service, backend: Backend)
     }
 
-    public struct Counters: Sendable, Equatable {
-        public var invalidPackets: UInt64 = 0
-        public var noBackend: UInt64 = 0
-        public var serviceLimit: UInt64 = 0
-        public var ttlExpired: UInt64 = 0
-        public var unknownReplies: UInt64 = 0
-        /// RST and FIN segments of a tracked flow with a wrong TCP checksum, dropped.
-        public var badChecksum: UInt64 = 0
-        public init() {}
 
-        /// How many counters `name(_:)` and `value(_:)` index.
-        public static let count = 6
-
-        /// Counter `index`'s name, in declaration order.
-        public static func name(_ index: Int) -> StaticString {
-            switch index {
-            case 0: return "invalid"
-            case 1: return "no-backend"
-            case 2: return "service-limit"
-            case 3: return "ttl-expired"
-            case 4: return "unknown-replies"
-            case 5: return "bad-checksum"
-            default: return "unknown"
-            }
-        }
-
-        /// Counter `index`'s value.
-        public func value(_ index: Int) -> UInt64 {
-            switch index {
-            case 0: return invalidPackets
-            case 1: return noBackend
-            case 2: return serviceLimit
-            case 3: return ttlExpired
-            case 4: return unknownReplies
-            case 5: return badChecksum
-            default: return 0
-            }
-        }
-
-        /// Calls `body` with each counter's name and value, in declaration order.
-        public func forEach(_ body: (StaticString, UInt64) -> Void) {
-            for index in 0..<Self.count { body(Self.name(index), value(index)) }
-        }
-    }
+    /// One count per `BalancerCounter`.
+    public typealias Counters = CounterSet<BalancerCounter>
 
     public let services: [Service]
     public let tracker: ConnectionTracker
@@ -231,7 +212,7 @@ public final class LoadBalancer {
         } else {
             // Only a SYN opens a flow; anything else for an unknown flow is stale or forged.
             guard isOpening else {
-                counters.invalidPackets += 1
+                counters[.invalidPackets] += 1
                 return .drop
             }
             guard let created = open(service, serviceIndex: serviceIndex, client: client, clientPort: header.sourcePort, now: now)
@@ -244,7 +225,7 @@ public final class LoadBalancer {
             try NATRewrite.rewrite(packet, source: privateAddress, sourcePort: entry.snatPort, destination: entry.backend,
                                    destinationPort: entry.backendPort)
         } catch {
-            counters.ttlExpired += 1
+            counters[.ttlExpired] += 1
             return .drop
         }
         let backend = service.backends[Int(entry.backendIndex)]
@@ -271,7 +252,7 @@ public final class LoadBalancer {
             try NATRewrite.rewrite(packet, source: entry.service, sourcePort: entry.servicePort, destination: entry.client,
                                    destinationPort: entry.clientPort)
         } catch {
-            counters.ttlExpired += 1
+            counters[.ttlExpired] += 1
             return .drop
         }
         let service = services[Int(entry.serviceIndex)]
@@ -292,7 +273,7 @@ public final class LoadBalancer {
         if header.protocolNumber == IPv4Packet.ProtocolNumber.tcp {
             let ipHeaderLength = Int(packet[0] & 0x0F) * 4
             guard let segment = try? TCPSegment(parsing: packet.slice(ipHeaderLength, packet.count)) else {
-                counters.invalidPackets += 1
+                counters[.invalidPackets] += 1
                 return false
             }
             summary = TrackedSegment(segment)
@@ -300,7 +281,7 @@ public final class LoadBalancer {
             if summary.isControl && before != .closed
                 && !segment.checksumValid(source: IPv4Address(value: packet.u32(12)), destination: IPv4Address(value: packet.u32(16)))
             {
-                counters.badChecksum += 1
+                counters[.badChecksum] += 1
                 return false
             }
         }
@@ -349,7 +330,7 @@ public final class LoadBalancer {
         if service.configuration.maximumConnections > 0
             && service.statistics.activeConnections >= service.configuration.maximumConnections
         {
-            counters.serviceLimit += 1
+            counters[.serviceLimit] += 1
             service.statistics.refusedConnections += 1
             return nil
         }
@@ -361,7 +342,7 @@ public final class LoadBalancer {
         }
         let flowHash = ConnectionTracker.hash(client.value, clientPort, 0, 0, 6)
         guard let chosen = service.scheduler.pick(service.candidates, flowHash: flowHash) else {
-            counters.noBackend += 1
+            counters[.noBackend] += 1
             service.statistics.refusedConnections += 1
             return nil
         }

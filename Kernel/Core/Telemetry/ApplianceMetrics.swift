@@ -43,12 +43,12 @@ public enum ApplianceMetrics {
             backends(&text, balancer, now: source.now)
             connectionTable(&text, balancer.tracker)
             text.family("skerry_balancer_events_total", .counter, "Packets the balancer dropped or refused, by reason.")
-            balancer.counters.forEach { name, value in text.sample("skerry_balancer_events_total", .init("event", name), value) }
+            balancer.counters.forEach { key, value in text.sample("skerry_balancer_events_total", .init("event", key.name), value) }
         }
         if let firewall = source.firewall { firewallCounters(&text, firewall, source) }
         if let telemetry = source.telemetry {
             text.family("skerry_telemetry_events_total", .counter, "The telemetry port's counters: clients, bounds, failed admin tokens.")
-            telemetry.forEach { name, value in text.sample("skerry_telemetry_events_total", .init("event", name), value) }
+            telemetry.forEach { key, value in text.sample("skerry_telemetry_events_total", .init("event", key.name), value) }
         }
         return text
     }
@@ -81,10 +81,10 @@ public enum ApplianceMetrics {
                 let sample: UInt64
                 switch value {
                 case .link: sample = interface.device.linkUp ? 1 : 0
-                case .rxPackets: sample = counters.rxPackets
-                case .rxBytes: sample = counters.rxBytes
-                case .txPackets: sample = counters.txPackets
-                case .txBytes: sample = counters.txBytes
+                case .rxPackets: sample = counters[.rxPackets]
+                case .rxBytes: sample = counters[.rxBytes]
+                case .txPackets: sample = counters[.txPackets]
+                case .txBytes: sample = counters[.txBytes]
                 }
                 text.sample(name, labels[index], sample)
             }
@@ -92,18 +92,18 @@ public enum ApplianceMetrics {
         text.family("skerry_nic_drops_total", .counter, "Driver drops.")
         for (index, interface) in stack.interfaces.enumerated() {
             let counters = interface.device.counters
-            text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-no-buffer"), counters.rxDropsNoBuffer)
-            text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-bad-frame"), counters.rxDropsBadFrame)
-            text.sample("skerry_nic_drops_total", labels[index].with("reason", "tx-ring-full"), counters.txDropsRingFull)
-            text.sample("skerry_nic_drops_total", labels[index].with("reason", "error"), counters.errors)
+            text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-no-buffer"), counters[.rxDropsNoBuffer])
+            text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-bad-frame"), counters[.rxDropsBadFrame])
+            text.sample("skerry_nic_drops_total", labels[index].with("reason", "tx-ring-full"), counters[.txDropsRingFull])
+            text.sample("skerry_nic_drops_total", labels[index].with("reason", "error"), counters[.errors])
         }
     }
 
     private static func stackAndTCP(_ text: inout PrometheusText, _ stack: NetworkStack) {
         text.family("skerry_stack_events_total", .counter, "The network stack's counters.")
-        stack.counters.forEach { name, value in text.sample("skerry_stack_events_total", .init("event", name), value) }
+        stack.counters.forEach { key, value in text.sample("skerry_stack_events_total", .init("event", key.name), value) }
         text.family("skerry_tcp_events_total", .counter, "The kernel TCP's counters.")
-        stack.tcp.counters.forEach { name, value in text.sample("skerry_tcp_events_total", .init("event", name), value) }
+        stack.tcp.counters.forEach { key, value in text.sample("skerry_tcp_events_total", .init("event", key.name), value) }
         text.family("skerry_tcp_connections", .gauge, "Kernel TCP connections.")
         text.sample("skerry_tcp_connections", .init("state", "open"), UInt64(stack.tcp.connectionCount))
         text.sample("skerry_tcp_connections", .init("state", "time-wait"), UInt64(stack.tcp.timeWaitCount))
@@ -220,7 +220,7 @@ public enum ApplianceMetrics {
         text.family("skerry_conntrack_half_open_limit", .gauge, "Half-open flows tracked at most.")
         text.sample("skerry_conntrack_half_open_limit", .init(), UInt64(tracker.halfOpenLimit))
         text.family("skerry_conntrack_events_total", .counter, "Connection table events.")
-        tracker.counters.forEach { name, value in text.sample("skerry_conntrack_events_total", .init("event", name), value) }
+        tracker.counters.forEach { key, value in text.sample("skerry_conntrack_events_total", .init("event", key.name), value) }
     }
 
     private static func firewallCounters(_ text: inout PrometheusText, _ firewall: Firewall, _ source: MetricsSource) {

@@ -156,19 +156,19 @@ final class VirtioNet: NetworkDevice {
     func receive() -> PacketBuffer? {
         while let done = receiveQueue.nextUsed() {
             guard done.index < receiving.count, let buffer = receiving[done.index] else {
-                counters.errors += 1
+                counters[.errors] += 1
                 continue
             }
             let length = done.length - VirtioNet.headerLength
             guard length >= EthernetFrame.headerLength, length <= PacketBuffer.maximumFrameLength else {
-                counters.rxDropsBadFrame += 1
+                counters[.rxDropsBadFrame] += 1
                 post(buffer, at: done.index)
                 notify(0)
                 continue
             }
             guard let replacement = pool.take() else {
                 // Keep the ring full rather than hand out the last buffer.
-                counters.rxDropsNoBuffer += 1
+                counters[.rxDropsNoBuffer] += 1
                 post(buffer, at: done.index)
                 notify(0)
                 continue
@@ -176,8 +176,8 @@ final class VirtioNet: NetworkDevice {
             post(replacement, at: done.index)
             notify(0)
             buffer.length = length
-            counters.rxPackets += 1
-            counters.rxBytes += UInt64(length)
+            counters[.rxPackets] += 1
+            counters[.rxBytes] += UInt64(length)
             return buffer
         }
         return nil
@@ -186,7 +186,7 @@ final class VirtioNet: NetworkDevice {
     func transmit(_ buffer: PacketBuffer) -> Bool {
         if freeTransmit.isEmpty { service() }
         guard let slot = freeTransmit.popLast() else {
-            counters.txDropsRingFull += 1
+            counters[.txDropsRingFull] += 1
             pool.give(buffer)
             return false
         }
@@ -198,8 +198,8 @@ final class VirtioNet: NetworkDevice {
             deviceWritable: false)
         transmitQueue.offer(slot)
         notify(1)
-        counters.txPackets += 1
-        counters.txBytes += UInt64(buffer.length)
+        counters[.txPackets] += 1
+        counters[.txBytes] += UInt64(buffer.length)
         return true
     }
 }

@@ -175,7 +175,7 @@ final class Vmxnet3: NetworkDevice {
                 sending[index] = nil
                 transmitInFlight -= 1
             } else {
-                counters.errors += 1
+                counters[.errors] += 1
             }
             transmitCompletionNext += 1
             if transmitCompletionNext == Vmxnet3.transmitRingSize {
@@ -200,7 +200,7 @@ final class Vmxnet3: NetworkDevice {
             let slot = Int(word0 & 0xFFF)
             let ringID = (word0 >> 16) & 0x3FF
             guard ringID == 0, slot < receiving.count, let buffer = receiving[slot] else {
-                counters.errors += 1
+                counters[.errors] += 1
                 continue
             }
             let length = Int(word2 & 0x3FFF)
@@ -208,19 +208,19 @@ final class Vmxnet3: NetworkDevice {
             let error = word2 & (1 << 14) != 0
             receiveSlotGeneration[slot] ^= 1
             guard complete, !error, length >= EthernetFrame.headerLength, length <= PacketBuffer.maximumFrameLength else {
-                counters.rxDropsBadFrame += 1
+                counters[.rxDropsBadFrame] += 1
                 repost(slot, buffer)
                 continue
             }
             guard let replacement = pool.take() else {
-                counters.rxDropsNoBuffer += 1
+                counters[.rxDropsNoBuffer] += 1
                 repost(slot, buffer)
                 continue
             }
             repost(slot, replacement)
             buffer.length = length
-            counters.rxPackets += 1
-            counters.rxBytes += UInt64(length)
+            counters[.rxPackets] += 1
+            counters[.rxBytes] += UInt64(length)
             return buffer
         }
     }
@@ -234,7 +234,7 @@ final class Vmxnet3: NetworkDevice {
     func transmit(_ buffer: PacketBuffer) -> Bool {
         if transmitInFlight >= Vmxnet3.transmitRingSize - 1 { service() }
         guard transmitInFlight < Vmxnet3.transmitRingSize - 1, sending[transmitNext] == nil else {
-            counters.txDropsRingFull += 1
+            counters[.txDropsRingFull] += 1
             pool.give(buffer)
             return false
         }
@@ -252,8 +252,8 @@ final class Vmxnet3: NetworkDevice {
             transmitGeneration ^= 1
         }
         mmioWrite32(bar0 + Register.transmitProducer, UInt32(transmitNext))
-        counters.txPackets += 1
-        counters.txBytes += UInt64(buffer.length)
+        counters[.txPackets] += 1
+        counters[.txBytes] += UInt64(buffer.length)
         return true
     }
 }

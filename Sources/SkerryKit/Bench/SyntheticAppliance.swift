@@ -23,8 +23,8 @@ public final class SyntheticAppliance {
         func service() {}
         func receive() -> PacketBuffer? { nil }
         func transmit(_ buffer: PacketBuffer) -> Bool {
-            counters.txPackets &+= 1
-            counters.txBytes &+= UInt64(buffer.length)
+            counters[.txPackets] &+= 1
+            counters[.txBytes] &+= UInt64(buffer.length)
             pool.give(buffer)
             return true
         }
@@ -144,8 +144,8 @@ public final class SyntheticAppliance {
         }
         balancer.sweep(now: now)
         for device in devices {
-            device.counters.rxPackets &+= random.next() % 10_000
-            device.counters.rxBytes &+= random.next() % 10_000_000
+            device.counters[.rxPackets] &+= random.next() % 10_000
+            device.counters[.rxBytes] &+= random.next() % 10_000_000
         }
     }
 

@@ -1,21 +1,35 @@
 /// What a NIC driver counts. Every frame that does not make it through the
 /// driver lands in one named counter.
-public struct DeviceCounters: Sendable, Equatable {
-    public var rxPackets: UInt64 = 0
-    public var rxBytes: UInt64 = 0
-    public var txPackets: UInt64 = 0
-    public var txBytes: UInt64 = 0
+public enum DeviceCounter: Int, CounterKey, CaseIterable {
+    case rxPackets
+    case rxBytes
+    case txPackets
+    case txBytes
     /// Received frames dropped because no buffer was free to replace them.
-    public var rxDropsNoBuffer: UInt64 = 0
+    case rxDropsNoBuffer
     /// Received frames the device flagged as errors, or of impossible length.
-    public var rxDropsBadFrame: UInt64 = 0
+    case rxDropsBadFrame
     /// Frames not sent because the transmit ring was full.
-    public var txDropsRingFull: UInt64 = 0
+    case txDropsRingFull
     /// Device-reported errors.
-    public var errors: UInt64 = 0
+    case errors
 
-    public init() {}
+    public var name: StaticString {
+        switch self {
+        case .rxPackets: "rx-packets"
+        case .rxBytes: "rx-bytes"
+        case .txPackets: "tx-packets"
+        case .txBytes: "tx-bytes"
+        case .rxDropsNoBuffer: "rx-no-buffer"
+        case .rxDropsBadFrame: "rx-bad-frame"
+        case .txDropsRingFull: "tx-ring-full"
+        case .errors: "error"
+        }
+    }
 }
+
+/// One count per `DeviceCounter`.
+public typealias DeviceCounters = CounterSet<DeviceCounter>
 
 /// A NIC as the stack sees it. Drivers (virtio-net, vmxnet3) and test
 /// doubles implement it; the stack never touches hardware.

@@ -13,7 +13,7 @@ extension NetworkStack {
     func admitInbound(_ packet: IPv4Packet, on interface: NetworkInterface, firewall: Firewall, now: Instant) -> Bool {
         guard let fields = firewallPacket(packet.bytes, direction: .inbound, on: interface) else {
             firewall.countInvalid()
-            counters.firewallInvalid += 1
+            counters[.firewallInvalid] += 1
             return false
         }
         let decision = firewall.evaluate(fields, now: now)
@@ -21,9 +21,9 @@ extension NetworkStack {
         case .accept:
             return true
         case .drop:
-            counters.firewallDropped += 1
+            counters[.firewallDropped] += 1
         case .reject:
-            counters.firewallRejected += 1
+            counters[.firewallRejected] += 1
             reject(packet, fields, on: interface, now: now)
         }
         return false
@@ -35,11 +35,11 @@ extension NetworkStack {
         let packet = buffer.frame.slice(EthernetFrame.headerLength, buffer.length)
         guard let fields = firewallPacket(packet, direction: .outbound, on: interface) else {
             firewall.countInvalid()
-            counters.firewallInvalid += 1
+            counters[.firewallInvalid] += 1
             return false
         }
         guard firewall.evaluate(fields, now: now).action == .accept else {
-            counters.firewallDropped += 1
+            counters[.firewallDropped] += 1
             return false
         }
         return true

@@ -11,19 +11,19 @@ extension NetworkStack {
     /// has been counted and the caller drops it.
     func admitAddresses(source: IPv4Address, destination: IPv4Address) -> Bool {
         if source.isMartian || isBroadcastOfOurNetworks(source) {
-            counters.ipv4MartianSource += 1
+            counters[.ipv4MartianSource] += 1
             return false
         }
         if isOurAddress(source) {
-            counters.ipv4OwnSource += 1
+            counters[.ipv4OwnSource] += 1
             return false
         }
         if destination.isMartian {
-            counters.ipv4MartianDestination += 1
+            counters[.ipv4MartianDestination] += 1
             return false
         }
         if isBroadcastOfOurNetworks(destination) {
-            counters.ipv4BroadcastDestination += 1
+            counters[.ipv4BroadcastDestination] += 1
             return false
         }
         return true
@@ -35,7 +35,7 @@ extension NetworkStack {
         if source.isMartian || isBroadcastOfOurNetworks(source) || destination.isMartian
             || isBroadcastOfOurNetworks(destination) || isOurAddress(destination)
         {
-            counters.txMartian += 1
+            counters[.txMartian] += 1
             return false
         }
         return true

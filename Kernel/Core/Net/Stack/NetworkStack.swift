@@ -87,7 +87,7 @@ public final class NetworkStack {
             while budget > 0, let buffer = interface.device.receive() {
                 budget -= 1
                 worked = true
-                counters.framesReceived += 1
+                counters[.framesReceived] += 1
                 process(buffer, on: interface, now: now)
             }
         }
@@ -101,12 +101,12 @@ public final class NetworkStack {
     /// Handles one received frame; the buffer is released or reused.
     public func process(_ buffer: PacketBuffer, on interface: NetworkInterface, now: Instant) {
         guard let frame = try? EthernetFrame(parsing: buffer.frame) else {
-            counters.frameTruncated += 1
+            counters[.frameTruncated] += 1
             return pool.give(buffer)
         }
         let destination = frame.destination
         guard destination == interface.mac || destination.isBroadcast else {
-            counters.frameNotForUs += 1
+            counters[.frameNotForUs] += 1
             return pool.give(buffer)
         }
         switch frame.etherType {
@@ -115,14 +115,14 @@ public final class NetworkStack {
         case EthernetFrame.EtherType.ipv4:
             receiveIPv4(frame, buffer: buffer, on: interface, now: now)
         default:
-            counters.frameUnknownType += 1
+            counters[.frameUnknownType] += 1
             pool.give(buffer)
         }
     }
 
     private func receiveARP(_ frame: EthernetFrame, buffer: PacketBuffer, on interface: NetworkInterface, now: Instant) {
         guard let packet = try? ARPPacket(parsing: frame.payload) else {
-            counters.arpMalformed += 1
+            counters[.arpMalformed] += 1
             return pool.give(buffer)
         }
         let sender = packet.senderProtocol
@@ -130,7 +130,7 @@ public final class NetworkStack {
         // 0.0.0.0 is an address probe (RFC 5227), answered so the prober
         // sees the address is taken; any other martian sender is a lie.
         guard sender == .any || !sender.isMartian else {
-            counters.arpMartianSender += 1
+            counters[.arpMartianSender] += 1
             return pool.give(buffer)
         }
         let forUs = packet.targetProtocol == interface.address
@@ -148,7 +148,7 @@ public final class NetworkStack {
             into: bytes.slice(EthernetFrame.headerLength, bytes.count), operation: .reply,
             senderHardware: interface.mac, senderProtocol: interface.address,
             targetHardware: senderHardware, targetProtocol: sender)
-        counters.arpRepliesSent += 1
+        counters[.arpRepliesSent] += 1
         transmit(buffer, on: interface)
     }
 
@@ -170,30 +170,30 @@ public final class NetworkStack {
         do {
             packet = try IPv4Packet(parsing: frame.payload)
         } catch {
-            if error == .truncated { counters.ipv4Truncated += 1 } else { counters.ipv4Malformed += 1 }
+            if error == .truncated { counters[.ipv4Truncated] += 1 } else { counters[.ipv4Malformed] += 1 }
             return pool.give(buffer)
         }
         guard packet.checksumValid else {
-            counters.ipv4BadChecksum += 1
+            counters[.ipv4BadChecksum] += 1
             return pool.give(buffer)
         }
         guard admitAddresses(source: packet.source, destination: packet.destination) else {
             return pool.give(buffer)
         }
         guard packet.destination == interface.address else {
-            counters.ipv4NotForUs += 1
+            counters[.ipv4NotForUs] += 1
             return pool.give(buffer)
         }
         guard packet.timeToLive > 0 else {
-            counters.ipv4TTLExpired += 1
+            counters[.ipv4TTLExpired] += 1
             return pool.give(buffer)
         }
         guard !packet.isFragment else {
             // No reassembly: every service here fits in one datagram.
-            counters.ipv4Fragments += 1
+            counters[.ipv4Fragments] += 1
             return pool.give(buffer)
         }
-        if packet.hasOptions { counters.ipv4OptionsSkipped += 1 }
+        if packet.hasOptions { counters[.ipv4OptionsSkipped] += 1 }
         if let firewall, !admitInbound(packet, on: interface, firewall: firewall, now: now) {
             return pool.give(buffer)
         }
@@ -204,14 +204,14 @@ public final class NetworkStack {
             case .notOurs:
                 break
             case .drop:
-                counters.balancerDrops += 1
+                counters[.balancerDrops] += 1
                 return pool.give(buffer)
             case .refuse:
-                counters.balancerRefused += 1
+                counters[.balancerRefused] += 1
                 tcp.refuse(packet.payload, source: packet.source, destination: packet.destination, now: now)
                 return pool.give(buffer)
             case .forward(let target):
-                counters.balancerForwarded += 1
+                counters[.balancerForwarded] += 1
                 forward(buffer, packetLength: packet.totalLength, toward: target, now: now)
                 return
             }
@@ -226,7 +226,7 @@ public final class NetworkStack {
             tcp.receive(packet.payload, source: packet.source, destination: packet.destination, now: now)
             pool.give(buffer)
         default:
-            counters.ipv4UnknownProtocol += 1
+            counters[.ipv4UnknownProtocol] += 1
             sendUnreachable(code: ICMPv4Message.UnreachableCode.protocol, about: packet, on: interface, now: now)
             pool.give(buffer)
         }
@@ -234,15 +234,15 @@ public final class NetworkStack {
 
     private func receiveICMP(_ packet: IPv4Packet, buffer: PacketBuffer, on interface: NetworkInterface, now: Instant) {
         guard let message = try? ICMPv4Message(parsing: packet.payload) else {
-            counters.icmpTruncated += 1
+            counters[.icmpTruncated] += 1
             return pool.give(buffer)
         }
         guard message.checksumValid else {
-            counters.icmpBadChecksum += 1
+            counters[.icmpBadChecksum] += 1
             return pool.give(buffer)
         }
         guard message.type == ICMPv4Message.MessageType.echoRequest else {
-            counters.icmpUnsupported += 1
+            counters[.icmpUnsupported] += 1
             return pool.give(buffer)
         }
         // Reply in place, without the request's IP options.
@@ -258,7 +258,7 @@ public final class NetworkStack {
         buffer.length = icmpStart + icmpLength
         let reply = try! ICMPv4Message(parsing: bytes.slice(icmpStart, icmpStart + icmpLength))
         reply.makeEchoReply()
-        counters.icmpEchoReplies += 1
+        counters[.icmpEchoReplies] += 1
         sendIPv4(buffer, protocolNumber: IPv4Packet.ProtocolNumber.icmp, source: interface.address, destination: requester,
                  payloadLength: icmpLength, via: interface, now: now)
     }
@@ -268,20 +268,20 @@ public final class NetworkStack {
         do {
             datagram = try UDPDatagram(parsing: packet.payload)
         } catch {
-            if error == .truncated { counters.udpTruncated += 1 } else { counters.udpMalformed += 1 }
+            if error == .truncated { counters[.udpTruncated] += 1 } else { counters[.udpMalformed] += 1 }
             return pool.give(buffer)
         }
         guard datagram.checksumValid(source: packet.source, destination: packet.destination) else {
-            counters.udpBadChecksum += 1
+            counters[.udpBadChecksum] += 1
             return pool.give(buffer)
         }
         let port = datagram.destinationPort
         guard let binding = udpBindings.first(where: { $0.port == port && $0.roles.contains(interface.role) }) else {
-            counters.udpNoListener += 1
+            counters[.udpNoListener] += 1
             sendUnreachable(code: ICMPv4Message.UnreachableCode.port, about: packet, on: interface, now: now)
             return pool.give(buffer)
         }
-        counters.udpDelivered += 1
+        counters[.udpDelivered] += 1
         binding.handler(UDPReceived(
             interface: interface.role, source: packet.source, sourcePort: datagram.sourcePort,
             destination: packet.destination, destinationPort: port, payload: datagram.payload))
@@ -297,18 +297,18 @@ public final class NetworkStack {
         payload: UnsafeRawBufferPointer, now: Instant
     ) -> Bool {
         guard let (interface, _) = route(to: destination) else {
-            counters.noRoute += 1
+            counters[.noRoute] += 1
             return false
         }
         let udpStart = NetworkStack.headerRoom
         guard payload.count <= PacketBuffer.maximumFrameLength - udpStart - UDPDatagram.headerLength,
             payload.count <= 1500 - IPv4Packet.minimumHeaderLength - UDPDatagram.headerLength
         else {
-            counters.udpMalformed += 1
+            counters[.udpMalformed] += 1
             return false
         }
         guard let buffer = pool.take() else {
-            counters.txNoBuffer += 1
+            counters[.txNoBuffer] += 1
             return false
         }
         let udpLength = UDPDatagram.headerLength + payload.count
@@ -357,7 +357,7 @@ public final class NetworkStack {
             routed = route(to: destination)
         }
         guard let (interface, nextHop) = routed else {
-            counters.noRoute += 1
+            counters[.noRoute] += 1
             pool.give(buffer)
             return false
         }
@@ -378,7 +378,7 @@ public final class NetworkStack {
             return pool.give(buffer)
         }
         guard let (interface, nextHop) = route(to: target) else {
-            counters.noRoute += 1
+            counters[.noRoute] += 1
             return pool.give(buffer)
         }
         buffer.length = EthernetFrame.headerLength + packetLength
@@ -406,7 +406,7 @@ public final class NetworkStack {
         case .queued:
             break
         case .dropped:
-            counters.arpPendingOverflow += 1
+            counters[.arpPendingOverflow] += 1
             pool.give(buffer)
             return false
         }
@@ -421,11 +421,11 @@ public final class NetworkStack {
         else { return }
         refillICMPTokens(now: now)
         guard icmpTokens > 0 else {
-            counters.icmpErrorsRateLimited += 1
+            counters[.icmpErrorsRateLimited] += 1
             return
         }
         guard let buffer = pool.take() else {
-            counters.txNoBuffer += 1
+            counters[.txNoBuffer] += 1
             return
         }
         icmpTokens -= 1
@@ -439,7 +439,7 @@ public final class NetworkStack {
         ICMPv4Message.emit(
             into: bytes.slice(icmpStart, icmpStart + icmpLength), type: ICMPv4Message.MessageType.destinationUnreachable,
             code: code)
-        counters.icmpErrorsSent += 1
+        counters[.icmpErrorsSent] += 1
         sendIPv4(buffer, protocolNumber: IPv4Packet.ProtocolNumber.icmp, source: interface.address,
                  destination: packet.source, payloadLength: icmpLength, via: interface, now: now)
     }
@@ -458,7 +458,7 @@ public final class NetworkStack {
     @discardableResult
     private func transmit(_ buffer: PacketBuffer, on interface: NetworkInterface) -> Bool {
         if interface.device.transmit(buffer) { return true }
-        counters.txDeviceDrops += 1
+        counters[.txDeviceDrops] += 1
         return false
     }
 
@@ -466,7 +466,7 @@ public final class NetworkStack {
 
     func sendARPRequest(for address: IPv4Address, on interface: NetworkInterface, gratuitous: Bool = false) {
         guard let buffer = pool.take() else {
-            counters.txNoBuffer += 1
+            counters[.txNoBuffer] += 1
             return
         }
         buffer.length = EthernetFrame.minimumLength
@@ -477,7 +477,7 @@ public final class NetworkStack {
             into: bytes.slice(EthernetFrame.headerLength, bytes.count), operation: .request,
             senderHardware: interface.mac, senderProtocol: interface.address,
             targetHardware: .zero, targetProtocol: gratuitous ? interface.address : address)
-        counters.arpRequestsSent += 1
+        counters[.arpRequestsSent] += 1
         transmit(buffer, on: interface)
     }
 
@@ -500,7 +500,7 @@ public final class NetworkStack {
             interface.arp.expire(
                 now: now, retry: { sendARPRequest(for: $0, on: interface) },
                 drop: { buffer in
-                    counters.arpUnresolved += 1
+                    counters[.arpUnresolved] += 1
                     pool.give(buffer)
                 })
             if let gateway = interface.configuration.gateway, interface.gatewayHardware != nil,

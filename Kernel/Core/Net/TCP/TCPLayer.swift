@@ -82,7 +82,7 @@ public final class TCPLayer {
     public func connect(from local: IPv4Address, to remote: IPv4Address, port: UInt16, now: Instant) -> TCPConnection? {
         self.now = now
         guard connections.count < configuration.maximumConnections else {
-            counters.connectionLimitHits += 1
+            counters[.connectionLimitHits] += 1
             return nil
         }
         var endpoints: TCPEndpointPair?
@@ -95,7 +95,7 @@ public final class TCPLayer {
             }
         }
         guard let endpoints else {
-            counters.connectionLimitHits += 1
+            counters[.connectionLimitHits] += 1
             return nil
         }
         let connection = TCPConnection(layer: self, endpoints: endpoints, state: .synSent)
@@ -107,7 +107,7 @@ public final class TCPLayer {
         connection.connectDeadline = now + configuration.connectTimeout
         connection.retransmitDeadline = now + connection.retransmissionTimeout
         connections[endpoints] = connection
-        counters.activeOpens += 1
+        counters[.activeOpens] += 1
         sendSegment(connection, sequence: iss, flags: [.syn], mss: configuration.mss)
         return connection
     }
@@ -117,16 +117,16 @@ public final class TCPLayer {
     /// Handles one segment addressed to `destination` (already checked to be ours).
     public func receive(_ bytes: UnsafeMutableRawBufferPointer, source: IPv4Address, destination: IPv4Address, now: Instant) {
         self.now = now
-        counters.segmentsReceived += 1
+        counters[.segmentsReceived] += 1
         let segment: TCPSegment
         do {
             segment = try TCPSegment(parsing: bytes)
         } catch {
-            counters.malformed += 1
+            counters[.malformed] += 1
             return
         }
         guard segment.checksumValid(source: source, destination: destination) else {
-            counters.badChecksum += 1
+            counters[.badChecksum] += 1
             return
         }
         let endpoints = TCPEndpointPair(
@@ -202,7 +202,7 @@ public final class TCPLayer {
         // 1. Is any of it in the receive window?
         guard acceptable(sequence, length: length, window: window, next: connection.receiveNext) else {
             if !flags.contains(.rst) {
-                if sequence < connection.receiveNext { counters.duplicateSegments += 1 }
+                if sequence < connection.receiveNext { counters[.duplicateSegments] += 1 }
                 connection.ackNow = true
                 output(connection)
             }
@@ -211,7 +211,7 @@ public final class TCPLayer {
         // 2. Resets (RFC 5961 §3.2): only an exact match resets; in-window gets a challenge.
         if flags.contains(.rst) {
             if sequence == connection.receiveNext {
-                counters.resetsReceived += 1
+                counters[.resetsReceived] += 1
                 remove(connection, error: connection.state == .synReceived ? nil : .reset)
             } else {
                 challenge(connection)
@@ -278,7 +278,7 @@ public final class TCPLayer {
         }
         if flags.contains(.rst) {
             if flags.contains(.ack) {
-                counters.resetsReceived += 1
+                counters[.resetsReceived] += 1
                 remove(connection, error: .refused)
             }
             return
@@ -319,14 +319,14 @@ public final class TCPLayer {
         connection.lastActivity = now
         if let listener = connection.listener {
             leaveHalfOpen(connection)
-            counters.passiveOpens += 1
+            counters[.passiveOpens] += 1
             guard !listener.isClosed, listener.acceptQueue.count < listener.backlog else {
-                counters.backlogLimitHits += 1
+                counters[.backlogLimitHits] += 1
                 refuse(connection)
                 return
             }
             guard admit(connection, to: listener) else {
-                counters.listenerLimitHits += 1
+                counters[.listenerLimitHits] += 1
                 refuse(connection)
                 return
             }
@@ -353,11 +353,11 @@ public final class TCPLayer {
     /// Whether a passive open may take a connection slot now.
     private func admitsPassiveOpen() -> Bool {
         if connections.count >= configuration.maximumConnections {
-            counters.connectionLimitHits += 1
+            counters[.connectionLimitHits] += 1
             return false
         }
         if connections.count >= passiveShare {
-            counters.reservationLimitHits += 1
+            counters[.reservationLimitHits] += 1
             return false
         }
         return true
@@ -397,7 +397,7 @@ public final class TCPLayer {
             if idlest == nil || member.evictsBefore(idlest!) { idlest = member }
         }
         if fromSource >= limits.maximumPerSource, let idlest {
-            counters.sourceLimitEvictions += 1
+            counters[.sourceLimitEvictions] += 1
             sendReset(for: idlest)
             remove(idlest, error: .limit)
         }
@@ -447,7 +447,7 @@ public final class TCPLayer {
         {
             connection.duplicateACKs += 1
             if connection.duplicateACKs == 3 && !connection.inFastRecovery {
-                counters.fastRetransmits += 1
+                counters[.fastRetransmits] += 1
                 connection.slowStartThreshold = Swift.max(connection.bytesInFlight / 2, 2 * mss)
                 connection.inFastRecovery = true
                 connection.recoveryPoint = connection.sendNext
@@ -498,9 +498,9 @@ public final class TCPLayer {
             }
             if stored > 0 { notify(connection) }
         } else if offset > 0 {
-            counters.outOfOrderSegments += 1
+            counters[.outOfOrderSegments] += 1
             let stored = connection.receiveBuffer.write(payload, at: offset)
-            if !connection.reassembly.insert(offset, offset + stored) { counters.reassemblyLimitHits += 1 }
+            if !connection.reassembly.insert(offset, offset + stored) { counters[.reassemblyLimitHits] += 1 }
             // An immediate duplicate ACK tells the sender where the hole is.
             connection.ackNow = true
         }
@@ -581,10 +581,10 @@ public final class TCPLayer {
 
     private func challenge(_ connection: TCPConnection) {
         guard challengeLimiter.take(now: now, rate: configuration.challengeACKRate, burst: configuration.challengeACKBurst) else {
-            counters.challengeACKsRateLimited += 1
+            counters[.challengeACKsRateLimited] += 1
             return
         }
-        counters.challengeACKs += 1
+        counters[.challengeACKs] += 1
         sendSegment(connection, sequence: connection.sendNext, flags: [.ack])
     }
 
@@ -609,13 +609,13 @@ public final class TCPLayer {
         }
         let time = cookieTime
         let cookie = time << 27 | mssIndex << 24 | cookieHash(endpoints, peerSequence: peerSequence, time: time, mssIndex: mssIndex)
-        counters.synCookiesSent += 1
+        counters[.synCookiesSent] += 1
         sendBare(endpoints, sequence: SequenceNumber(cookie), acknowledgment: peerSequence + 1, flags: [.syn, .ack],
                  window: UInt16(configuration.receiveBufferSize), mss: TCPLayer.cookieMSS[Int(mssIndex)])
     }
 
     private func acceptCookie(_ segment: TCPSegment, _ endpoints: TCPEndpointPair, _ listener: TCPListener) -> TCPConnection? {
-        guard counters.synCookiesSent > 0 else { return nil }
+        guard counters[.synCookiesSent] > 0 else { return nil }
         let cookie = segment.acknowledgmentNumber &- 1
         let peerSequence = SequenceNumber(segment.sequenceNumber) + -1
         let time = cookie >> 27
@@ -624,12 +624,12 @@ public final class TCPLayer {
         guard time == current || time == (current &- 1) & 31, Int(mssIndex) < TCPLayer.cookieMSS.count,
             cookie & 0x00FF_FFFF == cookieHash(endpoints, peerSequence: peerSequence, time: time, mssIndex: mssIndex)
         else {
-            counters.synCookiesRejected += 1
+            counters[.synCookiesRejected] += 1
             return nil
         }
         // A valid cookie with no slot free is refused (the caller resets it).
         guard admitsPassiveOpen() else { return nil }
-        counters.synCookiesAccepted += 1
+        counters[.synCookiesAccepted] += 1
         let connection = TCPConnection(layer: self, endpoints: endpoints, state: .synReceived)
         connection.idleTimeout = listener.limits.idleTimeout
         enterHalfOpen(connection, listener)
@@ -721,7 +721,7 @@ public final class TCPLayer {
 
     /// Resends the first unacknowledged segment (SYN, data or FIN).
     private func retransmitFirst(_ connection: TCPConnection) {
-        counters.retransmissions += 1
+        counters[.retransmissions] += 1
         connection.rttSample = nil  // Karn: no samples from retransmitted data
         switch connection.state {
         case .synSent:
@@ -754,7 +754,7 @@ public final class TCPLayer {
     func sendReset(for connection: TCPConnection) {
         sendBare(connection.endpoints, sequence: connection.sendNext, acknowledgment: connection.receiveNext,
                  flags: [.rst, .ack], window: 0)
-        counters.resetsSent += 1
+        counters[.resetsSent] += 1
     }
 
     /// Refuses a connection that completed its handshake but may not stay:
@@ -763,7 +763,7 @@ public final class TCPLayer {
         if resetLimiter.take(now: now, rate: configuration.resetRate, burst: configuration.resetBurst) {
             sendReset(for: connection)
         } else {
-            counters.resetsRateLimited += 1
+            counters[.resetsRateLimited] += 1
         }
         remove(connection, error: .limit)
     }
@@ -771,10 +771,10 @@ public final class TCPLayer {
     /// A reset for a segment that belongs to no connection, within the reset budget.
     private func sendReset(_ endpoints: TCPEndpointPair, sequence: SequenceNumber, acknowledgment: SequenceNumber?) {
         guard resetLimiter.take(now: now, rate: configuration.resetRate, burst: configuration.resetBurst) else {
-            counters.resetsRateLimited += 1
+            counters[.resetsRateLimited] += 1
             return
         }
-        counters.resetsSent += 1
+        counters[.resetsSent] += 1
         sendBare(endpoints, sequence: sequence, acknowledgment: acknowledgment ?? SequenceNumber(0),
                  flags: acknowledgment == nil ? [.rst] : [.rst, .ack], window: 0)
     }
@@ -808,7 +808,7 @@ public final class TCPLayer {
         window: UInt16, mss: UInt16?, payloadLength: Int, fill: (UnsafeMutableRawBufferPointer) -> Void
     ) {
         guard let buffer = pool.take() else {
-            counters.noBufferDrops += 1
+            counters[.noBufferDrops] += 1
             return
         }
         let headerLength = TCPSegment.minimumHeaderLength + (mss == nil ? 0 : 4)
@@ -820,7 +820,7 @@ public final class TCPLayer {
             into: bytes, sourcePort: endpoints.localPort, destinationPort: endpoints.remotePort,
             sequenceNumber: sequence.raw, acknowledgmentNumber: acknowledgment.raw, flags: flags, window: window, mss: mss,
             payloadLength: payloadLength, source: endpoints.localAddress, destination: endpoints.remoteAddress)
-        counters.segmentsSent += 1
+        counters[.segmentsSent] += 1
         transmitSegment(buffer, endpoints.localAddress, endpoints.remoteAddress, length)
     }
 
@@ -832,12 +832,12 @@ public final class TCPLayer {
         self.now = now
         for connection in Array(connections.values) {
             if let deadline = connection.connectDeadline, deadline <= now {
-                counters.timeouts += 1
+                counters[.timeouts] += 1
                 remove(connection, error: .timedOut)
                 continue
             }
             if let deadline = connection.idleDeadline, deadline <= now {
-                counters.idleTimeouts += 1
+                counters[.idleTimeouts] += 1
                 if connection.state.isSynchronized || connection.state == .synReceived { sendReset(for: connection) }
                 remove(connection, error: .idle)
                 continue
@@ -869,7 +869,7 @@ public final class TCPLayer {
         let limit = connection.state == .synReceived
             ? configuration.maximumSynAckRetransmissions : configuration.maximumRetransmissions
         guard connection.retransmissions <= limit else {
-            counters.timeouts += 1
+            counters[.timeouts] += 1
             if connection.state.isSynchronized { sendReset(for: connection) }
             remove(connection, error: .timedOut)
             return
@@ -886,7 +886,7 @@ public final class TCPLayer {
         if connection.state.isSynchronized {
             // Go back to the first unacknowledged byte and resend from there
             // as the (now one-segment) congestion window allows.
-            counters.retransmissions += 1
+            counters[.retransmissions] += 1
             connection.rttSample = nil
             connection.sendNext = connection.sendUnacknowledged
             if connection.finSent && connection.finSequence - connection.sendUnacknowledged >= 0 { connection.finSent = false }
@@ -949,7 +949,7 @@ public final class TCPLayer {
         connection.ackDeadline = nil
         connection.persistDeadline = nil
         if timeWait.count >= configuration.maximumTimeWait {
-            counters.timeWaitLimitHits += 1
+            counters[.timeWaitLimitHits] += 1
             if let oldest = timeWait.min(by: { $0.value.expires < $1.value.expires }) { timeWait[oldest.key] = nil }
         }
         timeWait[connection.endpoints] = TimeWaitEntry(

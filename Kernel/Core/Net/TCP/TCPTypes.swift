@@ -95,113 +95,69 @@ public struct TCPConfiguration: Sendable {
 }
 
 /// Counters kept by the TCP layer.
-public struct TCPCounters: Sendable, Equatable {
-    public var segmentsReceived: UInt64 = 0
-    public var segmentsSent: UInt64 = 0
-    public var activeOpens: UInt64 = 0
-    public var passiveOpens: UInt64 = 0
-    public var resetsSent: UInt64 = 0
-    public var resetsReceived: UInt64 = 0
-    public var retransmissions: UInt64 = 0
-    public var fastRetransmits: UInt64 = 0
-    public var timeouts: UInt64 = 0
-    public var outOfOrderSegments: UInt64 = 0
-    public var duplicateSegments: UInt64 = 0
-    public var challengeACKs: UInt64 = 0
-    public var synCookiesSent: UInt64 = 0
-    public var synCookiesAccepted: UInt64 = 0
-    public var synCookiesRejected: UInt64 = 0
-    public var badChecksum: UInt64 = 0
-    public var malformed: UInt64 = 0
-    public var connectionLimitHits: UInt64 = 0
-    public var backlogLimitHits: UInt64 = 0
-    public var timeWaitLimitHits: UInt64 = 0
-    public var reassemblyLimitHits: UInt64 = 0
-    public var noBufferDrops: UInt64 = 0
-    public var idleTimeouts: UInt64 = 0
-    public var reservationLimitHits: UInt64 = 0
-    public var listenerLimitHits: UInt64 = 0
-    public var sourceLimitEvictions: UInt64 = 0
-    public var resetsRateLimited: UInt64 = 0
-    public var challengeACKsRateLimited: UInt64 = 0
+public enum TCPCounter: Int, CounterKey, CaseIterable {
+    case segmentsReceived
+    case segmentsSent
+    case activeOpens
+    case passiveOpens
+    case resetsSent
+    case resetsReceived
+    case retransmissions
+    case fastRetransmits
+    case timeouts
+    case outOfOrderSegments
+    case duplicateSegments
+    case challengeACKs
+    case synCookiesSent
+    case synCookiesAccepted
+    case synCookiesRejected
+    case badChecksum
+    case malformed
+    case connectionLimitHits
+    case backlogLimitHits
+    case timeWaitLimitHits
+    case reassemblyLimitHits
+    case noBufferDrops
+    case idleTimeouts
+    case reservationLimitHits
+    case listenerLimitHits
+    case sourceLimitEvictions
+    case resetsRateLimited
+    case challengeACKsRateLimited
 
-    public init() {}
-
-    /// How many counters `name(_:)` and `value(_:)` index.
-    public static let count = 28
-
-    /// Counter `index`'s name, in declaration order.
-    public static func name(_ index: Int) -> StaticString {
-        switch index {
-        case 0: return "tcp-segments-received"
-        case 1: return "tcp-segments-sent"
-        case 2: return "tcp-active-opens"
-        case 3: return "tcp-passive-opens"
-        case 4: return "tcp-resets-sent"
-        case 5: return "tcp-resets-received"
-        case 6: return "tcp-retransmissions"
-        case 7: return "tcp-fast-retransmits"
-        case 8: return "tcp-timeouts"
-        case 9: return "tcp-out-of-order"
-        case 10: return "tcp-duplicates"
-        case 11: return "tcp-challenge-acks"
-        case 12: return "tcp-syn-cookies-sent"
-        case 13: return "tcp-syn-cookies-accepted"
-        case 14: return "tcp-syn-cookies-rejected"
-        case 15: return "tcp-bad-checksum"
-        case 16: return "tcp-malformed"
-        case 17: return "tcp-connection-limit"
-        case 18: return "tcp-backlog-limit"
-        case 19: return "tcp-time-wait-limit"
-        case 20: return "tcp-reassembly-limit"
-        case 21: return "tcp-no-buffer"
-        case 22: return "tcp-idle-timeouts"
-        case 23: return "tcp-reservation-limit"
-        case 24: return "tcp-listener-limit"
-        case 25: return "tcp-source-limit-evictions"
-        case 26: return "tcp-resets-rate-limited"
-        case 27: return "tcp-challenge-acks-rate-limited"
-        default: return "unknown"
+    public var name: StaticString {
+        switch self {
+        case .segmentsReceived: "tcp-segments-received"
+        case .segmentsSent: "tcp-segments-sent"
+        case .activeOpens: "tcp-active-opens"
+        case .passiveOpens: "tcp-passive-opens"
+        case .resetsSent: "tcp-resets-sent"
+        case .resetsReceived: "tcp-resets-received"
+        case .retransmissions: "tcp-retransmissions"
+        case .fastRetransmits: "tcp-fast-retransmits"
+        case .timeouts: "tcp-timeouts"
+        case .outOfOrderSegments: "tcp-out-of-order"
+        case .duplicateSegments: "tcp-duplicates"
+        case .challengeACKs: "tcp-challenge-acks"
+        case .synCookiesSent: "tcp-syn-cookies-sent"
+        case .synCookiesAccepted: "tcp-syn-cookies-accepted"
+        case .synCookiesRejected: "tcp-syn-cookies-rejected"
+        case .badChecksum: "tcp-bad-checksum"
+        case .malformed: "tcp-malformed"
+        case .connectionLimitHits: "tcp-connection-limit"
+        case .backlogLimitHits: "tcp-backlog-limit"
+        case .timeWaitLimitHits: "tcp-time-wait-limit"
+        case .reassemblyLimitHits: "tcp-reassembly-limit"
+        case .noBufferDrops: "tcp-no-buffer"
+        case .idleTimeouts: "tcp-idle-timeouts"
+        case .reservationLimitHits: "tcp-reservation-limit"
+        case .listenerLimitHits: "tcp-listener-limit"
+        case .sourceLimitEvictions: "tcp-source-limit-evictions"
+        case .resetsRateLimited: "tcp-resets-rate-limited"
+        case .challengeACKsRateLimited: "tcp-challenge-acks-rate-limited"
         }
-    }
-
-    /// Counter `index`'s value.
-    public func value(_ index: Int) -> UInt64 {
-        switch index {
-        case 0: return segmentsReceived
-        case 1: return segmentsSent
-        case 2: return activeOpens
-        case 3: return passiveOpens
-        case 4: return resetsSent
-        case 5: return resetsReceived
-        case 6: return retransmissions
-        case 7: return fastRetransmits
-        case 8: return timeouts
-        case 9: return outOfOrderSegments
-        case 10: return duplicateSegments
-        case 11: return challengeACKs
-        case 12: return synCookiesSent
-        case 13: return synCookiesAccepted
-        case 14: return synCookiesRejected
-        case 15: return badChecksum
-        case 16: return malformed
-        case 17: return connectionLimitHits
-        case 18: return backlogLimitHits
-        case 19: return timeWaitLimitHits
-        case 20: return reassemblyLimitHits
-        case 21: return noBufferDrops
-        case 22: return idleTimeouts
-        case 23: return reservationLimitHits
-        case 24: return listenerLimitHits
-        case 25: return sourceLimitEvictions
-        case 26: return resetsRateLimited
-        case 27: return challengeACKsRateLimited
-        default: return 0
-        }
-    }
-
-    /// Calls `body` with each counter's name and value, in declaration order.
-    public func forEach(_ body: (StaticString, UInt64) -> Void) {
-        for index in 0..<Self.count { body(Self.name(index), value(index)) }
     }
 }
+
+/// One count per `TCPCounter`.
+public typealias TCPCounters = CounterSet<TCPCounter>

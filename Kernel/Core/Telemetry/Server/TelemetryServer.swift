@@ -102,7 +102,7 @@ public final class TelemetryServer {
         while let connection = listener.accept() {
             connection.idleTimeout = TelemetryServer.idleTimeout
             if makeRoom(for: connection.endpoints.remoteAddress, now: now) {
-                stream.counters.clientsAccepted += 1
+                stream.counters[.clientsAccepted] += 1
                 let client = Client(connection: connection, accepted: now)
                 clients.append(client)
                 watch(connection)
@@ -142,7 +142,7 @@ public final class TelemetryServer {
             if chosen == nil || client.accepted < chosen!.accepted { chosen = client }
         }
         guard let chosen else { return false }
-        stream.counters.clientsEvicted += 1
+        stream.counters[.clientsEvicted] += 1
         if case .stream(let session) = chosen.phase, session.state == .open {
             var frame = TelemetryFrameWriter()
             TelemetryEncoder.error(&frame, .busy, "closed to make room for a new client: all telemetry slots are taken")
@@ -183,7 +183,7 @@ public final class TelemetryServer {
     /// Answers `busy` or `503` once the client's first bytes arrive, or
     /// resets it if too many are already waiting for that.
     private func refuse(_ connection: TCPConnection, now: Instant) {
-        stream.counters.clientsRefused += 1
+        stream.counters[.clientsRefused] += 1
         guard refusing.count < TelemetryServer.maximumRefusing else {
             connection.abort()
             return
@@ -363,9 +363,9 @@ public final class TelemetryServer {
     /// Resets `client`, counting why (nil: a refused client, already counted).
     private func reset(_ client: Client, _ reason: TelemetryStream.DropReason?) {
         switch reason {
-        case .deadline: stream.counters.deadlinesMissed += 1
-        case .outputOverflow: stream.counters.outputOverflows += 1
-        case .stall: stream.counters.stalls += 1
+        case .deadline: stream.counters[.deadlinesMissed] += 1
+        case .outputOverflow: stream.counters[.outputOverflows] += 1
+        case .stall: stream.counters[.stalls] += 1
         case nil: break
         }
         client.connection.abort()

@@ -97,14 +97,14 @@ public enum TelemetryEncoder {
         for interface in source.stack.interfaces {
             let counters = interface.device.counters
             out.flag(interface.device.linkUp)
-            out.varint(counters.rxPackets)
-            out.varint(counters.rxBytes)
-            out.varint(counters.txPackets)
-            out.varint(counters.txBytes)
-            out.varint(counters.rxDropsNoBuffer)
-            out.varint(counters.rxDropsBadFrame)
-            out.varint(counters.txDropsRingFull)
-            out.varint(counters.errors)
+            out.varint(counters[.rxPackets])
+            out.varint(counters[.rxBytes])
+            out.varint(counters[.txPackets])
+            out.varint(counters[.txBytes])
+            out.varint(counters[.rxDropsNoBuffer])
+            out.varint(counters[.rxDropsBadFrame])
+            out.varint(counters[.txDropsRingFull])
+            out.varint(counters[.errors])
         }
         let stackCounters = source.stack.counters
         for index in 0..<StackCounters.count { out.varint(stackCounters.value(index)) }
@@ -119,11 +119,11 @@ public enum TelemetryEncoder {
 
     private static func balancerValues(_ out: inout TelemetryFrameWriter, _ balancer: LoadBalancer, now: Instant) {
         let counters = balancer.counters
-        out.varint(counters.invalidPackets)
-        out.varint(counters.noBackend)
-        out.varint(counters.serviceLimit)
-        out.varint(counters.ttlExpired)
-        out.varint(counters.unknownReplies)
+        out.varint(counters[.invalidPackets])
+        out.varint(counters[.noBackend])
+        out.varint(counters[.serviceLimit])
+        out.varint(counters[.ttlExpired])
+        out.varint(counters[.unknownReplies])
         for service in balancer.services { statistics(&out, service.statistics) }
         for service in balancer.services {
             for backend in service.backends {
@@ -139,10 +139,10 @@ public enum TelemetryEncoder {
         }
         let tracker = balancer.tracker
         out.varint(tracker.count)
-        out.varint(tracker.counters.flowsCreated)
-        out.varint(tracker.counters.tableFull)
-        out.varint(tracker.counters.snatPortsExhausted)
-        out.varint(tracker.counters.expired)
+        out.varint(tracker.counters[.flowsCreated])
+        out.varint(tracker.counters[.tableFull])
+        out.varint(tracker.counters[.snatPortsExhausted])
+        out.varint(tracker.counters[.expired])
     }
 
     private static func statistics(_ out: inout TelemetryFrameWriter, _ statistics: LoadBalancer.Statistics) {

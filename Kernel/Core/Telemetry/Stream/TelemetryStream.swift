@@ -107,12 +107,12 @@ public final class TelemetryStream {
             message.write("admin actions are off: the appliance file sets no admin token")
             return (.actionsOff, message.bytes)
         case .unauthorized(let report):
-            counters.adminTokenFailures += 1
+            counters[.adminTokenFailures] += 1
             if let report { publish(.unauthorizedAdmin(report), uptime: source().uptime) }
             message.write("admin actions need the appliance's admin token")
             return (.unauthorized, message.bytes)
         case .rateLimited(let wait, let report):
-            counters.adminRateLimited += 1
+            counters[.adminRateLimited] += 1
             if let report { publish(.unauthorizedAdmin(report), uptime: source().uptime) }
             message.write("rate-limited: too many wrong admin tokens from ")
             peer.write(to: &message)
@@ -187,7 +187,7 @@ public final class TelemetryStream {
         }
         if limits.due(now) {
             let state = current ?? source()
-            limits.check(state, refusedClients: counters.clientsRefused) { limit, count in
+            limits.check(state, refusedClients: counters[.clientsRefused]) { limit, count in
                 publish(.limitHit(limit, count: count), uptime: state.uptime)
             }
             actions.flushReports(now: now) { publish(.unauthorizedAdmin($0), uptime: state.uptime) }
@@ -238,9 +238,9 @@ public final class TelemetryStream {
         session.sent = 0
         droppedClients += 1
         switch reason {
-        case .outputOverflow: counters.outputOverflows += 1
-        case .stall: counters.stalls += 1
-        case .deadline: counters.deadlinesMissed += 1
+        case .outputOverflow: counters[.outputOverflows] += 1
+        case .stall: counters[.stalls] += 1
+        case .deadline: counters[.deadlinesMissed] += 1
         }
     }
 }
@@ -259,15 +259,15 @@ struct LimitWatch {
     mutating func check(_ source: MetricsSource, refusedClients: UInt64, report: (TelemetryProtocol.Limit, UInt64) -> Void) {
         var current = [UInt64](repeating: 0, count: TelemetryProtocol.Limit.allCases.count)
         if let balancer = source.stack.balancer {
-            current[0] = balancer.tracker.counters.tableFull
-            current[1] = balancer.tracker.counters.snatPortsExhausted
-            current[2] = balancer.counters.serviceLimit
-            current[3] = balancer.counters.noBackend
+            current[0] = balancer.tracker.counters[.tableFull]
+            current[1] = balancer.tracker.counters[.snatPortsExhausted]
+            current[2] = balancer.counters[.serviceLimit]
+            current[3] = balancer.counters[.noBackend]
         }
         current[4] = source.firewall?.rateLimitedTotal ?? 0
         for interface in source.stack.interfaces {
-            current[5] &+= interface.device.counters.rxDropsNoBuffer
-            current[6] &+= interface.device.counters.txDropsRingFull
+            current[5] &+= interface.device.counters[.rxDropsNoBuffer]
+            current[6] &+= interface.device.counters[.txDropsRingFull]
         }
         current[7] = refusedClients
         // unauthorized-admin (current[8]) is reported as it happens, with its source.
