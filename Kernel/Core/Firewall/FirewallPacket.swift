@@ -32,7 +32,7 @@ public enum ConnectionState: UInt8, CaseIterable, Sendable {
 }
 
 /// What the firewall does with a packet.
-public enum FirewallAction: UInt8, CaseIterable, Sendable {
+public enum FirewallAction: UInt8, Sendable, NamedCase {
     case accept = 0
     case drop = 1
     /// Drop and tell the sender: a TCP RST for TCP, ICMP unreachable

@@ -39,12 +39,34 @@ public enum TelemetryProtocol {
         case busy = 5
     }
 
-    public enum AdminAction: UInt8, Sendable {
+    /// An operator's action, named as the console, `skerry admin`, smoke
+    /// scripts and the dashboard spell it.
+    public enum AdminAction: UInt8, Sendable, NamedCase {
         case drain = 1
         case disable = 2
         case enable = 3
         case weight = 4
         case resetCounters = 5
+
+        public var name: StaticString {
+            switch self {
+            case .drain: "drain"
+            case .disable: "disable"
+            case .enable: "enable"
+            case .weight: "weight"
+            case .resetCounters: "reset-counters"
+            }
+        }
+
+        /// The administrative state a drain, disable or enable sets.
+        public var administrativeState: LoadBalancer.AdministrativeState? {
+            switch self {
+            case .drain: .draining
+            case .disable: .disabled
+            case .enable: .enabled
+            case .weight, .resetCounters: nil
+            }
+        }
     }
 
     /// The outcome of an admin request, in a `result` frame.
