@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KernelCore
 import SkerryConsole
+import SkerryConsoleHost
 import SkerryKit
 import SkerryTerminal
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SkerryConsole
+import SkerryConsoleHost
 import SkerryKit
 import SkerryTerminal
 
