@@ -12,15 +12,15 @@ struct DashboardLoop {
     var vm: VMRunner?
     var token: String?
     var readOnly: Bool
-    var colors: CursesTerminal.ColorMode?
-    var ascii: Bool?
+    var display: DashboardOptions
     /// Called once a second while running (the demo's traffic, for instance).
     var everySecond: (() -> Void)?
 
     func run() {
         _ = SignalTrap.install()
         let signalsSeen = SignalTrap.count
-        let terminal = CursesTerminal(colors: colors, ascii: ascii)
+        // Without --ascii the terminal's locale decides.
+        let terminal = CursesTerminal(colors: display.colors, ascii: display.ascii ? true : nil)
         let dashboard = Dashboard(glyphs: terminal.glyphs)
         let results = ResultQueue()
         var lastDraw = Date.distantPast
