@@ -19,15 +19,17 @@ let package = Package(
     targets: [
         .target(name: "KernelCore", path: "Kernel/Core"),
         .target(name: "SkerryKit", dependencies: ["KernelCore", .product(name: "Yams", package: "Yams")], path: "Sources/SkerryKit"),
-        // The dashboard: a screen model and views that know nothing of ncurses
-        // (snapshot-tested on the host), and a thin ncurses backend.
+        // The dashboard: a screen model and views with no I/O (snapshot-tested
+        // on the host), the threads, sockets and VM that feed it, and a thin
+        // ncurses backend.
         .systemLibrary(name: "CNCurses", path: "Console/CNCurses", pkgConfig: "ncursesw"),
         .target(name: "SkerryConsole", dependencies: ["SkerryKit", "KernelCore"], path: "Console/Dashboard"),
+        .target(name: "SkerryConsoleHost", dependencies: ["SkerryConsole", "SkerryKit", "KernelCore"], path: "Console/Host"),
         .target(name: "SkerryTerminal", dependencies: ["SkerryConsole", "CNCurses"], path: "Console/Terminal"),
         .executableTarget(
             name: "skerry",
             dependencies: [
-                "SkerryKit", "KernelCore", "SkerryConsole", "SkerryTerminal",
+                "SkerryKit", "KernelCore", "SkerryConsole", "SkerryConsoleHost", "SkerryTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/skerry"),

@@ -25,10 +25,9 @@ extension Frame {
             drawEmpty(filter.isEmpty ? "this appliance balances no services" : "no backend matches \"\(filter)\"", top: top + 1, bottom: bottom)
             return
         }
-        let visible = bottom - top - 1
+        let visible = Self.listRows(.backends, input, state, height: height)
         let selection = min(state.selection[.backends, default: 0], rows.count - 1)
-        let first = firstVisible(selection: selection, rows: rows.count, visible: visible, view: .backends)
-        dashboard.state.scroll[.backends] = first
+        let first = Self.firstVisible(selection: selection, rows: rows.count, visible: visible, scroll: state.scroll[.backends, default: 0])
         for (offset, row) in rows[first..<min(rows.count, first + visible)].enumerated() {
             let values = row.values
             let traffic = values.traffic

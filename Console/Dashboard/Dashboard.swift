@@ -16,19 +16,39 @@ public final class Dashboard {
         self.glyphs = glyphs
     }
 
-    /// Takes in a new input before drawing: history grows with each new snapshot.
-    public func observe(_ input: DashboardInput) {
+    /// Takes in a new input (and the terminal's height, when it may have changed) before
+    /// drawing: history grows with each new snapshot, and the lists keep their selection
+    /// on a row and on screen.
+    public func observe(_ input: DashboardInput, height: Int? = nil) {
         history.record(input.model)
+        if let height { state.height = height }
+        settle(input)
+    }
+
+    /// Keeps the current list's selection on one of its rows, and its scroll where that
+    /// row shows in a frame `state.height` high: after keys, new data and a resize, so
+    /// that drawing only reads the state.
+    private func settle(_ input: DashboardInput) {
+        guard state.view == .backends || state.view == .firewall else { return }
+        let view = state.view
+        let rows = view == .backends ? backendRows(input).count : ruleRowCount(input)
+        let selection = min(state.selection[view, default: 0], max(0, rows - 1))
+        if selection != state.selection[view, default: 0] { state.selection[view] = selection }
+        guard let height = state.height else { return }
+        let visible = Frame.listRows(view, input, state, height: height)
+        let first = Frame.firstVisible(selection: selection, rows: rows, visible: visible, scroll: state.scroll[view, default: 0])
+        if first != state.scroll[view, default: 0] { state.scroll[view] = first }
     }
 
     // MARK: Keys
 
     /// Applies `key`; returns what the host should do.
     public func handle(_ key: Key, _ input: DashboardInput) -> [DashboardCommand] {
+        defer { settle(input) }
         switch state.mode {
         case .help:
             state.mode = .normal
-            return key == .character("q") ? [.quit] : []
+            return KeyBinding.lookup(key)?.action == .quit ? [.quit] : []
         case .confirm(let command, _):
             state.mode = .normal
             if key == .character("y") || key == .character("Y") { return [command] }
@@ -83,62 +103,58 @@ public final class Dashboard {
         return []
     }
 
+    /// A key in normal mode: its binding from `KeyBinding.table`, checked for the view, read-only mode and what it needs.
     private func normalKey(_ key: Key, _ input: DashboardInput) -> [DashboardCommand] {
         state.message = nil
-        switch key {
-        case .character("q"): return [.quit]
-        case .character("?"), .character("h"): state.mode = .help
-        case .tab: switchView(by: 1)
-        case .backTab: switchView(by: -1)
-        case .character(let digit) where ("1"..."5").contains(digit):
-            state.view = DashboardView(rawValue: Int(String(digit))! - 1)!
-        case .up: move(-1, input)
-        case .down: move(1, input)
-        case .pageUp: move(-pageSize, input)
-        case .pageDown: move(pageSize, input)
-        case .home: move(-Int.max / 2, input)
-        case .end: move(Int.max / 2, input)
-        case .character("/"):
-            guard state.view != .overview && state.view != .connections else { return [] }
+        guard let (binding, action) = KeyBinding.lookup(key) else { return [] }
+        guard binding.views.contains(state.view) else {
+            if let elsewhere = binding.elsewhere { setMessage(elsewhere, error: true) }
+            return []
+        }
+        guard binding.readOnly || !input.readOnly else {
+            setMessage("read-only: actions are off", error: true)
+            return []
+        }
+        if let requirement = binding.requirement, !requirement.isMet(by: input) {
+            setMessage(requirement.refusal, error: true)
+            return []
+        }
+        let commands = perform(action, input)
+        if binding.dangerous, let command = commands.first {
+            state.mode = .confirm(command, question: command.question)
+            return []
+        }
+        return commands
+    }
+
+    private func perform(_ action: KeyAction, _ input: DashboardInput) -> [DashboardCommand] {
+        switch action {
+        case .quit: return [.quit]
+        case .help: state.mode = .help
+        case .switchView(let step): switchView(by: step)
+        case .showView(let view): state.view = view
+        case .move(let step): move(step, input)
+        case .filter:
             state.mode = .filtering
             state.editing = state.view == .console ? state.consoleSearch : state.filter[state.view, default: ""]
-        case .character("n") where state.view == .console:
-            jumpToSearch(input, from: state.consoleOffset + 1)
-        case .character("s"):
+        case .nextMatch: jumpToSearch(input, from: state.consoleOffset + 1)
+        case .cycleSort:
             if state.view == .backends { state.backendSort = Self.next(state.backendSort) }
             if state.view == .firewall { state.ruleSort = Self.next(state.ruleSort) }
-        case .character("S"):
-            state.reversed[state.view] = !(state.reversed[state.view] ?? false)
-        case .character("i"), .enter:
-            guard state.view == .console else { return [] }
-            guard input.consoleWritable else {
-                setMessage("no console to type into (attach with --console SOCKET)", error: true)
-                return []
-            }
+        case .reverseSort: state.reversed[state.view] = !(state.reversed[state.view] ?? false)
+        case .admin(let admin):
+            let rows = backendRows(input)
+            let index = state.selection[.backends, default: 0]
+            guard index < rows.count else { return [] }
+            return [.admin(AdminRequest(action: admin, service: rows[index].service, backend: rows[index].name))]
+        case .restartVM: return [.restartVM]
+        case .typeLine:
             state.mode = .consoleInput
             state.editing = ""
-        case .character("d"): return confirmAdmin(.drain, input)
-        case .character("e"): return confirmAdmin(.enable, input)
-        case .character("x"): return confirmAdmin(.disable, input)
-        case .character("r"):
-            guard !input.readOnly else {
-                setMessage("read-only: restarting is off", error: true)
-                return []
-            }
-            guard input.vm?.restartable == true else {
-                setMessage("this dashboard did not start the VM, so it cannot restart it", error: true)
-                return []
-            }
-            state.mode = .confirm(.restartVM, question: "Restart the VM?")
-        case .escape:
-            state.filter[state.view] = nil
-        default:
-            break
+        case .clearFilter: state.filter[state.view] = nil
         }
         return []
     }
-
-    private var pageSize: Int { 10 }
 
     private func switchView(by step: Int) {
         let count = DashboardView.allCases.count
@@ -162,23 +178,6 @@ public final class Dashboard {
         case .overview, .connections:
             break
         }
-    }
-
-    private func confirmAdmin(_ action: AdminRequest.Action, _ input: DashboardInput) -> [DashboardCommand] {
-        guard state.view == .backends else {
-            setMessage("select a backend in the Backends view (2) first", error: true)
-            return []
-        }
-        guard !input.readOnly else {
-            setMessage("read-only: actions are off", error: true)
-            return []
-        }
-        let rows = backendRows(input)
-        let index = state.selection[.backends, default: 0]
-        guard index < rows.count else { return [] }
-        let request = AdminRequest(action: action, service: rows[index].service, backend: rows[index].name)
-        state.mode = .confirm(.admin(request), question: "\(action.rawValue.capitalized) \(request.target)?")
-        return []
     }
 
     /// Scrolls the console so that the next line (upwards) holding the search term is shown.

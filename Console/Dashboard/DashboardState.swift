@@ -38,8 +38,12 @@ public enum DashboardMode: Equatable, Sendable {
 public struct DashboardState: Equatable, Sendable {
     public var view = DashboardView.overview
     public var mode = DashboardMode.normal
+    /// The selected row of each list, kept on a row by the dashboard's updates.
     public var selection: [DashboardView: Int] = [:]
+    /// The first row each list shows, kept so the selection is on screen.
     public var scroll: [DashboardView: Int] = [:]
+    /// The terminal's height, as last observed; lists scroll to fit it.
+    public var height: Int?
     public var backendSort = BackendSort.name
     public var ruleSort = RuleSort.hits
     public var reversed: [DashboardView: Bool] = [:]

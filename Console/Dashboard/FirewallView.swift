@@ -28,10 +28,9 @@ extension Frame {
             drawEmpty("no rule matches \"\(state.filter[.firewall, default: ""])\"", top: top + 1, bottom: bottom)
             return
         }
-        let visible = bottom - top - 1
+        let visible = Self.listRows(.firewall, input, state, height: height)
         let selection = min(state.selection[.firewall, default: 0], rows.count - 1)
-        let first = firstVisible(selection: selection, rows: rows.count, visible: visible, view: .firewall)
-        dashboard.state.scroll[.firewall] = first
+        let first = Self.firstVisible(selection: selection, rows: rows.count, visible: visible, scroll: state.scroll[.firewall, default: 0])
         for (offset, row) in rows[first..<min(rows.count, first + visible)].enumerated() {
             let idle = row.packets == 0
             drawRow([

@@ -16,8 +16,7 @@ struct Frame {
     mutating func draw() {
         drawTitle()
         drawTabs()
-        var top = 2
-        drawBanners(&top)
+        let top = drawBanners()
         let bottom = height - 1
         switch state.view {
         case .overview: drawOverview(top: top, bottom: bottom)
@@ -70,12 +69,14 @@ struct Frame {
         }
     }
 
-    mutating func drawBanners(_ top: inout Int) {
+    /// The banners under the tabs, most urgent first: the VM's exit, then stale data.
+    static func banners(_ input: DashboardInput, _ state: DashboardState) -> [(text: String, role: ColorRole)] {
+        var banners: [(text: String, role: ColorRole)] = []
         if case .exited(let reason) = input.vm?.state {
-            let restart = input.vm?.restartable == true && !input.readOnly ? "; r restarts it" : ""
-            screen.clear(row: top, style: Style(.down))
-            screen.put(glyphs.fit(" VM exited: \(reason)\(restart)", width), x: 0, y: top, style: Style(.down, bold: true))
-            top += 1
+            let restart = KeyBinding.binding(of: .restartVM).flatMap { binding in
+                binding.allows(state.view, input) ? binding.keys.first.map { "; \($0.key.name) restarts it" } : nil
+            } ?? ""
+            banners.append((" VM exited: \(reason)\(restart)", .down))
         }
         if input.isStale {
             let age = input.model.age(now: input.now).map { "data " + Format.duration($0) + " old" } ?? "no data yet"
@@ -86,10 +87,23 @@ struct Frame {
             } else if !input.telemetry.connected {
                 text += "; reconnecting"
             }
-            screen.clear(row: top, style: Style(.stale))
-            screen.put(glyphs.fit(text, width), x: 0, y: top, style: Style(.stale, bold: true))
+            banners.append((text, .stale))
+        }
+        return banners
+    }
+
+    /// The first row under the tabs and banners.
+    static func bodyTop(_ input: DashboardInput, _ state: DashboardState) -> Int { 2 + banners(input, state).count }
+
+    /// Draws the banners; returns the first row under them.
+    mutating func drawBanners() -> Int {
+        var top = 2
+        for banner in Self.banners(input, state) {
+            screen.clear(row: top, style: Style(banner.role))
+            screen.put(glyphs.fit(banner.text, width), x: 0, y: top, style: Style(banner.role, bold: true))
             top += 1
         }
+        return top
     }
 
     mutating func drawFooter() {
@@ -111,20 +125,7 @@ struct Frame {
             screen.put(glyphs.fit(" " + message, width), x: 0, y: y, style: Style(state.messageIsError ? .warning : .key, bold: true))
             return
         }
-        var hints = ["q quit", "? help", "Tab view"]
-        switch state.view {
-        case .backends:
-            hints += ["/ filter", "s sort:\(state.backendSort.rawValue)", "S reverse"]
-            if !input.readOnly { hints += ["d drain", "e enable", "x disable"] }
-        case .firewall:
-            hints += ["/ filter", "s sort:\(state.ruleSort.rawValue)", "S reverse"]
-        case .console:
-            hints += ["/ search", "n next"]
-            if input.consoleWritable { hints.append("i type") }
-        case .overview, .connections:
-            break
-        }
-        if !input.readOnly && input.vm?.restartable == true { hints.append("r restart") }
+        var hints = KeyBinding.hints(state, input)
         if input.readOnly { hints.append("[read-only]") }
         let filter = state.filter[state.view, default: ""]
         if !filter.isEmpty { hints.append("filter: \(filter) (Esc clears)") }
@@ -132,19 +133,7 @@ struct Frame {
     }
 
     mutating func drawHelp() {
-        drawBox(title: "Keys", lines: [
-            "q            quit (the VM stops if skerry top started it)",
-            "?            this help; any key closes it",
-            "Tab, S-Tab   next, previous view; 1-5 pick one",
-            "Up, Down     move; PgUp, PgDn, Home, End",
-            "/            filter the list; in Console, search",
-            "n            next match (Console)",
-            "s, S         cycle the sort; reverse it",
-            "d, e, x      drain, enable, disable the backend (asks first)",
-            "r            restart the VM (asks first)",
-            "i, Enter     type a line for the kernel shell (Console)",
-            "  read-only: \(ShellCommandPolicy.readOnlyCommands.joined(separator: " "))",
-            "Esc          clear the filter, leave a prompt",
+        drawBox(title: "Keys", lines: KeyBinding.helpLines + [
             "",
             "Colours: green up/accept, red down/drop, yellow drain/reject,",
             "magenta disabled; STALE when telemetry is lost.",
@@ -228,13 +217,21 @@ struct Frame {
         drawRow(columns.map { ($0.title, Style(.header, bold: true)) }, columns, kept, y: y)
     }
 
-    /// Keeps the selection on screen: the first row to show for `rows` rows in `visible` lines.
-    func firstVisible(selection: Int, rows: Int, visible: Int, view: DashboardView) -> Int {
+    /// The rows a list view (Backends, Firewall) shows in a frame `height` high:
+    /// under the banners, the firewall's summary line and the column titles, above the footer.
+    static func listRows(_ view: DashboardView, _ input: DashboardInput, _ state: DashboardState, height: Int) -> Int {
+        let header = bodyTop(input, state) + (view == .firewall ? 1 : 0)
+        return max(0, height - 1 - header - 1)
+    }
+
+    /// The first of `rows` rows to show in `visible` lines so that `selection` is on screen,
+    /// moving from `scroll` (the first row shown before) only as far as it must.
+    static func firstVisible(selection: Int, rows: Int, visible: Int, scroll: Int) -> Int {
         guard rows > visible else { return 0 }
-        let scroll = state.scroll[view, default: 0]
-        if selection < scroll { return selection }
-        if selection >= scroll + visible { return selection - visible + 1 }
-        return min(scroll, rows - visible)
+        let first = min(max(0, scroll), rows - visible)
+        if selection < first { return max(0, selection) }
+        if selection >= first + visible { return selection - visible + 1 }
+        return first
     }
 
     static func healthStyle(_ up: Bool) -> Style { Style(up ? .up : .down, bold: true) }

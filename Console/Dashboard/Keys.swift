@@ -1,3 +1,5 @@
+import SkerryKit
+
 /// A key press, decoded by the terminal backend.
 public enum Key: Equatable, Sendable {
     case character(Character)
@@ -16,16 +18,13 @@ public enum DashboardCommand: Equatable, Sendable {
     case console(String)
 }
 
+/// A drain, enable or disable of one backend.
 public struct AdminRequest: Equatable, Sendable {
-    public enum Action: String, Sendable {
-        case drain, enable, disable
-    }
-
-    public var action: Action
+    public var action: Telemetry.AdminAction
     public var service: String
     public var backend: String
 
-    public init(action: Action, service: String, backend: String) {
+    public init(action: Telemetry.AdminAction, service: String, backend: String) {
         self.action = action
         self.service = service
         self.backend = backend

@@ -76,11 +76,8 @@ extension Dashboard {
             ages[index] = values.lastHitAgeMilliseconds ?? .max
         }
         let rate = { (index: Int) in index < rates.count ? rates[index] : 0 }
-        let filter = state.filter[.firewall, default: ""].lowercased()
-        var order = Array(0..<count)
-        if !filter.isEmpty {
-            order = order.filter { schema.rules[$0].name.lowercased().contains(filter) || schema.rules[$0].action.contains(filter) }
-        }
+        let (kept, policies) = filteredRules(schema, firewall)
+        var order = kept
         switch state.ruleSort {
         case .hits: order.sort { (packets[$1], $0) < (packets[$0], $1) }
         case .name: order.sort { (schema.rules[$0].name, $0) < (schema.rules[$1].name, $1) }
@@ -96,12 +93,33 @@ extension Dashboard {
                                 bytes: bytes[index], rate: rate(index), lastHitMilliseconds: ages[index] == .max ? nil : ages[index],
                                 history: history.ruleRates[index] ?? [], isPolicy: false))
         }
-        for (index, action) in schema.policies.enumerated() where index < firewall.policies.count {
-            let name = "policy " + Telemetry.Schema.policyNames[index]
-            if !filter.isEmpty && !name.contains(filter) && !action.contains(filter) { continue }
-            rows.append(RuleRow(name: name, action: action, packets: firewall.policies[index].packets,
+        for index in policies {
+            rows.append(RuleRow(name: Self.policyName(index), action: schema.policies[index], packets: firewall.policies[index].packets,
                                 bytes: firewall.policies[index].bytes, rate: 0, lastHitMilliseconds: nil, history: [], isPolicy: true))
         }
         return rows
     }
+
+    /// How many rows `ruleRows` gives, without sorting them.
+    func ruleRowCount(_ input: DashboardInput) -> Int {
+        guard let schema = input.model.schema, let firewall = input.model.snapshot?.firewall else { return 0 }
+        let (rules, policies) = filteredRules(schema, firewall)
+        return rules.count + policies.count
+    }
+
+    /// The rules and default policies the Firewall view's filter keeps, in schema order.
+    private func filteredRules(_ schema: Telemetry.Schema, _ firewall: Telemetry.FirewallValues) -> (rules: [Int], policies: [Int]) {
+        let filter = state.filter[.firewall, default: ""].lowercased()
+        var rules = Array(0..<schema.rules.count)
+        if !filter.isEmpty {
+            rules = rules.filter { schema.rules[$0].name.lowercased().contains(filter) || schema.rules[$0].action.contains(filter) }
+        }
+        let policies = schema.policies.indices.filter { index in
+            index < firewall.policies.count
+                && (filter.isEmpty || Self.policyName(index).contains(filter) || schema.policies[index].contains(filter))
+        }
+        return (rules, policies)
+    }
+
+    private static func policyName(_ index: Int) -> String { "policy " + Telemetry.Schema.policyNames[index] }
 }

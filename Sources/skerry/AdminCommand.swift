@@ -34,7 +34,7 @@ struct AdminCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The appliance's telemetry port.", valueName: "HOST:PORT"))
     var address: TelemetryAddress
 
-    @Argument(help: "drain, disable, enable, weight or reset-counters.")
+    @Argument(help: ArgumentHelp(Telemetry.AdminAction.choices + "."))
     var action: String
 
     @Argument(help: ArgumentHelp("SERVICE/BACKEND, and for weight the new weight (0-1000).", valueName: "TARGET"))
@@ -44,18 +44,19 @@ struct AdminCommand: ParsableCommand {
     var token: String?
 
     func validate() throws {
+        guard let action = Telemetry.AdminAction(name: action) else {
+            throw ValidationError("unknown action '\(action)': expected \(Telemetry.AdminAction.choices)")
+        }
         switch action {
-        case "drain", "disable", "enable":
+        case .drain, .disable, .enable:
             guard target.count == 1, target[0].split(separator: "/").count == 2 else {
-                throw ValidationError("\(action) needs SERVICE/BACKEND, like web/web2")
+                throw ValidationError("\(action.name) needs SERVICE/BACKEND, like web/web2")
             }
-        case "weight":
+        case .weight:
             guard target.count == 2, target[0].split(separator: "/").count == 2, let weight = Int(target[1]), (0...1000).contains(weight)
             else { throw ValidationError("weight needs SERVICE/BACKEND and a weight from 0 to 1000") }
-        case "reset-counters":
+        case .resetCounters:
             guard target.isEmpty else { throw ValidationError("reset-counters takes no target") }
-        default:
-            throw ValidationError("unknown action '\(action)': expected drain, disable, enable, weight or reset-counters")
         }
     }
 
@@ -63,21 +64,28 @@ struct AdminCommand: ParsableCommand {
         guard let token = token ?? ProcessInfo.processInfo.environment["SKERRY_ADMIN_TOKEN"], !token.isEmpty else {
             throw CLIError("admin actions need the appliance's token: --token or SKERRY_ADMIN_TOKEN")
         }
+        let action = Telemetry.AdminAction(name: action)!  // validate() refused any other
         let parts = target.first?.split(separator: "/").map(String.init) ?? []
-        let kind: Telemetry.AdminAction = ["drain": .drain, "disable": .disable, "enable": .enable, "weight": .weight][action]
-            ?? .resetCounters
         let result: Telemetry.AdminResult
         do {
             let connection = try TelemetryConnection(host: address.host, port: address.port)
             if !connection.hello.adminEnabled {
                 throw CLIError("\(address.description) (\(connection.hello.appliance)) takes no admin actions: its appliance file sets no admin token")
             }
-            result = try connection.admin(token: token, action: kind, service: parts.first ?? "", backend: parts.last ?? "",
+            result = try connection.admin(token: token, action: action, service: parts.first ?? "", backend: parts.last ?? "",
                                           weight: target.count == 2 ? UInt64(target[1]) ?? 0 : 0)
         } catch let error as TelemetryStreamError {
             throw CLIError("\(address.description): \(error)\(error.reachedAppliance ? "" : "; is the appliance running, and its telemetry port forwarded?")")
         }
         guard result.code == .ok else { throw CLIError("refused (\(result.code)): \(result.message)") }
         print(result.message)
+    }
+}
+
+extension Telemetry.AdminAction {
+    /// "drain, disable, enable, weight or reset-counters": every action, by name.
+    static var choices: String {
+        let names = allCases.map { "\($0.name)" }
+        return names.dropLast().joined(separator: ", ") + " or " + names.last!
     }
 }

@@ -39,25 +39,11 @@ struct BootCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop with exit code 6 after this many seconds (above 0, at most 604800: a week).", valueName: "seconds"))
     var timeout: Double?
 
-    @Option(help: ArgumentHelp("Guest memory in MiB.", valueName: "MiB"))
-    var memory: Int = 128
-
-    @Option(help: ArgumentHelp("Kernel command line, e.g. 'shutdown-after=0' or 'panic-test=page-fault'.", valueName: "args"))
-    var append: String = ""
-
-    @Option(help: ArgumentHelp("auto probes KVM and falls back to TCG.", valueName: "auto|tcg|kvm"))
-    var accel: Accelerator = .auto
+    @OptionGroup(title: "Boot")
+    var boot: BootOptions
 
     @Option(help: ArgumentHelp("QEMU binary.", valueName: "path"))
     var qemu: String?
-
-    @Option(name: .customLong("nic-model"), help: ArgumentHelp("NIC model for all three interfaces.", valueName: "virtio|vmxnet3"))
-    var nicModel: NICModel = .virtio
-
-    @Option(help: ArgumentHelp(
-        "Forward 127.0.0.1:HOST to a guest port on the admin or public NIC (repeatable). HOST defaults to a free port; the admin test services (UDP and TCP echo 7, TCP discard 9 and chargen 19) are always forwarded.",
-        valueName: "role:proto:guest[:host]"))
-    var forward: [String] = []
 
     @Option(help: ArgumentHelp(
         "user: QEMU user-mode networks reached through --forward. tap: taps on bridges in a fresh network namespace (root only); run clients with `ip netns exec NAMESPACE`.",
@@ -72,7 +58,6 @@ struct BootCommand: ParsableCommand {
 
     func validate() throws {
         if let timeout, let problem = SecondsOption.timeout().problem(timeout) { throw ValidationError(problem) }
-        if memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
     }
 
     func run() throws {
@@ -94,24 +79,16 @@ struct BootCommand: ParsableCommand {
 
         var request = BootRequest(image: imageURL)
         request.symbols = symbols
-        request.memoryMiB = memory
-        request.kernelArguments = append
-        request.accelerator = accel
         request.qemuExecutable = qemu
         request.untilPattern = until
         request.failPatterns = fail
         request.timeout = timeout
         request.forwardInput = input
-        request.nicModel = nicModel
         request.networkMode = network
-        if network == .tap && !forward.isEmpty {
+        if network == .tap && !boot.forward.isEmpty {
             throw CLIError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
         }
-        do {
-            request.forwards = PortForward.merge(request.forwards, overriddenBy: try PortForward.parse(arguments: forward))
-        } catch {
-            throw CLIError("\(error)")
-        }
+        try boot.apply(to: &request)
 
         let output = try BootOutput(json: json, logPath: log)
         let result: BootResult
@@ -133,8 +110,6 @@ struct BootCommand: ParsableCommand {
     }
 }
 
-extension Accelerator: ExpressibleByArgument {}
-extension NICModel: ExpressibleByArgument {}
 extension NetworkMode: ExpressibleByArgument {}
 
 /// Writes boot events as text (console on stdout, the rest on stderr) or JSON lines.

@@ -1,5 +1,6 @@
 import Foundation
 import SkerryConsole
+import SkerryConsoleHost
 import SkerryKit
 import SkerryTerminal
 
@@ -11,15 +12,15 @@ struct DashboardLoop {
     var vm: VMRunner?
     var token: String?
     var readOnly: Bool
-    var colors: CursesTerminal.ColorMode?
-    var ascii: Bool?
+    var display: DashboardOptions
     /// Called once a second while running (the demo's traffic, for instance).
     var everySecond: (() -> Void)?
 
     func run() {
         _ = SignalTrap.install()
         let signalsSeen = SignalTrap.count
-        let terminal = CursesTerminal(colors: colors, ascii: ascii)
+        // Without --ascii the terminal's locale decides.
+        let terminal = CursesTerminal(colors: display.colors, ascii: display.ascii ? true : nil)
         let dashboard = Dashboard(glyphs: terminal.glyphs)
         let results = ResultQueue()
         var lastDraw = Date.distantPast
@@ -37,7 +38,7 @@ struct DashboardLoop {
                         break running
                     case .admin(let request):
                         perform(request, address: input.telemetry.address, results: results)
-                        dashboard.setMessage("\(request.action.rawValue) \(request.target)...")
+                        dashboard.setMessage("\(request.action.name) \(request.target)...")
                     case .restartVM:
                         dashboard.setMessage("restarting the VM...")
                         let vm = self.vm
@@ -59,8 +60,8 @@ struct DashboardLoop {
             }
             if dirty || Date().timeIntervalSince(lastDraw) >= min(feed.interval, 1) {
                 input = feed.input(readOnly: readOnly)
-                dashboard.observe(input)
                 let size = terminal.size
+                dashboard.observe(input, height: size.height)
                 terminal.draw(dashboard.render(input, width: size.width, height: size.height))
                 lastDraw = Date()
                 dirty = false
@@ -79,14 +80,13 @@ struct DashboardLoop {
             return
         }
         guard let parsed = TelemetryAddress(argument: address) else { return }
-        let action: Telemetry.AdminAction = request.action == .drain ? .drain : request.action == .enable ? .enable : .disable
         Thread.detachNewThread {
             do {
                 let connection = try TelemetryConnection(host: parsed.host, port: parsed.port, timeout: 3)
-                let result = try connection.admin(token: token, action: action, service: request.service, backend: request.backend)
+                let result = try connection.admin(token: token, action: request.action, service: request.service, backend: request.backend)
                 results.put(result.code == .ok ? result.message : "refused (\(result.code)): \(result.message)", isError: result.code != .ok)
             } catch {
-                results.put("\(request.action.rawValue) \(request.target) failed: \(error)", isError: true)
+                results.put("\(request.action.name) \(request.target) failed: \(error)", isError: true)
             }
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KernelCore
 import SkerryConsole
+import SkerryConsoleHost
 import SkerryKit
 import SkerryTerminal
 
@@ -16,23 +17,16 @@ struct DemoCommand: ParsableCommand {
             to show. q quits and stops everything.
             """)
 
-    @Option(help: "Seconds between refreshes (0.1 to 60).")
-    var interval: Double = 1
-
     @Option(help: "Requests a second through the balancer.")
     var rate = 3
 
-    @Option(help: ArgumentHelp("auto probes KVM and falls back to TCG.", valueName: "auto|tcg|kvm"))
-    var accel = Accelerator.auto
+    @OptionGroup(title: "Boot")
+    var boot: BootOptions
 
-    @Option(help: ArgumentHelp("Colours: mono, ansi16 or ansi256.", valueName: "mode"))
-    var colors: CursesTerminal.ColorMode?
-
-    @Flag(help: "ASCII only: no UTF-8 sparklines or meters.")
-    var ascii = false
+    @OptionGroup(title: "Display")
+    var display: DashboardOptions
 
     func validate() throws {
-        if let problem = SecondsOption.interval().problem(interval) { throw ValidationError(problem) }
         if rate < 0 || rate > 100 { throw ValidationError("--rate must be 0-100 requests a second") }
         guard isatty(STDOUT_FILENO) == 1 else { throw ValidationError("skerry demo needs a terminal") }
     }
@@ -51,12 +45,13 @@ struct DemoCommand: ParsableCommand {
         defer { for backend in backends { backend.stop() } }
         let sample = layout.root.appendingPathComponent("Samples/web").path
         FileHandle.standardError.write(Data("skerry: building \(sample)\n".utf8))
-        let target = try TopCommand.prepare(sample, accel: accel, memory: 128, nicModel: .virtio, forward: ["public:tcp:22"],
-                                            append: "", interval: interval)
+        // SSH is forwarded too, for the firewall to drop.
+        let target = try TopCommand.prepare(sample, boot: boot, shown: [PortForward(role: .public, transport: .tcp, guestPort: 22)],
+                                            interval: display.interval)
         let vm = VMRunner(request: target.request, imageName: "Samples/web", telemetryPort: target.telemetryPort, feed: target.feed)
         vm.start()
         let traffic = DemoTraffic(vm: vm, rate: rate)
-        DashboardLoop(feed: target.feed, vm: vm, token: target.token, readOnly: false, colors: colors, ascii: ascii ? true : nil,
+        DashboardLoop(feed: target.feed, vm: vm, token: target.token, readOnly: false, display: display,
                       everySecond: { traffic.tick() }).run()
     }
 }

@@ -12,7 +12,7 @@ struct SmokeCommand: ParsableCommand {
             admin actions, backends stopped and started, load, shutdown). Every file is checked before \
             anything boots. Prints KTAP; exits 1 if any step fails, 2 if a file is invalid, 130 on Ctrl-C. \
             Each suite's console is kept in --log-dir. Suites that declare the same backend ports run one \
-            after the other even with --jobs.
+            after the other even with --jobs. A boot option given here overrides what every suite sets.
             """)
 
     @Argument(help: ArgumentHelp("Smoke scripts.", valueName: "FILE"))
@@ -27,8 +27,8 @@ struct SmokeCommand: ParsableCommand {
     @Option(name: .customLong("log-dir"), help: ArgumentHelp("Where each suite's console log goes.", valueName: "DIR"))
     var logDirectory = ".build/smoke"
 
-    @Option(help: ArgumentHelp("Override every suite's accelerator.", valueName: "auto|tcg|kvm"))
-    var accel: Accelerator?
+    @OptionGroup(title: "Boot")
+    var boot: BootOptions
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one smoke script") }
@@ -41,9 +41,7 @@ struct SmokeCommand: ParsableCommand {
         var invalid = false
         for file in files {
             do {
-                var suite = try SmokeParser.load(file)
-                if let accel { suite.accelerator = accel }
-                suites.append(suite)
+                suites.append(try SmokeParser.load(file))
             } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
                 invalid = true
@@ -53,8 +51,12 @@ struct SmokeCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         var targets: [SmokeRunner.Target] = []
         for suite in suites {
-            let prepared = try TopCommand.prepare(suite.appliance, accel: suite.accelerator, memory: suite.memoryMiB, nicModel: suite.nicModel,
-                                                  forward: [], append: suite.append, interval: 1)
+            let prepared = try TopCommand.prepare(suite.appliance, boot: boot, interval: 1) { request in
+                request.accelerator = suite.accelerator
+                request.memoryMiB = suite.memoryMiB
+                request.nicModel = suite.nicModel
+                request.kernelArguments = suite.append
+            }
             var request = prepared.request
             request.timeout = suite.timeout + 30
             targets.append(SmokeRunner.Target(request: request, telemetryPort: prepared.telemetryPort, token: prepared.token))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SkerryConsole
+import SkerryConsoleHost
 import SkerryKit
 import SkerryTerminal
 
@@ -26,62 +27,39 @@ struct TopCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --attach: the serial console's Unix socket.", valueName: "SOCKET"))
     var console: String?
 
-    @Option(help: "Seconds between telemetry snapshots and screen refreshes (0.1 to 60).")
-    var interval: Double = 1
-
     @Flag(name: .customLong("read-only"), help: "Change nothing: no drain, enable, disable or restart, and the console line sends only the shell's reporting commands.")
     var readOnly = false
 
     @Option(help: "The admin token for actions (default: the appliance file's, or $SKERRY_ADMIN_TOKEN).")
     var token: String?
 
-    @Option(help: ArgumentHelp("auto probes KVM and falls back to TCG.", valueName: "auto|tcg|kvm"))
-    var accel = Accelerator.auto
+    @OptionGroup(title: "Boot")
+    var boot: BootOptions
 
-    @Option(help: ArgumentHelp("Guest memory in MiB.", valueName: "MiB"))
-    var memory = 128
-
-    @Option(name: .customLong("nic-model"), help: ArgumentHelp("NIC model for all three interfaces.", valueName: "virtio|vmxnet3"))
-    var nicModel = NICModel.virtio
-
-    @Option(help: ArgumentHelp("Forward a port, ROLE:PROTO:GUEST[:HOST] (repeatable).", valueName: "forward"))
-    var forward: [String] = []
-
-    @Option(help: ArgumentHelp("Kernel command line.", valueName: "args"))
-    var append = ""
-
-    @Option(help: ArgumentHelp("Colours: mono, ansi16 or ansi256 (default: what the terminal offers).", valueName: "mode"))
-    var colors: CursesTerminal.ColorMode?
-
-    @Flag(help: "ASCII only: no UTF-8 sparklines or meters.")
-    var ascii = false
+    @OptionGroup(title: "Display")
+    var display: DashboardOptions
 
     func validate() throws {
         if attach == nil && image == nil { throw ValidationError("give an appliance or image to boot, or --attach HOST:PORT") }
         if attach != nil && image != nil { throw ValidationError("boot an appliance or --attach to one, not both") }
         if console != nil && attach == nil { throw ValidationError("--console goes with --attach") }
-        if let problem = SecondsOption.interval().problem(interval) { throw ValidationError(problem) }
-        if memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
         guard isatty(STDOUT_FILENO) == 1 else { throw ValidationError("skerry top needs a terminal; use skerry stats --watch for logs") }
     }
 
     func run() throws {
         let environmentToken = ProcessInfo.processInfo.environment["SKERRY_ADMIN_TOKEN"]
         if let attach {
-            let feed = DashboardFeed(interval: interval, address: attach.description)
+            let feed = DashboardFeed(interval: display.interval, address: attach.description)
             feed.attach(host: attach.host, port: attach.port)
             let serial = try console.map { path throws in try SerialSocket(path: path, feed: feed) }
-            DashboardLoop(feed: feed, vm: nil, token: token ?? environmentToken, readOnly: readOnly,
-                          colors: ascii ? colors : colors, ascii: ascii ? true : nil).run()
+            DashboardLoop(feed: feed, vm: nil, token: token ?? environmentToken, readOnly: readOnly, display: display).run()
             serial?.close()
             return
         }
-        let target = try TopCommand.prepare(image!, accel: accel, memory: memory, nicModel: nicModel, forward: forward,
-                                            append: append, interval: interval)
+        let target = try TopCommand.prepare(image!, boot: boot, interval: display.interval)
         let vm = VMRunner(request: target.request, imageName: target.name, telemetryPort: target.telemetryPort, feed: target.feed)
         vm.start()
-        DashboardLoop(feed: target.feed, vm: vm, token: token ?? target.token ?? environmentToken, readOnly: readOnly,
-                      colors: colors, ascii: ascii ? true : nil).run()
+        DashboardLoop(feed: target.feed, vm: vm, token: token ?? target.token ?? environmentToken, readOnly: readOnly, display: display).run()
     }
 
     struct Target {
@@ -92,9 +70,10 @@ struct TopCommand: ParsableCommand {
         var feed: DashboardFeed
     }
 
-    /// Builds the appliance (or takes the image) and sets up the boot with the telemetry port forwarded.
-    static func prepare(_ image: String, accel: Accelerator, memory: Int, nicModel: NICModel, forward: [String], append: String,
-                        interval: Double) throws -> Target {
+    /// Builds the appliance (or takes the image) and sets up the boot with the telemetry port forwarded:
+    /// `base` sets the request first, then `boot` overrides it; `shown` forwards are added.
+    static func prepare(_ image: String, boot: BootOptions, shown extra: [PortForward] = [], interval: Double,
+                        base: (inout BootRequest) -> Void = { _ in }) throws -> Target {
         var isDirectory: ObjCBool = false
         let isAppliance = image.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory) && isDirectory.boolValue)
         var telemetryPort: UInt16 = 9100
@@ -115,23 +94,13 @@ struct TopCommand: ParsableCommand {
         }
         var request = BootRequest(image: imageURL)
         request.symbols = symbols
-        request.memoryMiB = memory
-        request.accelerator = accel
-        request.nicModel = nicModel
-        request.kernelArguments = append
+        base(&request)
         // The telemetry port and the services' ports are forwarded unless --forward names them itself.
         let shown = [PortForward(role: .admin, transport: .tcp, guestPort: telemetryPort)]
-            + servicePorts.map { PortForward(role: .public, transport: .tcp, guestPort: $0) }
-        do {
-            request.forwards = PortForward.merge(PortForward.merge(request.forwards, overriddenBy: shown),
-                                                 overriddenBy: try PortForward.parse(arguments: forward))
-        } catch {
-            throw CLIError("\(error)")
-        }
+            + servicePorts.map { PortForward(role: .public, transport: .tcp, guestPort: $0) } + extra
+        try boot.apply(to: &request, shown: shown)
         let name = URL(fileURLWithPath: image).lastPathComponent
         return Target(request: request, name: name, telemetryPort: telemetryPort, token: token,
                       feed: DashboardFeed(interval: interval, address: "127.0.0.1:?"))
     }
 }
-
-extension CursesTerminal.ColorMode: ExpressibleByArgument {}

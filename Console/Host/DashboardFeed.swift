@@ -1,4 +1,5 @@
 import Foundation
+import SkerryConsole
 import SkerryKit
 
 /// Gathers what the dashboard shows from threads of its own: the telemetry

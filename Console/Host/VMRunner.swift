@@ -1,5 +1,6 @@
 import Foundation
 import KernelCore
+import SkerryConsole
 import SkerryKit
 
 /// The VM `skerry top` boots: a `BootSession` on a thread of its own whose

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import SkerryKit
+
+/// The options of every command that boots an appliance (`boot`, `top`,
+/// `demo`, `smoke`). Each is optional: what is not given keeps the
+/// `BootRequest`'s default, or for `smoke` what the suite sets.
+struct BootOptions: ParsableArguments {
+    /// A request's defaults, as the help states them.
+    private static let defaults = BootRequest(image: URL(fileURLWithPath: "/"))
+
+    @Option(help: ArgumentHelp("auto probes KVM and falls back to TCG (default: \(defaults.accelerator.rawValue)).",
+                               valueName: "auto|tcg|kvm"))
+    var accel: Accelerator?
+
+    @Option(help: ArgumentHelp("Guest memory in MiB (default: \(defaults.memoryMiB)).", valueName: "MiB"))
+    var memory: Int?
+
+    @Option(name: .customLong("nic-model"),
+            help: ArgumentHelp("NIC model for all three interfaces (default: \(defaults.nicModel.rawValue)).", valueName: "virtio|vmxnet3"))
+    var nicModel: NICModel?
+
+    @Option(help: ArgumentHelp(
+        "Forward 127.0.0.1:HOST to a guest port on the admin or public NIC (repeatable). HOST defaults to a free port; the admin test services (UDP and TCP echo 7, TCP discard 9 and chargen 19) are always forwarded.",
+        valueName: "role:proto:guest[:host]"))
+    var forward: [String] = []
+
+    @Option(help: ArgumentHelp("Kernel command line, e.g. 'shutdown-after=0' or 'panic-test=page-fault'.", valueName: "args"))
+    var append: String?
+
+    func validate() throws {
+        if let memory, memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
+    }
+
+    /// Sets what was given on `request`; `--forward`s replace the request's forwards of
+    /// their guest ports, after `shown` (forwards the command adds) has replaced its own.
+    func apply(to request: inout BootRequest, shown: [PortForward] = []) throws {
+        if let accel { request.accelerator = accel }
+        if let memory { request.memoryMiB = memory }
+        if let nicModel { request.nicModel = nicModel }
+        if let append { request.kernelArguments = append }
+        do {
+            request.forwards = PortForward.merge(PortForward.merge(request.forwards, overriddenBy: shown),
+                                                 overriddenBy: try PortForward.parse(arguments: forward))
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+}
+
+extension Accelerator: ExpressibleByArgument {}
+extension NICModel: ExpressibleByArgument {}
