@@ -110,7 +110,7 @@ extension TCPConnection {
         } else {
             // Simultaneous open.
             state = .synReceived
-            sendSegment(sequence: initialSendSequence, flags: [.syn, .ack], mss: environment.configuration.mss)
+            sendOpening()
             return
         }
         let payload = UnsafeRawBufferPointer(segment.payload)

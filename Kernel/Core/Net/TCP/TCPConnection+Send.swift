@@ -1,6 +1,26 @@
 /// Output: segmentation within the send and congestion windows, FIN,
 /// acknowledgments, retransmission of the first segment, and resets.
 extension TCPConnection {
+    /// An active open's SYN, with the connect and retransmission timers.
+    func sendSyn() {
+        let now = environment.now
+        connectDeadline = now + environment.configuration.connectTimeout
+        retransmitDeadline = now + rtt.timeout
+        sendOpening()
+    }
+
+    /// A passive open's SYN-ACK, with the retransmission timer.
+    func sendSynAck() {
+        retransmitDeadline = environment.now + rtt.timeout
+        sendOpening()
+    }
+
+    /// The SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), with our MSS.
+    func sendOpening() {
+        sendSegment(sequence: initialSendSequence, flags: state == .synSent ? [.syn] : [.syn, .ack],
+                    mss: environment.configuration.mss)
+    }
+
     /// Sends what the windows allow, a FIN when due, and any owed ACK.
     func output() {
         guard !isFinished, !released else { return }
@@ -77,16 +97,9 @@ extension TCPConnection {
     func retransmitFirst() {
         environment.counters[.retransmissions] += 1
         rtt.cancelTiming()
-        let mss = environment.configuration.mss
-        switch state {
-        case .synSent:
-            sendSegment(sequence: initialSendSequence, flags: [.syn], mss: mss)
+        if state == .synSent || state == .synReceived {
+            sendOpening()
             return
-        case .synReceived:
-            sendSegment(sequence: initialSendSequence, flags: [.syn, .ack], mss: mss)
-            return
-        default:
-            break
         }
         let length = Swift.min(sendBuffer.count, maximumSegmentSize)
         let finOnly = length == 0 && finSent

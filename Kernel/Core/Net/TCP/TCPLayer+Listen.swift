@@ -26,6 +26,6 @@ extension TCPLayer {
         connection.idleTimeout = listener.limits.idleTimeout
         enterHalfOpen(connection, listener)
         connection.synchronize(peerSequence: peerSequence, window: Int(segment.window), mss: mss)
-        connection.sendSegment(sequence: connection.initialSendSequence, flags: [.syn, .ack], mss: configuration.mss)
+        connection.sendSynAck()
     }
 }

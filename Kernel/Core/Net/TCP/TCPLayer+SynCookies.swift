@@ -45,7 +45,7 @@ extension TCPLayer {
         guard admitsPassiveOpen() else { return nil }
         environment.counters[.synCookiesAccepted] += 1
         // The SYN-ACK went out already; nothing to retransmit.
-        let connection = open(endpoints, state: .synReceived, initialSendSequence: SequenceNumber(cookie), timed: false)
+        let connection = open(endpoints, state: .synReceived, initialSendSequence: SequenceNumber(cookie))
         connection.idleTimeout = listener.limits.idleTimeout
         enterHalfOpen(connection, listener)
         // The SYN's window is not known; the ACK's, processed next, sets it.

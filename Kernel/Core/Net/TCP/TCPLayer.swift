@@ -105,17 +105,15 @@ public final class TCPLayer {
             return nil
         }
         let connection = open(endpoints, state: .synSent, initialSendSequence: SequenceNumber(random()))
-        connection.connectDeadline = now + configuration.connectTimeout
         environment.counters[.activeOpens] += 1
-        connection.sendSegment(sequence: connection.initialSendSequence, flags: [.syn], mss: configuration.mss)
+        connection.sendSyn()
         return connection
     }
 
-    /// A new connection in the table, its retransmission timer armed for the SYN unless `timed` is false.
-    func open(_ endpoints: TCPEndpointPair, state: TCPState, initialSendSequence: SequenceNumber, timed: Bool = true) -> TCPConnection {
+    /// A new connection in the table.
+    func open(_ endpoints: TCPEndpointPair, state: TCPState, initialSendSequence: SequenceNumber) -> TCPConnection {
         let connection = TCPConnection(environment: environment, endpoints: endpoints, state: state,
                                        initialSendSequence: initialSendSequence)
-        if timed { connection.retransmitDeadline = now + connection.rtt.timeout }
         connections[endpoints] = connection
         return connection
     }
