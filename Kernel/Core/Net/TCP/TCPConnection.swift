@@ -1,5 +1,10 @@
 /// One TCP connection: its control block (RFC 9293 §3.3.1), its buffers,
-/// and the non-blocking API services use.
+/// its state machine, and the non-blocking API services use.
+///
+/// The connection processes the segments and timers the layer hands it
+/// (`TCPConnection+Receive`, `+Send`, `+Timers`) through its
+/// `TCPEnvironment`; the layer demultiplexes, keeps the tables and runs
+/// admission, following the connection's `TCPTransition`s.
 ///
 /// Nothing here blocks. `read` and `write` move what they can; `onEvent`
 /// runs (from the event loop, never in the middle of segment processing)
@@ -28,19 +33,19 @@ public final class TCPConnection {
     /// When the connection last made progress (see `idleTimeout`).
     public internal(set) var lastActivity: Instant
 
-    let layer: TCPLayer
+    let environment: TCPEnvironment
     /// The listener while the handshake is half-open.
     var listener: TCPListener?
     /// The listener whose limits this established connection counts against, until it ends.
     var owner: TCPListener?
 
     // Send sequence space. `sendBuffer` holds the bytes from `sendUnacknowledged` on.
-    var initialSendSequence = SequenceNumber(0)
-    var sendUnacknowledged = SequenceNumber(0)
-    var sendNext = SequenceNumber(0)
+    let initialSendSequence: SequenceNumber
+    var sendUnacknowledged: SequenceNumber
+    var sendNext: SequenceNumber
     /// The highest `sendNext` has reached: after a timeout `sendNext` goes
     /// back to resend, but acknowledgments up to here are still valid.
-    var sendMaximum = SequenceNumber(0)
+    var sendMaximum: SequenceNumber
     var sendWindow = 0
     var windowUpdateSequence = SequenceNumber(0)
     var windowUpdateAcknowledgment = SequenceNumber(0)
@@ -48,7 +53,7 @@ public final class TCPConnection {
     var finQueued = false
     var finSent = false
     var finSequence = SequenceNumber(0)
-    var maximumSegmentSize = 536
+    var maximumSegmentSize = TCPConfiguration.minimumPeerMSS
 
     // Receive sequence space. `receiveBuffer` holds delivered, unread bytes.
     var initialReceiveSequence = SequenceNumber(0)
@@ -59,18 +64,11 @@ public final class TCPConnection {
     public internal(set) var finReceived = false
     var advertisedWindow = 0
 
-    // Retransmission (RFC 6298) and congestion control (RFC 5681, Reno).
-    var smoothedRTT: Interval?
-    var rttVariance = Interval.zero
-    var retransmissionTimeout: Interval
-    var rttSample: (sequence: SequenceNumber, sentAt: Instant)?
+    // Retransmission (RFC 6298) and congestion control (RFC 5681, NewReno).
+    var rtt: RTTEstimator
+    var congestion = CongestionController()
     var retransmitDeadline: Instant?
     var retransmissions = 0
-    var congestionWindow = 0
-    var slowStartThreshold = 65535
-    var duplicateACKs = 0
-    var inFastRecovery = false
-    var recoveryPoint = SequenceNumber(0)
 
     // Acknowledgment and probing.
     var ackDeadline: Instant?
@@ -81,15 +79,32 @@ public final class TCPConnection {
     var connectDeadline: Instant?
     var released = false
 
-    init(layer: TCPLayer, endpoints: TCPEndpointPair, state: TCPState) {
-        self.layer = layer
+    /// A connection in `state` whose first segment is its SYN at
+    /// `initialSendSequence`: the one place the send sequence space starts.
+    init(environment: TCPEnvironment, endpoints: TCPEndpointPair, state: TCPState, initialSendSequence: SequenceNumber) {
+        let configuration = environment.configuration
+        self.environment = environment
         self.endpoints = endpoints
         self.state = state
-        sendBuffer = ByteRing(capacity: layer.configuration.sendBufferSize)
-        receiveBuffer = ByteRing(capacity: layer.configuration.receiveBufferSize)
-        reassembly = ReassemblyRanges(limit: layer.configuration.reassemblyRanges)
-        retransmissionTimeout = layer.configuration.initialRTO
-        lastActivity = layer.currentTime
+        self.initialSendSequence = initialSendSequence
+        sendUnacknowledged = initialSendSequence
+        sendNext = initialSendSequence + 1
+        sendMaximum = initialSendSequence + 1
+        sendBuffer = ByteRing(capacity: configuration.sendBufferSize)
+        receiveBuffer = ByteRing(capacity: configuration.receiveBufferSize)
+        reassembly = ReassemblyRanges(limit: configuration.reassemblyRanges)
+        rtt = RTTEstimator(initial: configuration.initialRTO, minimum: configuration.minimumRTO, maximum: configuration.maximumRTO)
+        lastActivity = environment.now
+    }
+
+    /// The peer's SYN at `sequence` arrived, offering `window` and an MSS
+    /// of `mss` (already bounded): the one place the receive sequence space starts.
+    func synchronize(peerSequence sequence: SequenceNumber, window: Int, mss: Int) {
+        initialReceiveSequence = sequence
+        receiveNext = sequence + 1
+        sendWindow = window
+        windowUpdateSequence = sequence
+        maximumSegmentSize = mss
     }
 
     deinit { releaseBuffers() }
@@ -130,7 +145,7 @@ public final class TCPConnection {
     public func read(into destination: UnsafeMutableRawBufferPointer) -> Int {
         guard !released else { return 0 }
         let count = receiveBuffer.read(into: destination)
-        if count > 0 { layer.windowOpened(self) }
+        if count > 0 { windowOpened() }
         return count
     }
 
@@ -139,7 +154,7 @@ public final class TCPConnection {
     public func write(_ bytes: UnsafeRawBufferPointer) -> Int {
         guard writableSpace > 0 else { return 0 }
         let count = sendBuffer.append(bytes)
-        if count > 0 { layer.output(self) }
+        if count > 0 { output() }
         return count
     }
 
@@ -147,11 +162,11 @@ public final class TCPConnection {
     public func close() {
         switch state {
         case .synSent:
-            layer.remove(self, error: nil)
+            finish(error: nil)
         case .synReceived, .established, .closeWait:
             guard !finQueued else { return }
             finQueued = true
-            layer.output(self)
+            output()
         default:
             break
         }
@@ -160,8 +175,32 @@ public final class TCPConnection {
     /// Abortive close: a reset to the peer, buffers dropped.
     public func abort() {
         guard !isFinished else { return }
-        if state.isSynchronized || state == .synReceived { layer.sendReset(for: self) }
-        layer.remove(self, error: .aborted)
+        if state.isSynchronized || state == .synReceived { sendReset() }
+        finish(error: .aborted)
+    }
+
+    // MARK: Ending
+
+    /// Ends the connection (CLOSED) with `error`, leaving the layer's tables.
+    func finish(error: TCPError?) {
+        environment.transition(self, .closed)
+        state = .closed
+        self.error = error
+        retransmitDeadline = nil
+        ackDeadline = nil
+        persistDeadline = nil
+        connectDeadline = nil
+        environment.notify(self)
+    }
+
+    /// Enters TIME-WAIT: the layer keeps a remnant of the endpoints and sequence numbers.
+    func enterTimeWait() {
+        environment.transition(self, .timeWait)
+        state = .timeWait
+        retransmitDeadline = nil
+        ackDeadline = nil
+        persistDeadline = nil
+        environment.notify(self)
     }
 
     // MARK: Sequence-space helpers
@@ -191,48 +230,4 @@ public final class TCPConnection {
     var idleDeadline: Instant? { idleTimeout.map { lastActivity + $0 } }
 
     var receiveWindow: Int { Swift.min(65535, released ? 0 : receiveBuffer.free) }
-}
-
-/// A passive open: a port that accepts connections on some local addresses.
-public final class TCPListener {
-    public let port: UInt16
-    public let addresses: [IPv4Address]
-    public let backlog: Int
-    public let limits: TCPListenerLimits
-    /// Called when `accept` has a connection to give.
-    public var onAcceptable: (() -> Void)?
-    var acceptQueue: [TCPConnection] = []
-    var halfOpen = 0
-    /// Established connections counted against `limits`, until each ends.
-    var members: [TCPConnection] = []
-    public internal(set) var isClosed = false
-    let layer: TCPLayer
-
-    init(layer: TCPLayer, port: UInt16, addresses: [IPv4Address], backlog: Int, limits: TCPListenerLimits) {
-        self.layer = layer
-        self.port = port
-        self.addresses = addresses
-        self.backlog = backlog
-        self.limits = limits
-        // Room for every member up front: admitting one does not allocate.
-        members.reserveCapacity(Swift.min(limits.maximumConnections, layer.configuration.maximumConnections))
-    }
-
-    /// Established connections from this listener that have not ended.
-    public var connectionCount: Int { members.count }
-
-    /// The next established connection, or nil.
-    public func accept() -> TCPConnection? {
-        acceptQueue.isEmpty ? nil : acceptQueue.removeFirst()
-    }
-
-    public var pendingConnections: Int { acceptQueue.count }
-
-    /// Stops accepting; connections already accepted carry on.
-    public func close() {
-        isClosed = true
-        for connection in acceptQueue { connection.abort() }
-        acceptQueue.removeAll()
-        layer.removeListener(self)
-    }
 }
