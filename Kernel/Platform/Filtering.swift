@@ -96,7 +96,7 @@ enum Filtering {
         }
         for direction in TrafficDirection.allCases {
             for role in InterfaceRole.allCases {
-                let index = Int(direction.rawValue) * 3 + role.rawValue
+                let index = PolicyKey(direction, role).index
                 let counters = firewall.policyCounters[index]
                 console.write("policy ")
                 console.write(direction.name)

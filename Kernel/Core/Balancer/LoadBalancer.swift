@@ -7,6 +7,12 @@ public enum BalancerCounter: Int, CounterKey, CaseIterable {
     case unknownReplies
     /// RST and FIN segments of a tracked flow with a wrong TCP checksum, dropped.
     case badChecksum
+    /// Packets the NAT rewrite refused as shorter than their headers say.
+    case rewriteTruncated
+    /// Packets the NAT rewrite refused for a header field no packet can hold.
+    case rewriteMalformed
+    /// Packets the NAT rewrite refused as neither TCP nor UDP.
+    case rewriteNotTCPOrUDP
 
     public var name: StaticString {
         switch self {
@@ -16,6 +22,19 @@ public enum BalancerCounter: Int, CounterKey, CaseIterable {
         case .ttlExpired: "ttl-expired"
         case .unknownReplies: "unknown-replies"
         case .badChecksum: "bad-checksum"
+        case .rewriteTruncated: "rewrite-truncated"
+        case .rewriteMalformed: "rewrite-malformed"
+        case .rewriteNotTCPOrUDP: "rewrite-not-tcp-udp"
+        }
+    }
+
+    /// The counter for a packet the NAT rewrite refused.
+    public init(_ failure: NATRewrite.Failure) {
+        switch failure {
+        case .truncated: self = .rewriteTruncated
+        case .malformed: self = .rewriteMalformed
+        case .notTCPOrUDP: self = .rewriteNotTCPOrUDP
+        case .ttlExpired: self = .ttlExpired
         }
     }
 }
@@ -198,7 +217,7 @@ public final class LoadBalancer {
             header.protocolNumber == IPv4Packet.ProtocolNumber.tcp
         else { return .notOurs }
         let service = services[serviceIndex]
-        let client = IPv4Address(value: packet.u32(12))
+        let client = header.ip.source
         let isOpening = header.flags.contains(.syn) && !header.flags.contains(.ack)
         var existing = tracker.lookupClient(client, header.sourcePort, publicAddress, header.destinationPort, protocolNumber: header.protocolNumber)
         if let old = existing, isOpening, tracker.entries[old].state == .closing || tracker.entries[old].state == .closed {
@@ -219,13 +238,13 @@ public final class LoadBalancer {
             else { return .refuse }
             flow = created
         }
-        guard track(flow, packet, header, fromClient: true, now: now) else { return .drop }
+        guard track(flow, header, fromClient: true, now: now) else { return .drop }
         let entry = tracker.entries[flow]
-        do {
-            try NATRewrite.rewrite(packet, source: privateAddress, sourcePort: entry.snatPort, destination: entry.backend,
+        do throws(NATRewrite.Failure) {
+            try NATRewrite.rewrite(header.ip, source: privateAddress, sourcePort: entry.snatPort, destination: entry.backend,
                                    destinationPort: entry.backendPort)
         } catch {
-            counters[.ttlExpired] += 1
+            counters[BalancerCounter(error)] += 1
             return .drop
         }
         let backend = service.backends[Int(entry.backendIndex)]
@@ -237,22 +256,22 @@ public final class LoadBalancer {
     /// A packet that arrived on the private NIC for the private address.
     public func fromBackend(_ packet: UnsafeMutableRawBufferPointer, now: Instant) -> Verdict {
         guard let header = TransportHeader(packet) else { return .notOurs }
-        let backendAddress = IPv4Address(value: packet.u32(12))
+        let backendAddress = header.ip.source
         guard let flow = tracker.lookupBackend(backendAddress, header.sourcePort, snatPort: header.destinationPort,
                                                protocolNumber: header.protocolNumber)
         else { return .notOurs }
         let before = tracker.entries[flow].state
-        guard track(flow, packet, header, fromClient: false, now: now) else { return .drop }
+        guard track(flow, header, fromClient: false, now: now) else { return .drop }
         let entry = tracker.entries[flow]
         if before == .synSent && entry.state == .closed {
             services[Int(entry.serviceIndex)].backends[Int(entry.backendIndex)].statistics.failedConnects += 1
             services[Int(entry.serviceIndex)].statistics.failedConnects += 1
         }
-        do {
-            try NATRewrite.rewrite(packet, source: entry.service, sourcePort: entry.servicePort, destination: entry.client,
+        do throws(NATRewrite.Failure) {
+            try NATRewrite.rewrite(header.ip, source: entry.service, sourcePort: entry.servicePort, destination: entry.client,
                                    destinationPort: entry.clientPort)
         } catch {
-            counters[.ttlExpired] += 1
+            counters[BalancerCounter(error)] += 1
             return .drop
         }
         let service = services[Int(entry.serviceIndex)]
@@ -266,20 +285,14 @@ public final class LoadBalancer {
     /// counts in step with its state. False: a RST or FIN with a bad
     /// checksum or outside the window, counted; drop it.
     @inline(__always)
-    private func track(_ flow: Int, _ packet: UnsafeMutableRawBufferPointer, _ header: TransportHeader, fromClient: Bool,
-                       now: Instant) -> Bool {
+    private func track(_ flow: Int, _ header: TransportHeader, fromClient: Bool, now: Instant) -> Bool {
         let before = tracker.entries[flow].state
-        var summary = TrackedSegment(flags: header.flags)
-        if header.protocolNumber == IPv4Packet.ProtocolNumber.tcp {
-            let ipHeaderLength = Int(packet[0] & 0x0F) * 4
-            guard let segment = try? TCPSegment(parsing: packet.slice(ipHeaderLength, packet.count)) else {
-                counters[.invalidPackets] += 1
-                return false
-            }
+        var summary = TrackedSegment(flags: [])
+        if let segment = header.segment {
             summary = TrackedSegment(segment)
             // Only control segments pay for a checksum: they are the ones that end a flow.
             if summary.isControl && before != .closed
-                && !segment.checksumValid(source: IPv4Address(value: packet.u32(12)), destination: IPv4Address(value: packet.u32(16)))
+                && !segment.checksumValid(source: header.ip.source, destination: header.ip.destination)
             {
                 counters[.badChecksum] += 1
                 return false
@@ -441,33 +454,36 @@ public final class LoadBalancer {
     }
 }
 
-/// The transport ports and flags of a TCP or UDP packet, if it is one and
-/// its headers fit.
+/// A TCP or UDP packet as the balancer reads it: the IPv4 view, the
+/// ports, and the segment when it is TCP. Nil unless both headers parse.
 struct TransportHeader {
-    var protocolNumber: UInt8
+    var ip: IPv4Packet
+    /// Nil for UDP.
+    var segment: TCPSegment?
     var sourcePort: UInt16
     var destinationPort: UInt16
-    var flags: TCPSegment.Flags
+
+    var protocolNumber: UInt8 { ip.protocolNumber }
+    /// No flags for UDP.
+    var flags: TCPSegment.Flags { segment?.flags ?? [] }
 
     @inline(__always)
     init?(_ packet: UnsafeMutableRawBufferPointer) {
-        guard packet.count >= 20 else { return nil }
-        let headerLength = Int(packet[0] & 0x0F) * 4
-        protocolNumber = packet[9]
-        switch protocolNumber {
+        guard let ip = try? IPv4Packet(parsing: packet) else { return nil }
+        self.ip = ip
+        switch ip.protocolNumber {
         case IPv4Packet.ProtocolNumber.tcp:
-            guard packet.count >= headerLength + 20 else { return nil }
-            // A data offset that does not fit is not a segment to track.
-            let tcpHeaderLength = Int(packet[headerLength + 12] >> 4) * 4
-            guard tcpHeaderLength >= 20, packet.count >= headerLength + tcpHeaderLength else { return nil }
-            flags = TCPSegment.Flags(rawValue: packet[headerLength + 13] & 0x3F)
+            guard let segment = try? TCPSegment(parsing: ip.payload) else { return nil }
+            self.segment = segment
+            sourcePort = segment.sourcePort
+            destinationPort = segment.destinationPort
         case IPv4Packet.ProtocolNumber.udp:
-            guard packet.count >= headerLength + 8 else { return nil }
-            flags = []
+            guard let datagram = try? UDPDatagram(parsing: ip.payload) else { return nil }
+            segment = nil
+            sourcePort = datagram.sourcePort
+            destinationPort = datagram.destinationPort
         default:
             return nil
         }
-        sourcePort = packet.u16(headerLength)
-        destinationPort = packet.u16(headerLength + 2)
     }
 }

@@ -44,10 +44,10 @@ public final class Firewall {
     }
 
     public let rules: [FirewallRuleDescriptor]
-    /// Default actions by `FirewallPacket.policyIndex`.
+    /// Default actions by `PolicyKey.index`.
     public let policies: [FirewallAction]
     public private(set) var ruleCounters: [RuleCounters]
-    /// By `FirewallPacket.policyIndex`.
+    /// By `PolicyKey.index`.
     public private(set) var policyCounters: [PolicyCounters]
     /// Packets the stack could not classify (a transport header cut short), dropped.
     public private(set) var invalidPackets: UInt64 = 0
@@ -68,15 +68,22 @@ public final class Firewall {
 
     public init(rules: [FirewallRuleDescriptor], policies: [FirewallPolicy], classifier: @escaping Classifier) {
         self.rules = rules
-        var table = Array(repeating: FirewallAction.accept, count: 6)
+        let slots = PolicyKey.allCases.count
+        var table = Array(repeating: FirewallAction.accept, count: slots)
         for policy in policies {
-            table[Int(policy.direction.rawValue) * 3 + policy.interface.rawValue] = policy.action
+            table[policy.key.index] = policy.action
         }
         self.policies = table
         self.classifier = classifier
         ruleCounters = Array(repeating: RuleCounters(), count: rules.count)
-        policyCounters = Array(repeating: PolicyCounters(), count: 6)
+        policyCounters = Array(repeating: PolicyCounters(), count: slots)
     }
+
+    /// The default action for packets in `key`'s slot that no rule matches.
+    public func policy(_ key: PolicyKey) -> FirewallAction { policies[key.index] }
+
+    /// What the default policy in `key`'s slot has decided.
+    public func policyCounters(for key: PolicyKey) -> PolicyCounters { policyCounters[key.index] }
 
     /// Classifies `packet`, counts it, and returns what to do with it.
     public func evaluate(_ packet: FirewallPacket, now: Instant) -> Decision {

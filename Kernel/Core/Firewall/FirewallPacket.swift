@@ -83,8 +83,11 @@ public struct FirewallPacket: Sendable, Equatable {
         self.length = length
     }
 
-    /// Index of the (direction, interface) pair, 0..<6: the first level of
-    /// dispatch and the index of default-policy counters.
+    /// The default-policy slot the packet falls in.
     @inline(__always)
-    public var policyIndex: Int { Int(direction.rawValue) * 3 + interface.rawValue }
+    public var policyKey: PolicyKey { PolicyKey(direction, interface) }
+
+    /// `policyKey.index`: the generated classifier's first level of dispatch.
+    @inline(__always)
+    public var policyIndex: Int { PolicyKey.index(direction, interface) }
 }

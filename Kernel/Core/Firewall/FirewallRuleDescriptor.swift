@@ -43,4 +43,7 @@ public struct FirewallPolicy: Sendable, Equatable {
         self.interface = interface
         self.action = action
     }
+
+    /// The slot this policy fills.
+    public var key: PolicyKey { PolicyKey(direction, interface) }
 }

@@ -2,12 +2,6 @@
 /// the connection state read from the flows the stack tracks, and what
 /// the verdicts do.
 extension NetworkStack {
-    private enum TCPFlag {
-        static let syn: UInt8 = 0x02
-        static let rst: UInt8 = 0x04
-        static let ack: UInt8 = 0x10
-    }
-
     /// Filters a received packet. Returns true if it may continue; otherwise
     /// it has been dropped or rejected and counted (the caller still owns the buffer).
     func admitInbound(_ packet: IPv4Packet, on interface: NetworkInterface, firewall: Firewall, now: Instant) -> Bool {
@@ -61,38 +55,39 @@ extension NetworkStack {
     func firewallPacket(_ bytes: UnsafeMutableRawBufferPointer, direction: TrafficDirection, on interface: NetworkInterface)
         -> FirewallPacket?
     {
-        guard bytes.count >= IPv4Packet.minimumHeaderLength else { return nil }
-        let headerLength = Int(bytes[0] & 0x0F) * 4
+        guard let ip = try? IPv4Packet(parsing: bytes) else { return nil }
         var fields = FirewallPacket(
-            direction: direction, interface: interface.role, protocolNumber: bytes[9], source: bytes.u32(12),
-            destination: bytes.u32(16), length: bytes.count)
+            direction: direction, interface: interface.role, protocolNumber: ip.protocolNumber, source: ip.source.value,
+            destination: ip.destination.value, length: bytes.count)
         let inbound = direction == .inbound
         switch fields.protocolNumber {
         case IPv4Packet.ProtocolNumber.tcp:
-            guard bytes.count >= headerLength + TCPSegment.minimumHeaderLength else { return nil }
-            fields.sourcePort = bytes.u16(headerLength)
-            fields.destinationPort = bytes.u16(headerLength + 2)
-            let flags = bytes[headerLength + 13]
+            // The TCP layer judges the data offset and options; rules need the ports and flags.
+            guard let segment = try? TCPFixedHeader(parsing: ip.payload) else { return nil }
+            fields.sourcePort = segment.sourcePort
+            fields.destinationPort = segment.destinationPort
+            let flags = segment.flags
             fields.state = inbound ? inboundTCPState(fields, flags: flags, on: interface) : outboundTCPState(flags: flags)
         case IPv4Packet.ProtocolNumber.udp:
-            guard bytes.count >= headerLength + UDPDatagram.headerLength else { return nil }
-            fields.sourcePort = bytes.u16(headerLength)
-            fields.destinationPort = bytes.u16(headerLength + 2)
+            // A whole header, though its length field is left to the UDP layer to judge.
+            guard ip.payload.count >= UDPDatagram.headerLength, let ports = try? TransportPorts(parsing: ip.payload) else {
+                return nil
+            }
+            fields.sourcePort = ports.source
+            fields.destinationPort = ports.destination
             fields.state = inbound ? .new : .established
         case IPv4Packet.ProtocolNumber.icmp:
-            guard bytes.count >= headerLength + ICMPv4Message.headerLength else { return nil }
-            fields.icmpType = bytes[headerLength]
-            fields.state = inbound
-                ? inboundICMPState(bytes.slice(headerLength, bytes.count), type: fields.icmpType, on: interface)
-                : outboundICMPState(type: fields.icmpType)
+            guard let message = try? ICMPv4Message(parsing: ip.payload) else { return nil }
+            fields.icmpType = message.type
+            fields.state = inbound ? inboundICMPState(message, on: interface) : outboundICMPState(type: fields.icmpType)
         default:
             fields.state = inbound ? .new : .established
         }
         return fields
     }
 
-    private func outboundTCPState(flags: UInt8) -> ConnectionState {
-        flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn ? .new : .established
+    private func outboundTCPState(flags: TCPSegment.Flags) -> ConnectionState {
+        flags.intersection([.syn, .ack]) == .syn ? .new : .established
     }
 
     private func outboundICMPState(type: UInt8) -> ConnectionState {
@@ -100,8 +95,11 @@ extension NetworkStack {
         return type == ICMPv4Message.MessageType.echoRequest ? .new : .established
     }
 
-    private func inboundTCPState(_ fields: FirewallPacket, flags: UInt8, on interface: NetworkInterface) -> ConnectionState {
-        if flags & (TCPFlag.syn | TCPFlag.ack | TCPFlag.rst) == TCPFlag.syn { return .new }
+    private func inboundTCPState(_ fields: FirewallPacket, flags: TCPSegment.Flags, on interface: NetworkInterface)
+        -> ConnectionState
+    {
+        let handshake = flags.intersection([.syn, .ack, .rst])
+        if handshake == .syn { return .new }
         let source = IPv4Address(value: fields.source)
         let destination = IPv4Address(value: fields.destination)
         if tracksTCP(local: destination, localPort: fields.destinationPort, remote: source, remotePort: fields.sourcePort,
@@ -109,9 +107,7 @@ extension NetworkStack {
             return .established
         }
         // A bare ACK to a listening port may complete a SYN-cookie handshake.
-        if flags & (TCPFlag.syn | TCPFlag.ack | TCPFlag.rst) == TCPFlag.ack
-            && tcp.isListening(port: fields.destinationPort, address: destination)
-        {
+        if handshake == .ack && tcp.isListening(port: fields.destinationPort, address: destination) {
             return .new
         }
         return .invalid
@@ -136,22 +132,23 @@ extension NetworkStack {
 
     /// Requests open flows; errors are related when they quote a packet of
     /// a flow the stack tracks; anything else claims a flow that is not there.
-    private func inboundICMPState(_ message: UnsafeMutableRawBufferPointer, type: UInt8, on interface: NetworkInterface)
-        -> ConnectionState
-    {
-        if type == ICMPv4Message.MessageType.echoRequest || type == 13 || type == 10 { return .new }
+    private func inboundICMPState(_ message: ICMPv4Message, on interface: NetworkInterface) -> ConnectionState {
+        let type = message.type
+        if type == ICMPv4Message.MessageType.echoRequest || type == ICMPv4Message.MessageType.timestampRequest
+            || type == ICMPv4Message.MessageType.routerSolicitation
+        {
+            return .new
+        }
         guard ICMPv4Message.MessageType.isError(type) else { return .invalid }
-        let quoted = message.slice(ICMPv4Message.headerLength, message.count)
-        guard quoted.count >= IPv4Packet.minimumHeaderLength + 8 else { return .invalid }
-        let quotedHeader = Int(quoted[0] & 0x0F) * 4
-        guard quotedHeader >= IPv4Packet.minimumHeaderLength, quoted.count >= quotedHeader + 8 else { return .invalid }
-        let ourSource = IPv4Address(value: quoted.u32(12))
-        let remote = IPv4Address(value: quoted.u32(16))
+        guard let quoted = try? message.quotedDatagram(), let ports = try? TransportPorts(parsing: quoted.payload) else {
+            return .invalid
+        }
+        let ourSource = quoted.source
         guard ourSource == interface.address else { return .invalid }
-        switch quoted[9] {
+        switch quoted.protocolNumber {
         case IPv4Packet.ProtocolNumber.tcp:
-            let tracked = tracksTCP(local: ourSource, localPort: quoted.u16(quotedHeader), remote: remote,
-                                    remotePort: quoted.u16(quotedHeader + 2), on: interface)
+            let tracked = tracksTCP(local: ourSource, localPort: ports.source, remote: quoted.destination,
+                                    remotePort: ports.destination, on: interface)
             return tracked ? .related : .invalid
         default:
             // UDP and ICMP are not tracked: an error about a datagram this address sent is related.

@@ -2,16 +2,36 @@
 /// type-specific data, then the body.
 public struct ICMPv4Message {
     public static let headerLength = 8
+    /// How much of the original datagram's payload an error quotes at
+    /// least, after its IPv4 header (RFC 792: 64 bits): enough for the ports.
+    public static let quotedPayloadLength = 8
+
+    /// Byte offsets of the header fields.
+    enum Field {
+        static let type = 0
+        static let code = 1
+        static let checksum = 2
+        /// The four type-specific bytes: identifier and sequence number for echoes.
+        static let rest = 4
+        static let identifier = 4
+        static let sequenceNumber = 6
+    }
 
     public enum MessageType {
         public static let echoReply: UInt8 = 0
         public static let destinationUnreachable: UInt8 = 3
+        public static let sourceQuench: UInt8 = 4
+        public static let redirect: UInt8 = 5
         public static let echoRequest: UInt8 = 8
+        public static let routerSolicitation: UInt8 = 10
         public static let timeExceeded: UInt8 = 11
+        public static let parameterProblem: UInt8 = 12
+        public static let timestampRequest: UInt8 = 13
 
         /// Error messages, which quote the packet they are about and must never be answered with another.
         public static func isError(_ type: UInt8) -> Bool {
-            type == destinationUnreachable || type == 4 || type == 5 || type == timeExceeded || type == 12
+            type == destinationUnreachable || type == sourceQuench || type == redirect || type == timeExceeded
+                || type == parameterProblem
         }
     }
 
@@ -30,11 +50,20 @@ public struct ICMPv4Message {
         self.bytes = bytes
     }
 
-    public var type: UInt8 { bytes[0] }
-    public var code: UInt8 { bytes[1] }
-    public var identifier: UInt16 { bytes.u16(4) }
-    public var sequenceNumber: UInt16 { bytes.u16(6) }
+    public var type: UInt8 { bytes[Field.type] }
+    public var code: UInt8 { bytes[Field.code] }
+    public var checksum: UInt16 { bytes.u16(Field.checksum) }
+    public var identifier: UInt16 { bytes.u16(Field.identifier) }
+    public var sequenceNumber: UInt16 { bytes.u16(Field.sequenceNumber) }
     public var body: UnsafeMutableRawBufferPointer { bytes.slice(ICMPv4Message.headerLength, bytes.count) }
+
+    /// The datagram an error message is about, as far as it is quoted: its
+    /// IPv4 header and at least `quotedPayloadLength` bytes after it.
+    public func quotedDatagram() throws(WireError) -> IPv4Packet {
+        let quoted = try IPv4Packet(parsingQuote: body)
+        guard quoted.payload.count >= ICMPv4Message.quotedPayloadLength else { throw .truncated }
+        return quoted
+    }
 
     public var checksumValid: Bool {
         var checksum = InternetChecksum()
@@ -43,17 +72,17 @@ public struct ICMPv4Message {
     }
 
     public func fillChecksum() {
-        bytes.setU16(0, at: 2)
+        bytes.setU16(0, at: Field.checksum)
         var checksum = InternetChecksum()
         checksum.add(bytes)
-        bytes.setU16(checksum.value, at: 2)
+        bytes.setU16(checksum.value, at: Field.checksum)
     }
 
     /// Turns an echo request into its reply in place: the identifier,
     /// sequence number and data stay as they are.
     public func makeEchoReply() {
-        bytes[0] = MessageType.echoReply
-        bytes[1] = 0
+        bytes[Field.type] = MessageType.echoReply
+        bytes[Field.code] = 0
         fillChecksum()
     }
 
@@ -63,9 +92,9 @@ public struct ICMPv4Message {
     public static func emit(into bytes: UnsafeMutableRawBufferPointer, type: UInt8, code: UInt8, rest: UInt32 = 0)
         -> ICMPv4Message
     {
-        bytes[0] = type
-        bytes[1] = code
-        bytes.setU32(rest, at: 4)
+        bytes[Field.type] = type
+        bytes[Field.code] = code
+        bytes.setU32(rest, at: Field.rest)
         let message = try! ICMPv4Message(parsing: bytes)
         message.fillChecksum()
         return message

@@ -2,6 +2,27 @@
 public struct TCPSegment {
     public static let minimumHeaderLength = 20
 
+    /// Byte offsets of the header fields.
+    enum Field {
+        static let sourcePort = 0
+        static let destinationPort = 2
+        static let sequenceNumber = 4
+        static let acknowledgmentNumber = 8
+        static let dataOffset = 12
+        static let flags = 13
+        static let window = 14
+        static let checksum = 16
+        static let urgentPointer = 18
+    }
+
+    /// Option kinds (RFC 9293, RFC 7323).
+    enum OptionKind {
+        static let end: UInt8 = 0
+        static let noOperation: UInt8 = 1
+        static let maximumSegmentSize: UInt8 = 2
+        static let windowScale: UInt8 = 3
+    }
+
     public struct Flags: OptionSet, Sendable {
         public let rawValue: UInt8
         public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -19,31 +40,31 @@ public struct TCPSegment {
     /// segment (the IPv4 payload).
     public init(parsing bytes: UnsafeMutableRawBufferPointer) throws(WireError) {
         guard bytes.count >= TCPSegment.minimumHeaderLength else { throw .truncated }
-        let headerLength = Int(bytes[12] >> 4) * 4
+        let headerLength = Int(bytes[Field.dataOffset] >> 4) * 4
         guard headerLength >= TCPSegment.minimumHeaderLength else { throw .malformed }
         guard headerLength <= bytes.count else { throw .truncated }
         self.bytes = bytes
     }
 
-    public var sourcePort: UInt16 { bytes.u16(0) }
-    public var destinationPort: UInt16 { bytes.u16(2) }
-    public var sequenceNumber: UInt32 { bytes.u32(4) }
-    public var acknowledgmentNumber: UInt32 { bytes.u32(8) }
-    public var headerLength: Int { Int(bytes[12] >> 4) * 4 }
-    public var flags: Flags { Flags(rawValue: bytes[13] & 0x3F) }
-    public var window: UInt16 { bytes.u16(14) }
-    public var checksum: UInt16 { bytes.u16(16) }
+    public var sourcePort: UInt16 { bytes.u16(Field.sourcePort) }
+    public var destinationPort: UInt16 { bytes.u16(Field.destinationPort) }
+    public var sequenceNumber: UInt32 { bytes.u32(Field.sequenceNumber) }
+    public var acknowledgmentNumber: UInt32 { bytes.u32(Field.acknowledgmentNumber) }
+    public var headerLength: Int { Int(bytes[Field.dataOffset] >> 4) * 4 }
+    public var flags: Flags { Flags(rawValue: bytes[Field.flags] & 0x3F) }
+    public var window: UInt16 { bytes.u16(Field.window) }
+    public var checksum: UInt16 { bytes.u16(Field.checksum) }
     public var payload: UnsafeMutableRawBufferPointer { bytes.slice(headerLength, bytes.count) }
     public var options: UnsafeMutableRawBufferPointer { bytes.slice(TCPSegment.minimumHeaderLength, headerLength) }
 
     /// The maximum segment size option, if present and well formed.
     public var maximumSegmentSize: UInt16? {
-        optionValue(kind: 2, length: 4).map { options.u16($0) }
+        optionValue(kind: OptionKind.maximumSegmentSize, length: 4).map { options.u16($0) }
     }
 
     /// The window scale option's shift count (RFC 7323), if present and well formed.
     public var windowScale: UInt8? {
-        optionValue(kind: 3, length: 3).map { options[$0] }
+        optionValue(kind: OptionKind.windowScale, length: 3).map { options[$0] }
     }
 
     /// The offset in `options` of the value of the option `kind`, when it
@@ -54,8 +75,8 @@ public struct TCPSegment {
         var index = 0
         while index < options.count {
             let kind = options[index]
-            if kind == 0 { return nil }
-            if kind == 1 {
+            if kind == OptionKind.end { return nil }
+            if kind == OptionKind.noOperation {
                 index += 1
                 continue
             }
@@ -75,12 +96,18 @@ public struct TCPSegment {
         return sum.value == 0
     }
 
+    // Setters write one field and leave the checksum to the caller.
+
+    public func setSourcePort(_ port: UInt16) { bytes.setU16(port, at: Field.sourcePort) }
+    public func setDestinationPort(_ port: UInt16) { bytes.setU16(port, at: Field.destinationPort) }
+    public func setChecksum(_ value: UInt16) { bytes.setU16(value, at: Field.checksum) }
+
     public func fillChecksum(source: IPv4Address, destination: IPv4Address) {
-        bytes.setU16(0, at: 16)
+        setChecksum(0)
         var sum = InternetChecksum.pseudoHeader(
             source: source, destination: destination, protocol: IPv4Packet.ProtocolNumber.tcp, length: bytes.count)
         sum.add(bytes)
-        bytes.setU16(sum.value, at: 16)
+        setChecksum(sum.value)
     }
 
     /// Writes a header (with an MSS option when `mss` is given) at the
@@ -93,18 +120,18 @@ public struct TCPSegment {
         payloadLength: Int, source: IPv4Address, destination: IPv4Address
     ) -> TCPSegment {
         let headerLength = mss == nil ? minimumHeaderLength : minimumHeaderLength + 4
-        bytes.setU16(sourcePort, at: 0)
-        bytes.setU16(destinationPort, at: 2)
-        bytes.setU32(sequenceNumber, at: 4)
-        bytes.setU32(acknowledgmentNumber, at: 8)
-        bytes[12] = UInt8(headerLength / 4) << 4
-        bytes[13] = flags.rawValue
-        bytes.setU16(window, at: 14)
-        bytes.setU16(0, at: 18)
+        bytes.setU16(sourcePort, at: Field.sourcePort)
+        bytes.setU16(destinationPort, at: Field.destinationPort)
+        bytes.setU32(sequenceNumber, at: Field.sequenceNumber)
+        bytes.setU32(acknowledgmentNumber, at: Field.acknowledgmentNumber)
+        bytes[Field.dataOffset] = UInt8(headerLength / 4) << 4
+        bytes[Field.flags] = flags.rawValue
+        bytes.setU16(window, at: Field.window)
+        bytes.setU16(0, at: Field.urgentPointer)
         if let mss {
-            bytes[20] = 2
-            bytes[21] = 4
-            bytes.setU16(mss, at: 22)
+            bytes[minimumHeaderLength] = OptionKind.maximumSegmentSize
+            bytes[minimumHeaderLength + 1] = 4
+            bytes.setU16(mss, at: minimumHeaderLength + 2)
         }
         let segment = try! TCPSegment(parsing: bytes.slice(0, headerLength + payloadLength))
         segment.fillChecksum(source: source, destination: destination)

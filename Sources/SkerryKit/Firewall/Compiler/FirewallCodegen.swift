@@ -44,11 +44,10 @@ public struct FirewallCodegen {
     public func generate() -> (source: String, shape: Shape) {
         var builder = DecisionTreeBuilder(rules: ruleSet.rules)
         var roots: [Int] = []
-        for direction in TrafficDirection.allCases {
-            for interface in InterfaceRole.allCases {
-                let members = ruleSet.rules.indices.filter { ruleSet.rules[$0].applies(to: direction, on: interface) }
-                roots.append(builder.build(members))
-            }
+        // One decision tree per policy slot, in slot order: `classify` dispatches on `policyIndex`.
+        for key in PolicyKey.allCases {
+            let members = ruleSet.rules.indices.filter { ruleSet.rules[$0].applies(to: key.direction, on: key.role) }
+            roots.append(builder.build(members))
         }
         let nodes = builder.nodes
         var shape = Shape(nodes: nodes.count)
@@ -106,11 +105,9 @@ public struct FirewallCodegen {
         out.line("")
         out.line("static let policies: [FirewallPolicy] = [")
         out.push()
-        for direction in TrafficDirection.allCases {
-            for interface in InterfaceRole.allCases {
-                let action = ruleSet.policy(direction, interface)
-                out.line("FirewallPolicy(.\(direction == .inbound ? "inbound" : "outbound"), .\(interface.swiftName), .\(action.swiftName)),")
-            }
+        for key in PolicyKey.allCases {
+            let action = ruleSet.policy(key.direction, key.role)
+            out.line("FirewallPolicy(.\(key.direction.swiftName), .\(key.role.swiftName), .\(action.swiftName)),")
         }
         out.pop()
         out.line("]")
@@ -126,10 +123,8 @@ public struct FirewallCodegen {
         out.line("static func classify(_ p: FirewallPacket) -> Int32 {")
         out.push()
         out.line("switch p.policyIndex {")
-        for (index, root) in roots.enumerated() {
-            let direction = TrafficDirection.allCases[index / 3]
-            let interface = InterfaceRole.allCases[index % 3]
-            out.line("case \(index): return node\(root)(p)  // \(direction == .inbound ? "in" : "out") on \(interface.swiftName)")
+        for (key, root) in zip(PolicyKey.allCases, roots) {
+            out.line("case \(key.index): return node\(root)(p)  // \(key.direction.name) on \(key.role.swiftName)")
         }
         out.line("default: return -1")
         out.line("}")
@@ -343,6 +338,15 @@ extension FirewallAction {
         case .accept: return "accept"
         case .drop: return "drop"
         case .reject: return "reject"
+        }
+    }
+}
+
+extension TrafficDirection {
+    var swiftName: String {
+        switch self {
+        case .inbound: return "inbound"
+        case .outbound: return "outbound"
         }
     }
 }

@@ -77,7 +77,7 @@ extension FirewallParser {
         // later one leaves open. Most pairs fail that without touching a set.
         let scopes = rules.map { rule in
             rule.directions.reduce(0) { mask, direction in
-                rule.interfaces.reduce(mask) { $0 | 1 << (Int(direction.rawValue) * 3 + $1.rawValue) }
+                rule.interfaces.reduce(mask) { $0 | 1 << PolicyKey(direction, $1).index }
             }
         }
         let constrained = rules.map { rule in rule.matches.keys.reduce(0) { $0 | 1 << $1.rawValue } }
