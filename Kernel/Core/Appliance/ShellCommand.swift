@@ -69,8 +69,8 @@ public enum ShellCommand: UInt8, Sendable, NamedCase {
         adminAction != nil || self == .shutdown
     }
 
-    /// Width of the name-and-arguments column in help.
-    public static let helpColumn = 11
+    /// Width of the name-and-arguments column in help: the longest, `weight S/B N`, and two spaces.
+    public static let helpColumn = 14
 
     /// The help line, without its indent: name and arguments, padded to
     /// `helpColumn` (at least one space), then the summary.
