@@ -128,11 +128,6 @@ public final class Appliance {
         stack.announce(now: now)
     }
 
-    /// Pushes `event` to stream subscribers.
-    public func publish(_ event: TelemetryEvent) {
-        stream.publish(event, uptime: environment.clock().since(.zero))
-    }
-
     /// Everything `/metrics` and the stream report, as of now.
     public func metricsSource() -> MetricsSource {
         let now = environment.clock()
