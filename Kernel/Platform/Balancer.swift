@@ -11,7 +11,7 @@ enum Balancer {
             console.write("balancer: ")
             switch event {
             case .backendStatusChanged(let service, let backend, let status):
-                writeName(service, backend)
+                LoadBalancer.writeName(service, backend, to: &console)
                 console.write(" is ")
                 console.write(status.name)
                 if status == .down {
@@ -20,11 +20,11 @@ enum Balancer {
                     console.write(" failed checks")
                 }
             case .administrativeChange(let service, let backend, let state):
-                writeName(service, backend)
+                LoadBalancer.writeName(service, backend, to: &console)
                 console.write(" set to ")
                 console.write(state.name)
             case .weightChange(let service, let backend, let weight):
-                writeName(service, backend)
+                LoadBalancer.writeName(service, backend, to: &console)
                 console.write(" weight set to ")
                 console.write(decimal: weight)
             case .checkFailed:
@@ -41,12 +41,6 @@ enum Balancer {
             console.write(decimal: UInt64(service.backends.count))
             console.line(" backends")
         }
-    }
-
-    static func writeName(_ service: LoadBalancer.Service, _ backend: LoadBalancer.Backend) {
-        console.write(service.configuration.name)
-        console.write("/")
-        console.write(backend.configuration.name)
     }
 
     /// `backends`: one aligned line per backend.
@@ -75,9 +69,7 @@ enum Balancer {
         for service in balancer.services {
             for backend in service.backends {
                 var name = ByteText()
-                name.write(service.configuration.name)
-                name.write("/")
-                name.write(backend.configuration.name)
+                LoadBalancer.writeName(service, backend, to: &name)
                 console.write(bytes: name.bytes)
                 console.write(spaces: 18 - name.bytes.count)
                 console.write(backend.health.status.name)
@@ -186,9 +178,7 @@ enum Balancer {
             console.write(spaces: max(1, 23 - client.bytes.count))
             let service = balancer.services[Int(entry.serviceIndex)]
             var name = ByteText()
-            name.write(service.configuration.name)
-            name.write("/")
-            name.write(service.backends[Int(entry.backendIndex)].configuration.name)
+            LoadBalancer.writeName(service, service.backends[Int(entry.backendIndex)], to: &name)
             console.write(bytes: name.bytes)
             console.write(spaces: max(1, 19 - name.bytes.count))
             console.write(decimal: UInt64(entry.snatPort), width: 5)

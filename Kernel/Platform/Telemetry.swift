@@ -23,11 +23,11 @@ enum Telemetry {
         console.write("admin: ")
         switch action {
         case .state(let state, let service, let backend):
-            Balancer.writeName(service, backend)
+            LoadBalancer.writeName(service, backend, to: &console)
             console.write(" set to ")
             console.write(state.name)
         case .weight(let value, let service, let backend):
-            Balancer.writeName(service, backend)
+            LoadBalancer.writeName(service, backend, to: &console)
             console.write(" weight set to ")
             console.write(decimal: value)
         case .resetCounters:

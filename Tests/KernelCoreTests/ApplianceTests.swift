@@ -139,6 +139,14 @@ final class ApplianceWorld {
         #expect(appliance.stack.outbound.hooks.count == 1 && appliance.stack.outbound.hooks[0] is FirewallHook)
     }
 
+    @Test func backendsAreNamedServiceSlashBackend() {
+        let world = ApplianceWorld()
+        let service = world.appliance.balancer!.services[0]
+        var text = ShellCommandTests.Text()
+        LoadBalancer.writeName(service, service.backends[1], to: &text)
+        #expect(String(decoding: text.bytes, as: UTF8.self) == "web/web2")
+    }
+
     @Test func withoutServicesOrRulesThereIsNoBalancerAndNoFirewall() {
         let pool = PacketPool(count: 16)
         let interfaces = InterfaceRole.allCases.map { role in
