@@ -198,3 +198,48 @@ final class RecordingHook: InboundHook, OutboundHook {
         }
     }
 }
+
+extension HeapBaseline {
+    @Suite struct HookChainHeapTests {
+        /// Packets through both chains (firewall and a passing hook inbound,
+        /// the firewall outbound on each echo reply) leave the heap where it was.
+        @Test func packetsThroughTheChainsKeepNoMemory() {
+            let fixture = StackFixture()
+            let peer = IPv4Address(10, 0, 1, 2)
+            fixture.teach(.admin, peer)
+            let firewall = Firewall(rules: [FirewallRuleDescriptor(action: .drop)], policies: []) { packet in
+                packet.direction == .inbound && packet.protocolNumber == 17 ? 0 : -1
+            }
+            fixture.stack.install(FirewallHook(firewall))
+            final class Passing: InboundHook {
+                var seen = 0
+                func inbound(_ packet: IPv4Packet, buffer: PacketBuffer, on interface: NetworkInterface, stack: NetworkStack,
+                             now: Instant) -> HookVerdict {
+                    seen += 1
+                    return .pass
+                }
+            }
+            let passing = Passing()
+            fixture.stack.inbound.append(passing)
+            var echo: [UInt8] = [8, 0, 0, 0, 0xBE, 0xEF, 0, 1] + Array("ping".utf8)
+            echo.withUnsafeMutableBytes { try! ICMPv4Message(parsing: $0).fillChecksum() }
+            let ping = fixture.ipv4Frame(to: .admin, from: peer, protocolNumber: 1, payload: echo)
+            let dropped = fixture.ipv4Frame(to: .admin, from: peer, protocolNumber: 17, payload: [0, 1, 0, 7, 0, 8, 0, 0])
+            let admin = fixture.device(.admin)
+            admin.onTransmit = { _ in }
+            let rounds = 5_000
+            let growth = heapGrowth(allowance: 4 * 1024) {
+                for _ in 0..<rounds {
+                    admin.inject(ping)
+                    admin.inject(dropped)
+                    fixture.run()
+                }
+            }
+            #expect(growth <= 4 * 1024, "\(growth) bytes still live after \(rounds) rounds")
+            #expect(firewall.ruleCounters[0].packets >= UInt64(rounds))
+            #expect(fixture.stack.counters[.icmpEchoReplies] >= UInt64(rounds))
+            #expect(fixture.stack.outbound.counts[0].passed >= UInt64(rounds) && passing.seen >= rounds)
+            #expect(fixture.allBuffersReturned)
+        }
+    }
+}
