@@ -1,6 +1,8 @@
+import KernelCore
+
 /// Which lines typed in the console view may reach the kernel shell when
 /// the dashboard is read-only: only the shell's commands that change
-/// nothing (Kernel/Platform/Shell.swift), each given exactly.
+/// nothing (`ShellCommand.changesState`), each given exactly.
 ///
 /// The kernel's line editor drops bytes outside printable ASCII and acts on
 /// backspace, Ctrl-U and line ends, and its word splitter stops a command at
@@ -8,7 +10,7 @@
 /// printable ASCII alone, and its first word is compared whole.
 public enum ShellCommandPolicy {
     /// The shell's commands that only report.
-    public static let readOnlyCommands = ["help", "status", "heap", "nics", "netstat", "tcp", "backends", "rules", "conns"]
+    public static let readOnlyCommands = ShellCommand.allCases.filter { !$0.changesState }.map { $0.name.description }
 
     public enum Verdict: Equatable, Sendable {
         case allowed

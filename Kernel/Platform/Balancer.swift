@@ -1,25 +1,17 @@
 /// The appliance's balanced services (from its appliance file), their
 /// health checks, and the console commands that show and steer them.
 enum Balancer {
-    nonisolated(unsafe) static var balancer: LoadBalancer?
-    nonisolated(unsafe) static var checker: HealthChecker?
-
-    static func start(stack: NetworkStack, loop: KernelLoop) {
-        guard !ApplianceConfiguration.services.isEmpty,
-            let publicInterface = stack.interface(.public), let privateInterface = stack.interface(.private)
-        else { return }
-        let balancer = LoadBalancer(
-            services: ApplianceConfiguration.services, publicAddress: publicInterface.address,
-            privateAddress: privateInterface.address)
-        balancer.onEvent = { event in
-            Telemetry.publish(TelemetryEvent(event, in: balancer))
+    /// Logs the balancer's events on the console and lists its services.
+    static func start(_ appliance: Appliance) {
+        guard let balancer = appliance.balancer else { return }
+        appliance.onBalancerEvent = { event in
             // A failed check is worth a line only when it changes the status.
             if case .checkFailed = event { return }
             console.beginLine()
             console.write("balancer: ")
             switch event {
             case .backendStatusChanged(let service, let backend, let status):
-                writeName(service, backend)
+                LoadBalancer.writeName(service, backend, to: &console)
                 console.write(" is ")
                 console.write(status.name)
                 if status == .down {
@@ -28,11 +20,11 @@ enum Balancer {
                     console.write(" failed checks")
                 }
             case .administrativeChange(let service, let backend, let state):
-                writeName(service, backend)
+                LoadBalancer.writeName(service, backend, to: &console)
                 console.write(" set to ")
                 console.write(state.name)
             case .weightChange(let service, let backend, let weight):
-                writeName(service, backend)
+                LoadBalancer.writeName(service, backend, to: &console)
                 console.write(" weight set to ")
                 console.write(decimal: weight)
             case .checkFailed:
@@ -40,11 +32,6 @@ enum Balancer {
             }
             console.newline()
         }
-        stack.balancer = balancer
-        let checker = HealthChecker(balancer: balancer, tcp: stack.tcp, source: privateInterface.address, now: Clock.now())
-        self.balancer = balancer
-        self.checker = checker
-        loop.repeating(every: .milliseconds(100)) { checker.tick(now: Clock.now()) }
         for service in balancer.services {
             console.write("service ")
             console.write(service.configuration.name)
@@ -56,14 +43,8 @@ enum Balancer {
         }
     }
 
-    static func writeName(_ service: LoadBalancer.Service, _ backend: LoadBalancer.Backend) {
-        console.write(service.configuration.name)
-        console.write("/")
-        console.write(backend.configuration.name)
-    }
-
     /// `backends`: one aligned line per backend.
-    static func writeBackends() {
+    static func writeBackends(_ balancer: LoadBalancer?) {
         guard let balancer else {
             console.line("no services (this image was built without an appliance file)")
             return
@@ -88,9 +69,7 @@ enum Balancer {
         for service in balancer.services {
             for backend in service.backends {
                 var name = ByteText()
-                name.write(service.configuration.name)
-                name.write("/")
-                name.write(backend.configuration.name)
+                LoadBalancer.writeName(service, backend, to: &name)
                 console.write(bytes: name.bytes)
                 console.write(spaces: 18 - name.bytes.count)
                 console.write(backend.health.status.name)
@@ -110,19 +89,19 @@ enum Balancer {
     }
 
     /// `drain|enable|disable SERVICE/BACKEND`.
-    static func setState(_ state: LoadBalancer.AdministrativeState, target: [UInt8]) {
-        guard let (balancer, service, backend) = find(target) else { return }
+    static func setState(_ state: LoadBalancer.AdministrativeState, target: [UInt8], in balancer: LoadBalancer?) {
+        guard let (balancer, service, backend) = find(target, in: balancer) else { return }
         balancer.setAdministrative(state, service: service, backend: backend)
     }
 
     /// `weight SERVICE/BACKEND N`.
-    static func setWeight(_ weight: Int, target: [UInt8]) {
-        guard let (balancer, service, backend) = find(target) else { return }
+    static func setWeight(_ weight: Int, target: [UInt8], in balancer: LoadBalancer?) {
+        guard let (balancer, service, backend) = find(target, in: balancer) else { return }
         balancer.setWeight(weight, service: service, backend: backend)
     }
 
     /// The backend `SERVICE/BACKEND` names, or nil after saying why not.
-    private static func find(_ target: [UInt8]) -> (LoadBalancer, LoadBalancer.Service, LoadBalancer.Backend)? {
+    private static func find(_ target: [UInt8], in balancer: LoadBalancer?) -> (LoadBalancer, LoadBalancer.Service, LoadBalancer.Backend)? {
         guard let balancer else {
             console.line("no services (this image was built without an appliance file)")
             return nil
@@ -145,7 +124,7 @@ enum Balancer {
     }
 
     /// `conns`: the connection table's fill and flows by state, then the first flows.
-    static func writeConnections() {
+    static func writeConnections(_ balancer: LoadBalancer?) {
         guard let balancer else {
             console.line("no services (this image was built without an appliance file)")
             return
@@ -199,9 +178,7 @@ enum Balancer {
             console.write(spaces: max(1, 23 - client.bytes.count))
             let service = balancer.services[Int(entry.serviceIndex)]
             var name = ByteText()
-            name.write(service.configuration.name)
-            name.write("/")
-            name.write(service.backends[Int(entry.backendIndex)].configuration.name)
+            LoadBalancer.writeName(service, service.backends[Int(entry.backendIndex)], to: &name)
             console.write(bytes: name.bytes)
             console.write(spaces: max(1, 19 - name.bytes.count))
             console.write(decimal: UInt64(entry.snatPort), width: 5)

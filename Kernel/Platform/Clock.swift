@@ -1,8 +1,5 @@
 /// The monotonic clock: the TSC, calibrated once at boot against the PIT.
 enum Clock {
-    nonisolated(unsafe) static var converter = CycleConverter(cyclesPerSecond: 1_000_000_000)
-    nonisolated(unsafe) static var originCycles: UInt64 = 0
-
     /// Calibration window. Longer is more precise; 5 ms keeps the error
     /// within about 0.1% under TCG (a few microseconds of timing noise at
     /// either end) while costing little boot time.
@@ -11,12 +8,12 @@ enum Clock {
     static func calibrate() {
         let cycles = IntervalTimer.measureCycles(count: calibrationTicks)
         let reference = Interval(nanoseconds: UInt64(calibrationTicks) * 1_000_000_000 / IntervalTimer.frequency)
-        converter = CycleConverter(cycles: cycles, over: reference)
-        originCycles = bootTSC
+        Machine.state.clock = CycleConverter(cycles: cycles, over: reference)
+        Machine.state.originCycles = bootTSC
     }
 
     /// Time since the kernel's first instruction.
     static func now() -> Instant {
-        Instant(nanoseconds: converter.nanoseconds(cycles: rdtsc() &- originCycles))
+        Instant(nanoseconds: Machine.state.clock.nanoseconds(cycles: rdtsc() &- Machine.state.originCycles))
     }
 }

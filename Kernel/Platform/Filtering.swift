@@ -1,10 +1,8 @@
-/// The appliance's firewall (compiled from its rule file into
-/// `ApplianceFirewall`), its match log, and the `rules` console command.
+/// The console side of the appliance's firewall (compiled from its rule
+/// file into `ApplianceFirewall`): its match log and the `rules` command.
 enum Filtering {
-    nonisolated(unsafe) static var firewall: Firewall?
-
-    static func start(stack: NetworkStack) {
-        guard let firewall = ApplianceFirewall.makeFirewall() else {
+    static func start(_ firewall: Firewall?) {
+        guard let firewall else {
             console.line("firewall: none (every packet passes)")
             return
         }
@@ -18,8 +16,6 @@ enum Filtering {
             writePacket(record.packet)
             console.newline()
         }
-        stack.firewall = firewall
-        self.firewall = firewall
         console.write("firewall: ")
         console.write(decimal: firewall.rules.count)
         console.write(" rules; default policy in: ")
@@ -68,7 +64,7 @@ enum Filtering {
     }
 
     /// `rules`: each rule's counters, then the default policies and the invalid count.
-    static func writeRules() {
+    static func writeRules(_ firewall: Firewall?) {
         guard let firewall else {
             console.line("no firewall (this image was built without a rule file)")
             return

@@ -1,10 +1,8 @@
-/// Boot sequence and the kernel's top level.
+/// Boot sequence and the kernel's top level: the hardware comes up, then
+/// the one appliance, the shell and the event loop that runs them.
 enum Kernel {
     /// Highest address the boot page tables map.
     static let identityMapEnd: UInt64 = 4 << 30
-
-    nonisolated(unsafe) static var features = CPUFeatures()
-    nonisolated(unsafe) static var availableMemory: UInt64 = 0
 
     static func boot(magic: UInt32, info: UInt32) -> Never {
         Serial.initialize()
@@ -26,10 +24,10 @@ enum Kernel {
         kernelHeap = Heap(
             start: UnsafeMutableRawPointer(bitPattern: UInt(region.start)).unsafelyUnwrapped,
             byteCount: Int(region.end - region.start))
-        availableMemory = placement.availableBytes
+        Machine.state.availableMemory = placement.availableBytes
 
-        features = CPUFeatures(query: { cpuid($0, $1) })
-        Entropy.configure(features)
+        Machine.state.features = CPUFeatures(query: { cpuid($0, $1) })
+        Entropy.configure(Machine.state.features)
 
         let arguments = KernelArguments(commandLine: multiboot.arguments)
         let options = BootOptions(arguments, interfaces: ApplianceConfiguration.interfaces)
@@ -50,11 +48,11 @@ enum Kernel {
         if options.selfTest { SelfTest.run(loop: loop) }
 
         let networkStart = Clock.now()
-        Network.start(options: options, loop: loop)
+        let appliance = Network.start(options: options, loop: loop)
         let networkDone = Clock.now()
         InterruptController.unmask(InterruptController.timerLine)
         InterruptController.unmask(InterruptController.serialLine)
-        var shell = Shell(loop: loop)
+        var shell = Shell(loop: loop, appliance: appliance)
         loop.addPoller { shell.poll() }
 
         console.write("boot: ")
@@ -69,14 +67,14 @@ enum Kernel {
         if options.failTest { fail("fail-test requested on the kernel command line") }
         if let test = options.panicTest { PanicTests.trigger(test) }
         if let delay = options.shutdownAfter {
-            loop.schedule(after: delay) { shutdown() }
+            loop.schedule(after: delay) { shutdown(appliance) }
         }
         if let period = options.heartbeat, period > .zero {
-            loop.repeating(every: period) { writeStatus(loop: loop) }
+            loop.repeating(every: period) { writeStatus(loop: loop, appliance: appliance) }
         }
         Shell.prompt()
         loop.run()
-        shutdown()
+        shutdown(appliance)
     }
 
     private static func writeBanner(commandLine: UnsafeBufferPointer<UInt8>) {
@@ -85,19 +83,20 @@ enum Kernel {
         console.write(" - unikernel load balancer and firewall, appliance ")
         console.line(ApplianceConfiguration.name)
         console.write("cpu: ")
+        let features = Machine.state.features
         console.write(bytes: features.vendor)
         if !features.brand.isEmpty {
             console.write(", ")
             console.write(bytes: features.brand)
         }
         console.write(", tsc ")
-        console.write(fixedPoint: Clock.converter.cyclesPerSecond / 1_000_000, fractionDigits: 3)
+        console.write(fixedPoint: Machine.state.clock.cyclesPerSecond / 1_000_000, fractionDigits: 3)
         console.line(" GHz")
         console.write("cpu features: ")
         features.writeFlags(to: &console)
         console.newline()
         console.write("memory: ")
-        console.write(byteCount: availableMemory)
+        console.write(byteCount: Machine.state.availableMemory)
         console.write(" available, heap ")
         console.write(byteCount: UInt64(kernelHeap.statistics.capacity))
         console.newline()
@@ -123,7 +122,7 @@ enum Kernel {
         console.newline()
     }
 
-    static func writeStatus(loop: KernelLoop) {
+    static func writeStatus(loop: KernelLoop, appliance: Appliance) {
         console.beginLine()
         console.write("uptime ")
         console.write(fixedPoint: Clock.now().nanoseconds / 1_000_000, fractionDigits: 3)
@@ -136,14 +135,14 @@ enum Kernel {
         console.write(", serial ")
         console.write(decimal: irqCount(InterruptController.serialLine))
         console.newline()
-        Network.writeCounters()
+        Network.writeCounters(appliance.stack)
         writeHeap()
     }
 
-    static func shutdown() -> Never {
+    static func shutdown(_ appliance: Appliance) -> Never {
         console.beginLine()
-        Network.writeCounters()
-        Network.writeStackCounters()
+        Network.writeCounters(appliance.stack)
+        Network.writeStackCounters(appliance.stack)
         writeHeap()
         console.line(KernelContract.ExitValue.cleanShutdown.finalLine)
         exitQEMU(.cleanShutdown)

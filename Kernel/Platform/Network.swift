@@ -1,13 +1,6 @@
-/// Brings up the NICs, assigns their roles, and runs the stack and the
-/// admin-network services on the event loop.
+/// Brings up the NICs, assigns their roles, builds the appliance over them
+/// and runs it on the event loop.
 enum Network {
-    nonisolated(unsafe) static var stack: NetworkStack?
-    nonisolated(unsafe) static var interruptLines: [UInt8] = []
-    nonisolated(unsafe) static var tcpServices: [TCPTestService] = []
-
-    static let echoPort: UInt16 = 7
-    static let discardPort: UInt16 = 9
-    static let chargenPort: UInt16 = 19
     static let poolSize = 1024
 
     /// A NIC found on the bus, before it has a role.
@@ -16,7 +9,7 @@ enum Network {
         var device: any NetworkDevice
     }
 
-    static func start(options: BootOptions, loop: KernelLoop) {
+    static func start(options: BootOptions, loop: KernelLoop) -> Appliance {
         let devices = PCI.enumerate()
         for device in devices { PCI.writeDevice(device) }
 
@@ -70,6 +63,7 @@ enum Network {
         }
 
         var interfaces: [NetworkInterface] = []
+        var interruptLines: [UInt8] = []
         for role in InterfaceRole.allCases {
             let nic = assigned[role.rawValue]!
             let interface = NetworkInterface(configuration: options.interfaces[role.rawValue], device: nic.device)
@@ -79,9 +73,21 @@ enum Network {
             if line > 0 && line < 16 && !interruptLines.contains(line) { interruptLines.append(line) }
         }
 
-        let stack = NetworkStack(pool: pool, interfaces: interfaces)
-        stack.defaultRoute = options.defaultRoute
-        stack.onEvent = { event in
+        let settings = ApplianceSettings(
+            name: ApplianceConfiguration.name, telemetryPort: ApplianceConfiguration.telemetryPort,
+            adminToken: ApplianceConfiguration.adminToken.withUTF8Buffer { Array($0) },
+            services: ApplianceConfiguration.services, firewall: ApplianceFirewall.makeFirewall(),
+            ruleName: { ApplianceFirewall.table.name($0) }, defaultRoute: options.defaultRoute)
+        let environment = ApplianceEnvironment(clock: { Clock.now() }) { source in
+            let heap = kernelHeap.statistics
+            source.heapUsed = UInt64(heap.inUse)
+            source.heapFree = UInt64(heap.free)
+            source.heapPeak = UInt64(heap.peak)
+            source.loopBusy = loop.statistics.busy
+            source.loopIdle = loop.statistics.idle
+        }
+        let appliance = Appliance(settings: settings, pool: pool, interfaces: interfaces, environment: environment)
+        appliance.stack.onEvent = { event in
             switch event {
             case .gatewayResolved(let role, let address, let hardware):
                 console.beginLine()
@@ -94,29 +100,18 @@ enum Network {
                 console.newline()
             }
         }
-        stack.bindUDP(port: echoPort, on: [.admin]) { datagram in
-            stack.sendUDP(from: echoPort, to: datagram.source, port: datagram.sourcePort,
-                          payload: UnsafeRawBufferPointer(datagram.payload), now: Clock.now())
-        }
-        Network.stack = stack
-        let admin = [options.interfaces[InterfaceRole.admin.rawValue].address.address]
-        for (port, kind) in [(echoPort, TCPTestService.Kind.echo), (discardPort, .discard), (chargenPort, .chargen)] {
-            if let listener = stack.tcp.listen(port: port, addresses: admin, backlog: 64, limits: TCPTestService.limits) {
-                tcpServices.append(TCPTestService(kind: kind, listener: listener))
-            }
-        }
-
-        Balancer.start(stack: stack, loop: loop)
-        Filtering.start(stack: stack)
-        Telemetry.start(stack: stack, loop: loop)
+        Balancer.start(appliance)
+        Filtering.start(appliance.firewall)
+        Telemetry.start(appliance)
         for line in interruptLines { InterruptController.unmask(Int(line)) }
-        loop.addPoller { stack.poll(now: Clock.now()) }
-        loop.addDeadlineSource { stack.nextDeadline }
-        loop.repeating(every: .milliseconds(100)) { stack.tick(now: Clock.now()) }
+        loop.addPoller { appliance.poll(now: Clock.now()) }
+        loop.addDeadlineSource { appliance.nextDeadline }
+        loop.repeating(every: Appliance.tickInterval) { appliance.tick(now: Clock.now()) }
         // Gratuitous ARP and gateway resolution go out on the first turn of
         // the loop: the NICs are ready, but `ready` need not wait for the wire.
-        loop.schedule(after: .zero) { stack.announce(now: Clock.now()) }
+        loop.schedule(after: .zero) { appliance.announce(now: Clock.now()) }
         console.line("services on admin: udp echo 7, tcp echo 7, discard 9, chargen 19")
+        return appliance
     }
 
     private static func reportDriverFailure(_ pci: PCIDevice, _ error: DriverError) {
@@ -149,8 +144,7 @@ enum Network {
     }
 
     /// One line per NIC with its counters.
-    static func writeCounters() {
-        guard let stack else { return }
+    static func writeCounters(_ stack: NetworkStack) {
         for interface in stack.interfaces {
             let counters = interface.device.counters
             console.beginLine()
@@ -178,8 +172,7 @@ enum Network {
     }
 
     /// The stack's named counters that are not zero.
-    static func writeStackCounters() {
-        guard let stack else { return }
+    static func writeStackCounters(_ stack: NetworkStack) {
         console.beginLine()
         console.write("stack:")
         var any = false
@@ -204,8 +197,8 @@ enum Network {
 
 extension Network {
     /// TCP connections by state, and the layer's limits.
-    static func writeTCP() {
-        guard let stack else { return }
+    static func writeTCP(_ appliance: Appliance) {
+        let stack = appliance.stack
         console.beginLine()
         console.write("tcp:")
         for state in TCPState.allCases where state != .closed && state != .listen {
@@ -224,7 +217,7 @@ extension Network {
         console.write(decimal: UInt64(stack.tcp.timeWaitCount))
         console.write("/")
         console.write(decimal: UInt64(stack.tcp.configuration.maximumTimeWait))
-        for service in tcpServices {
+        for service in appliance.testServices {
             console.write(", port ")
             console.write(decimal: UInt64(service.listener.port))
             console.write(" accepted ")

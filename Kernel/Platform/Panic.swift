@@ -1,8 +1,6 @@
 /// The one way the kernel dies: a report on the console, then QEMU's
 /// debug-exit port with the panic status (or a halt, on machines without it).
 enum Panic {
-    nonisolated(unsafe) private static var inProgress = false
-
     /// Kernel-detected fatal condition with a message.
     static func halt(_ message: StaticString) -> Never {
         begin()
@@ -51,13 +49,13 @@ enum Panic {
     }
 
     private static func begin() {
-        if inProgress {
+        if Machine.state.panicking {
             // A fault while reporting a fault: report nothing more, just stop.
             console.newline()
             console.line(KernelContract.ExitValue.panic.finalLine)
             exitQEMU(.panic)
         }
-        inProgress = true
+        Machine.state.panicking = true
         console.newline()
     }
 

@@ -17,7 +17,7 @@ enum PanicTests {
             raiseBreakpoint()
         case .overflow:
             let big = Int.max - Int(opaqueZero())
-            sink = big + Int(opaqueZero() + 1)
+            keep(big + Int(opaqueZero() + 1))
         case .fatalError:
             fatalError("panic-test fatal error")
         case .precondition:
@@ -28,21 +28,23 @@ enum PanicTests {
             memory.deallocate()
         case .outOfMemory:
             // Megabyte blocks kept forever, as a leak would, until the heap runs out.
+            var leaked: UnsafeMutableRawPointer?
             while true {
                 let block = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
                 block.storeBytes(of: UInt(bitPattern: leaked), as: UInt.self)
                 leaked = block
+                keep(block)
             }
         }
         Panic.halt("panic-test returned without faulting")
     }
 
-    /// Zero the optimiser cannot see through, so the faults are not folded away.
+    /// Zero the optimiser cannot see through, so the faults are not folded
+    /// away: no panic is in progress while a test is being triggered.
     @inline(never)
-    static func opaqueZero() -> UInt32 { UInt32(truncatingIfNeeded: Clock.now().nanoseconds & 0) | volatileZero }
+    static func opaqueZero() -> UInt32 { Machine.state.panicking ? 1 : 0 }
 
-    nonisolated(unsafe) static var volatileZero: UInt32 = 0
-    nonisolated(unsafe) static var sink = 0
-    /// The newest block of the out-of-memory test; each holds the address of the one before.
-    nonisolated(unsafe) static var leaked: UnsafeMutableRawPointer?
+    /// Uses `value` where the optimiser cannot see, so computing it is never dropped.
+    @inline(never) @_optimize(none)
+    static func keep<Value>(_ value: Value) {}
 }

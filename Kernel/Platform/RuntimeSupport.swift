@@ -2,6 +2,8 @@
 
 /// The kernel heap. Starts empty (every request fails) until `Kernel.boot`
 /// gives it the memory the map offers; before that nothing may allocate.
+/// Global because the runtime reaches it through C entry points
+/// (`posix_memalign`, `free`) that carry no context.
 nonisolated(unsafe) var kernelHeap = Heap()
 
 /// The runtime force-unwraps what this returns, so a failure here would
@@ -41,8 +43,12 @@ func putchar(_ character: Int32) -> Int32 {
 /// so that recording it never allocates.
 enum RuntimeMessage {
     static let capacity = 240
-    nonisolated(unsafe) private static var length = 0
-    nonisolated(unsafe) private static var lineEnded = false
+
+    /// How much of the buffer holds the current line.
+    struct Cursor {
+        var length = 0
+        var lineEnded = false
+    }
 
     private static var storage: UnsafeMutablePointer<UInt8> {
         withUnsafeMutablePointer(to: &runtimeMessageStorage) { $0 }
@@ -50,21 +56,21 @@ enum RuntimeMessage {
 
     static func record(_ byte: UInt8) {
         if byte == 0x0A {
-            lineEnded = true
+            Machine.state.runtimeMessage.lineEnded = true
             return
         }
-        if lineEnded {
-            length = 0
-            lineEnded = false
+        if Machine.state.runtimeMessage.lineEnded {
+            Machine.state.runtimeMessage = Cursor()
         }
+        let length = Machine.state.runtimeMessage.length
         if length < capacity {
             storage[length] = byte
-            length += 1
+            Machine.state.runtimeMessage.length = length + 1
         }
     }
 
     static var lastLine: UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: storage, count: length)
+        UnsafeBufferPointer(start: storage, count: Machine.state.runtimeMessage.length)
     }
 }
 
@@ -89,16 +95,13 @@ func ceil(_ value: Double) -> Double {
 enum Entropy {
     enum Source { case rdseed, rdrand, jitter }
 
-    nonisolated(unsafe) static var source = Source.jitter
-    nonisolated(unsafe) static var mixer = EntropyMixer()
-
     static func configure(_ features: CPUFeatures) {
-        source = features.rdseed ? .rdseed : features.rdrand ? .rdrand : .jitter
-        if source == .jitter { gatherJitter(rounds: 256) }
+        Machine.state.entropySource = features.rdseed ? .rdseed : features.rdrand ? .rdrand : .jitter
+        if Machine.state.entropySource == .jitter { gatherJitter(rounds: 256) }
     }
 
     static var sourceName: StaticString {
-        switch source {
+        switch Machine.state.entropySource {
         case .rdseed: return "rdseed"
         case .rdrand: return "rdrand"
         case .jitter: return "tsc-jitter"
@@ -112,14 +115,14 @@ enum Entropy {
     static func word() -> UInt64 {
         var value: UInt64 = 0
         for _ in 0..<10 {
-            switch source {
+            switch Machine.state.entropySource {
             case .rdseed: if rdseed64(&value) { return value }
             case .rdrand: if rdrand64(&value) { return value }
             case .jitter: break
             }
         }
         gatherJitter(rounds: 8)
-        return mixer.next()
+        return Machine.state.entropyMixer.next()
     }
 
     /// Timing of port reads varies with emulation and cache state; the low
@@ -129,8 +132,8 @@ enum Entropy {
         for _ in 0..<rounds {
             _ = inb(0x80)
             let now = rdtsc()
-            mixer.mix(now &- previous)
-            mixer.mix(now)
+            Machine.state.entropyMixer.mix(now &- previous)
+            Machine.state.entropyMixer.mix(now)
             previous = now
         }
     }

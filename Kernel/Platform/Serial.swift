@@ -48,4 +48,6 @@ struct Console: TextSink {
     }
 }
 
+/// The one serial console. Global because every part of the kernel writes
+/// to it, the panic path included, which may run with nothing else intact.
 nonisolated(unsafe) var console = Console()

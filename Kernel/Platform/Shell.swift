@@ -1,10 +1,14 @@
-/// Commands typed on the serial console. The console is physical access,
-/// so nothing here asks for a token.
+/// Commands typed on the serial console (`ShellCommand` lists them). The
+/// console is physical access, so nothing here asks for a token.
 struct Shell {
     private var editor = LineEditor()
     let loop: KernelLoop
+    let appliance: Appliance
 
-    init(loop: KernelLoop) { self.loop = loop }
+    init(loop: KernelLoop, appliance: Appliance) {
+        self.loop = loop
+        self.appliance = appliance
+    }
 
     static func prompt() {
         console.write("skerry> ")
@@ -29,58 +33,49 @@ struct Shell {
 
     private func run(_ line: [UInt8]) {
         let words = KernelArguments(commandLine: line).arguments
-        guard let command = words.first?.key else { return }
-        if command.matches("help") {
+        guard let word = words.first?.key else { return }
+        guard let command = ShellCommand(name: word) else {
+            console.write("unknown command: ")
+            console.write(bytes: word)
+            console.line(" (try help)")
+            return
+        }
+        switch command {
+        case .help:
             console.line("commands:")
-            console.line("  help       this list")
-            console.line("  status     uptime, heap and event-loop figures")
-            console.line("  heap       heap statistics")
-            console.line("  nics       per-NIC counters and link state")
-            console.line("  netstat    the network stack's named counters (TCP included)")
-            console.line("  tcp        TCP connections by state, limits, services")
-            console.line("  backends   the balanced services' backends: health, admin state, connections")
-            console.line("  rules      firewall rules: hits, bytes, rate-limited, last hit; default policies")
-            console.line("  drain S/B  send backend B of service S no new connections")
-            console.line("  disable S/B  take it out entirely; enable S/B  bring it back")
-            console.line("  weight S/B N  set its weight for new connections (0-1000)")
-            console.line("  conns      the balancer's connection table: counts by state, the first flows")
-            console.line("  shutdown   stop the appliance cleanly")
-        } else if command.matches("status") {
-            Kernel.writeStatus(loop: loop)
-        } else if command.matches("heap") {
-            Kernel.writeHeap()
-        } else if command.matches("nics") {
-            Network.writeCounters()
-        } else if command.matches("netstat") {
-            Network.writeStackCounters()
-        } else if command.matches("tcp") {
-            Network.writeTCP()
-        } else if command.matches("backends") {
-            Balancer.writeBackends()
-        } else if command.matches("rules") {
-            Filtering.writeRules()
-        } else if command.matches("drain") || command.matches("enable") || command.matches("disable") {
-            let state: LoadBalancer.AdministrativeState =
-                command.matches("drain") ? .draining : command.matches("enable") ? .enabled : .disabled
+            for command in ShellCommand.allCases {
+                console.write("  ")
+                command.writeHelp(to: &console)
+                console.newline()
+            }
+        case .status: Kernel.writeStatus(loop: loop, appliance: appliance)
+        case .heap: Kernel.writeHeap()
+        case .nics: Network.writeCounters(appliance.stack)
+        case .netstat: Network.writeStackCounters(appliance.stack)
+        case .tcp: Network.writeTCP(appliance)
+        case .backends: Balancer.writeBackends(appliance.balancer)
+        case .rules: Filtering.writeRules(appliance.firewall)
+        case .conns: Balancer.writeConnections(appliance.balancer)
+        case .shutdown: Kernel.shutdown(appliance)
+        case .drain, .disable, .enable, .weight:
+            steer(command, words)
+        }
+    }
+
+    /// `drain|enable|disable SERVICE/BACKEND`, `weight SERVICE/BACKEND N`.
+    private func steer(_ command: ShellCommand, _ words: [KernelArguments.Argument]) {
+        if let state = command.adminAction?.administrativeState {
             guard words.count == 2 else {
                 console.line("usage: drain|enable|disable SERVICE/BACKEND")
                 return
             }
-            Balancer.setState(state, target: words[1].key)
-        } else if command.matches("weight") {
+            Balancer.setState(state, target: words[1].key, in: appliance.balancer)
+        } else {
             guard words.count == 3, let weight = words[2].key.decimalValue, weight <= UInt64(LoadBalancer.weights.upperBound) else {
                 console.line("usage: weight SERVICE/BACKEND N (0-1000)")
                 return
             }
-            Balancer.setWeight(Int(weight), target: words[1].key)
-        } else if command.matches("conns") {
-            Balancer.writeConnections()
-        } else if command.matches("shutdown") {
-            Kernel.shutdown()
-        } else {
-            console.write("unknown command: ")
-            console.write(bytes: command)
-            console.line(" (try help)")
+            Balancer.setWeight(Int(weight), target: words[1].key, in: appliance.balancer)
         }
     }
 }

@@ -1,56 +1,20 @@
-/// The telemetry port on the admin NIC (`telemetry-port` in the appliance
-/// file, 9100 by default): the kernel's wiring of the core's
-/// `TelemetryServer` (clients, protocols, limits) to the admin NIC, the
-/// clock, the event loop and the console.
+/// The console side of the telemetry port on the admin NIC
+/// (`telemetry-port` in the appliance file, 9100 by default), which the
+/// appliance runs: its announcement and the log of admin actions.
 enum Telemetry {
-    nonisolated(unsafe) static var server: TelemetryServer?
-    nonisolated(unsafe) static var stream: TelemetryStream?
-    nonisolated(unsafe) static var loop: KernelLoop?
-
-    static func start(stack: NetworkStack, loop: KernelLoop) {
-        guard let admin = stack.interface(.admin) else { return }
-        let port = ApplianceConfiguration.telemetryPort
-        guard let listener = stack.tcp.listen(port: port, addresses: [admin.address], backlog: 16) else {
+    static func start(_ appliance: Appliance) {
+        guard let telemetry = appliance.telemetry else {
             console.line("telemetry: the port is taken; no metrics, stream or admin actions")
             return
         }
-        let token = ApplianceConfiguration.adminToken.withUTF8Buffer { Array($0) }
-        let actions = AdminActions(token: token, balancer: stack.balancer) { Filtering.firewall?.resetCounters() }
-        actions.onAction = { action, peer, channel in
+        appliance.actions.onAction = { action, peer, channel in
             report(action, peer: peer, channel: channel)
         }
-        actions.onUnauthorized = { report in reportUnauthorized(report) }
-        self.loop = loop
-        let http = MetricsHTTP { ApplianceMetrics.write(source(stack)).bytes }
-        let stream = TelemetryStream(applianceName: ApplianceConfiguration.name, actions: actions) { source(stack) }
-        self.stream = stream
-        let server = TelemetryServer(listener: listener, stream: stream, http: http) { Clock.now() }
-        self.server = server
-        loop.repeating(every: .milliseconds(100)) { server.tick(now: Clock.now()) }
+        appliance.actions.onUnauthorized = { report in reportUnauthorized(report) }
         console.write("telemetry: admin port ")
-        console.write(decimal: UInt64(port))
+        console.write(decimal: UInt64(telemetry.listener.port))
         console.write(": telemetry stream, GET /metrics; admin actions ")
-        console.line(token.isEmpty ? "off (no admin token)" : "need the admin token")
-    }
-
-    /// Pushes `event` to stream subscribers.
-    static func publish(_ event: TelemetryEvent) {
-        stream?.publish(event, uptime: Clock.now().since(.zero))
-    }
-
-    private static func source(_ stack: NetworkStack) -> MetricsSource {
-        let now = Clock.now()
-        let heap = kernelHeap.statistics
-        var source = MetricsSource(
-            now: now, uptime: now.since(.zero), heapUsed: UInt64(heap.inUse), heapFree: UInt64(heap.free),
-            heapPeak: UInt64(heap.peak), stack: stack, firewall: Filtering.firewall
-        ) { ApplianceFirewall.table.name($0) }
-        if let loop {
-            source.loopBusy = loop.statistics.busy
-            source.loopIdle = loop.statistics.idle
-        }
-        source.telemetry = stream?.counters
-        return source
+        console.line(appliance.settings.adminToken.isEmpty ? "off (no admin token)" : "need the admin token")
     }
 
     /// Logs an admin action on the console; the stream tells its subscribers.
@@ -59,11 +23,11 @@ enum Telemetry {
         console.write("admin: ")
         switch action {
         case .state(let state, let service, let backend):
-            Balancer.writeName(service, backend)
+            LoadBalancer.writeName(service, backend, to: &console)
             console.write(" set to ")
             console.write(state.name)
         case .weight(let value, let service, let backend):
-            Balancer.writeName(service, backend)
+            LoadBalancer.writeName(service, backend, to: &console)
             console.write(" weight set to ")
             console.write(decimal: value)
         case .resetCounters:

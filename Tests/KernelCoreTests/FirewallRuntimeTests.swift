@@ -109,7 +109,7 @@ private func packet(_ protocolNumber: UInt8 = 6, source: UInt32 = 0x0A00_0202, p
             guard packet.direction == .inbound else { return -1 }
             return packet.destinationPort == 22 ? 0 : packet.destinationPort == 23 ? 1 : -1
         }
-        fixture.stack.firewall = firewall
+        fixture.stack.install(FirewallHook(firewall))
         let publicNIC = fixture.device(.public)
         publicNIC.sent.removeAll()
 
@@ -140,9 +140,9 @@ private func packet(_ protocolNumber: UInt8 = 6, source: UInt32 = 0x0A00_0202, p
     @Test func rejectsOtherProtocolsWithAdministrativelyProhibited() throws {
         let fixture = StackFixture()
         fixture.teach(.public, peer)
-        fixture.stack.firewall = Firewall(rules: [FirewallRuleDescriptor(action: .reject)], policies: []) {
+        fixture.stack.install(FirewallHook(Firewall(rules: [FirewallRuleDescriptor(action: .reject)], policies: []) {
             $0.direction == .inbound && $0.protocolNumber == 17 ? 0 : -1
-        }
+        }))
         var datagram = [UInt8](repeating: 0, count: 8)
         datagram.withUnsafeMutableBytes { raw in
             UDPDatagram.emit(into: raw, sourcePort: 5555, destinationPort: 53, payloadLength: 0, source: peer,
@@ -164,7 +164,7 @@ private func packet(_ protocolNumber: UInt8 = 6, source: UInt32 = 0x0A00_0202, p
         let firewall = Firewall(rules: [FirewallRuleDescriptor(action: .drop)], policies: []) {
             $0.direction == .outbound && $0.protocolNumber == 1 ? 0 : -1
         }
-        fixture.stack.firewall = firewall
+        fixture.stack.install(FirewallHook(firewall))
         var echo: [UInt8] = [8, 0, 0, 0, 0, 1, 0, 1]
         echo.withUnsafeMutableBytes { try! ICMPv4Message(parsing: $0).fillChecksum() }
         fixture.device(.public).sent.removeAll()

@@ -18,7 +18,7 @@ final class BalancerFixture {
         balancer = LoadBalancer(
             services: [ServiceConfiguration(name: "web", port: 80, algorithm: algorithm, backends: backends, maximumConnections: maximumConnections)],
             publicAddress: IPv4Address(10, 0, 2, 15), privateAddress: IPv4Address(10, 0, 3, 15), connectionCapacity: 1024)
-        fixture.stack.balancer = balancer
+        fixture.stack.inbound.append(BalancerHook(balancer))
         fixture.teach(.public, client)
         fixture.teach(.private, backendHost)
         for device in fixture.devices { device.sent.removeAll() }

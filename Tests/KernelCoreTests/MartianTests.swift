@@ -53,7 +53,7 @@ import Testing
         let firewall = Firewall(rules: [FirewallRuleDescriptor(action: .reject)], policies: []) { packet in
             packet.direction == .inbound && packet.protocolNumber == IPv4Packet.ProtocolNumber.tcp ? 0 : -1
         }
-        fixture.stack.firewall = firewall
+        fixture.stack.install(FirewallHook(firewall))
         for device in fixture.devices { device.sent.removeAll() }
         return fixture
     }
@@ -266,7 +266,7 @@ import Testing
                 backends: [BackendConfiguration(name: "lo", address: IPv4Address(127, 0, 0, 1), port: 8080, maximumConnections: 0)],
                 maximumConnections: 0)],
             publicAddress: publicAddress, privateAddress: IPv4Address(10, 0, 3, 15), connectionCapacity: 16)
-        fixture.stack.balancer = balancer
+        fixture.stack.inbound.append(BalancerHook(balancer))
         let service = balancer.services[0]
         for _ in 0..<2 {
             balancer.recordCheck(service: service, backend: service.backends[0], success: true, latency: .milliseconds(1), now: fixture.now)
@@ -292,7 +292,7 @@ import Testing
         let firewall = Firewall(rules: [FirewallRuleDescriptor(action: .reject)], policies: []) { packet in
             packet.direction == .inbound && packet.protocolNumber == 17 && packet.destinationPort == 23 ? 0 : -1
         }
-        fixture.stack.firewall = firewall
+        fixture.stack.install(FirewallHook(firewall))
         fixture.stack.icmpErrorRate = 3
         let frames = [
             fixture.ipv4Frame(to: .public, from: peer, protocolNumber: 17, payload: udp(from: peer, to: publicAddress, port: 9)),

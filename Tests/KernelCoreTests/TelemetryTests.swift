@@ -89,10 +89,11 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
         let fixture = BalancerFixture()
         let firewall = Firewall(rules: [FirewallRuleDescriptor(action: .drop)], policies: []) { $0.destinationPort == 22 ? 0 : -1 }
         let names: StaticString = "block-ssh"
-        let source = MetricsSource(
+        var source = MetricsSource(
             now: fixture.now, uptime: .milliseconds(1_500), heapUsed: 10, heapFree: 20, heapPeak: 15, stack: fixture.fixture.stack,
             firewall: firewall
         ) { _ in UnsafeBufferPointer(start: names.utf8Start, count: names.utf8CodeUnitCount) }
+        source.balancer = fixture.balancer
         let lines = text(ApplianceMetrics.write(source).bytes).split(separator: "\n").map(String.init)
         var types: [String: String] = [:]
         var helped = Set<String>()

@@ -10,6 +10,8 @@ public struct MetricsSource {
     public var loopBusy = Interval.zero
     public var loopIdle = Interval.zero
     public var stack: NetworkStack
+    /// The balancer on the stack's inbound chain, if the appliance balances.
+    public var balancer: LoadBalancer?
     public var firewall: Firewall?
     /// The telemetry port's counters, where it runs.
     public var telemetry: TelemetryCounters?
@@ -38,7 +40,7 @@ public enum ApplianceMetrics {
         system(&text, source)
         interfaces(&text, source.stack)
         stackAndTCP(&text, source.stack)
-        if let balancer = source.stack.balancer {
+        if let balancer = source.balancer {
             services(&text, balancer)
             backends(&text, balancer, now: source.now)
             connectionTable(&text, balancer.tracker)

@@ -72,7 +72,7 @@ public final class SyntheticAppliance {
         }
         balancer = LoadBalancer(services: configurations, publicAddress: IPv4Address(10, 0, 2, 15),
                                 privateAddress: IPv4Address(10, 0, 3, 15), connectionCapacity: 65_536)
-        stack.balancer = balancer
+        stack.inbound.append(BalancerHook(balancer))
         // Healthy from the start: the default rise is two passed checks.
         for service in balancer.services {
             for backend in service.backends {
@@ -103,6 +103,7 @@ public final class SyntheticAppliance {
             firewall: firewall) { [ruleNames] index in
             ruleNames[index].withUnsafeBufferPointer { $0 }
         }
+        source.balancer = balancer
         source.loopBusy = .milliseconds(now.nanoseconds / 50_000_000)
         source.loopIdle = .milliseconds(now.nanoseconds / 1_100_000)
         return source

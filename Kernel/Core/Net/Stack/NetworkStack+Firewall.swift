@@ -114,20 +114,11 @@ extension NetworkStack {
     }
 
     /// Whether a TCP flow between a local and a remote endpoint is tracked:
-    /// a kernel connection, or a balanced flow seen from either side.
+    /// a kernel connection, or a flow an inbound hook keeps (the balancer's, seen from either side).
     private func tracksTCP(local: IPv4Address, localPort: UInt16, remote: IPv4Address, remotePort: UInt16,
                            on interface: NetworkInterface) -> Bool {
         if tcp.tracks(local: local, localPort: localPort, remote: remote, remotePort: remotePort) { return true }
-        guard let balancer, local == interface.address else { return false }
-        let tcpNumber = IPv4Packet.ProtocolNumber.tcp
-        switch interface.role {
-        case .public:
-            return balancer.tracksClient(remote, port: remotePort, servicePort: localPort, protocolNumber: tcpNumber)
-        case .private:
-            return balancer.tracksBackend(remote, port: remotePort, snatPort: localPort, protocolNumber: tcpNumber)
-        case .admin:
-            return false
-        }
+        return hooksTrackTCP(local: local, localPort: localPort, remote: remote, remotePort: remotePort, on: interface)
     }
 
     /// Requests open flows; errors are related when they quote a packet of

@@ -17,10 +17,10 @@ public final class NetworkStack {
     public let interfaces: [NetworkInterface]
     /// TCP endpoints on this stack's addresses.
     public let tcp: TCPLayer
-    /// Full-NAT balancing of service ports on the public address, if configured.
-    public var balancer: LoadBalancer?
-    /// Filters every IPv4 packet received and sent, if configured.
-    public var firewall: Firewall?
+    /// Hooks on every IPv4 packet addressed to an interface, before local delivery.
+    public var inbound = InboundChain()
+    /// Hooks on every IPv4 packet about to leave an interface.
+    public var outbound = OutboundChain()
     private var lastNow = Instant.zero
     public internal(set) var counters = StackCounters()
     /// The interface whose gateway takes traffic for destinations no interface is on.
@@ -194,27 +194,10 @@ public final class NetworkStack {
             return pool.give(buffer)
         }
         if packet.hasOptions { counters[.ipv4OptionsSkipped] += 1 }
-        if let firewall, !admitInbound(packet, on: interface, firewall: firewall, now: now) {
-            return pool.give(buffer)
-        }
-        if let balancer, interface.role != .admin {
-            let verdict = interface.role == .public
-                ? balancer.fromClient(packet.bytes, now: now) : balancer.fromBackend(packet.bytes, now: now)
-            switch verdict {
-            case .notOurs:
-                break
-            case .drop:
-                counters[.balancerDrops] += 1
-                return pool.give(buffer)
-            case .refuse:
-                counters[.balancerRefused] += 1
-                tcp.refuse(packet.payload, source: packet.source, destination: packet.destination, now: now)
-                return pool.give(buffer)
-            case .forward(let target):
-                counters[.balancerForwarded] += 1
-                forward(buffer, packetLength: packet.totalLength, toward: target, now: now)
-                return
-            }
+        switch runInbound(packet, buffer: buffer, on: interface, now: now) {
+        case .pass: break
+        case .consume: return
+        case .drop: return pool.give(buffer)
         }
         switch packet.protocolNumber {
         case IPv4Packet.ProtocolNumber.icmp:
@@ -286,6 +269,36 @@ public final class NetworkStack {
             interface: interface.role, source: packet.source, sourcePort: datagram.sourcePort,
             destination: packet.destination, destinationPort: port, payload: datagram.payload))
         pool.give(buffer)
+    }
+
+    // MARK: Hooks
+
+    private func runInbound(_ packet: IPv4Packet, buffer: PacketBuffer, on interface: NetworkInterface, now: Instant)
+        -> HookVerdict
+    {
+        for index in inbound.hooks.indices {
+            let verdict = inbound.hooks[index].inbound(packet, buffer: buffer, on: interface, stack: self, now: now)
+            inbound.record(verdict, at: index)
+            if verdict != .pass { return verdict }
+        }
+        return .pass
+    }
+
+    private func runOutbound(_ buffer: PacketBuffer, on interface: NetworkInterface, now: Instant) -> HookVerdict {
+        for index in outbound.hooks.indices {
+            let verdict = outbound.hooks[index].outbound(buffer, on: interface, stack: self, now: now)
+            outbound.record(verdict, at: index)
+            if verdict != .pass { return verdict }
+        }
+        return .pass
+    }
+
+    /// Whether an inbound hook keeps state for this TCP flow (a balanced flow, say).
+    func hooksTrackTCP(local: IPv4Address, localPort: UInt16, remote: IPv4Address, remotePort: UInt16,
+                       on interface: NetworkInterface) -> Bool {
+        inbound.hooks.contains {
+            $0.tracksTCP(local: local, localPort: localPort, remote: remote, remotePort: remotePort, on: interface)
+        }
     }
 
     // MARK: Send
@@ -372,7 +385,7 @@ public final class NetworkStack {
 
     /// Sends a packet the balancer has rewritten in place: a new Ethernet
     /// header toward the next hop for `target`.
-    private func forward(_ buffer: PacketBuffer, packetLength: Int, toward target: IPv4Address, now: Instant) {
+    func forward(_ buffer: PacketBuffer, packetLength: Int, toward target: IPv4Address, now: Instant) {
         let header = buffer.frame.slice(EthernetFrame.headerLength, EthernetFrame.headerLength + IPv4Packet.minimumHeaderLength)
         guard mayTransmit(source: IPv4Address(value: header.u32(12)), destination: IPv4Address(value: header.u32(16))) else {
             return pool.give(buffer)
@@ -391,7 +404,10 @@ public final class NetworkStack {
     private func transmitFrame(_ buffer: PacketBuffer, to nextHop: IPv4Address, on interface: NetworkInterface, now: Instant)
         -> Bool
     {
-        if let firewall, !admitOutbound(buffer, on: interface, firewall: firewall, now: now) {
+        switch runOutbound(buffer, on: interface, now: now) {
+        case .pass: break
+        case .consume: return true
+        case .drop:
             pool.give(buffer)
             return false
         }
@@ -495,7 +511,6 @@ public final class NetworkStack {
     /// Periodic work: ARP retries, expiry, and gateway refresh.
     public func tick(now: Instant) {
         lastNow = now
-        balancer?.sweep(now: now)
         for interface in interfaces {
             interface.arp.expire(
                 now: now, retry: { sendARPRequest(for: $0, on: interface) },

@@ -32,7 +32,7 @@ public enum TelemetryEncoder {
 
     public static func schema(_ out: inout TelemetryFrameWriter, _ source: MetricsSource) {
         out.begin(.schema)
-        let balancer = source.stack.balancer
+        let balancer = source.balancer
         var flags: UInt64 = 0
         if balancer != nil { flags |= TelemetryProtocol.hasBalancer }
         if source.firewall != nil { flags |= TelemetryProtocol.hasFirewall }
@@ -112,7 +112,7 @@ public enum TelemetryEncoder {
         for index in 0..<TCPCounters.count { out.varint(tcpCounters.value(index)) }
         out.varint(source.stack.tcp.connectionCount)
         out.varint(source.stack.tcp.timeWaitCount)
-        if let balancer = source.stack.balancer { balancerValues(&out, balancer, now: source.now) }
+        if let balancer = source.balancer { balancerValues(&out, balancer, now: source.now) }
         if let firewall = source.firewall { firewallValues(&out, firewall, now: source.now, since: rulesSince) }
         out.end()
     }

@@ -258,7 +258,7 @@ struct LimitWatch {
 
     mutating func check(_ source: MetricsSource, refusedClients: UInt64, report: (TelemetryProtocol.Limit, UInt64) -> Void) {
         var current = [UInt64](repeating: 0, count: TelemetryProtocol.Limit.allCases.count)
-        if let balancer = source.stack.balancer {
+        if let balancer = source.balancer {
             current[0] = balancer.tracker.counters[.tableFull]
             current[1] = balancer.tracker.counters[.snatPortsExhausted]
             current[2] = balancer.counters[.serviceLimit]
