@@ -1,3 +1,4 @@
+import KernelCore
 import SkerryKit
 
 /// One backend as the Backends view lists it.
@@ -17,7 +18,7 @@ public struct BackendRow: Sendable {
 /// One firewall rule, or a default-policy row, as the Firewall view lists it.
 public struct RuleRow: Sendable {
     public var name: String
-    public var action: String
+    public var action: FirewallAction
     public var packets: UInt64
     public var bytes: UInt64
     public var rate: Double
@@ -46,11 +47,11 @@ extension Dashboard {
             }
         }
         let filter = state.filter[.backends, default: ""].lowercased()
-        if !filter.isEmpty { rows = rows.filter { $0.label.lowercased().contains(filter) || $0.values.administrative.contains(filter) } }
+        if !filter.isEmpty { rows = rows.filter { $0.label.lowercased().contains(filter) || "\($0.values.administrative.label)".contains(filter) } }
         let ascending: (BackendRow, BackendRow) -> Bool
         switch state.backendSort {
         case .name: ascending = { ($0.label, $0.index) < ($1.label, $1.index) }
-        case .state: ascending = { ($0.values.up ? 1 : 0, $0.values.administrative, $0.index) < ($1.values.up ? 1 : 0, $1.values.administrative, $1.index) }
+        case .state: ascending = { ($0.values.up ? 1 : 0, "\($0.values.administrative.label)", $0.index) < ($1.values.up ? 1 : 0, "\($1.values.administrative.label)", $1.index) }
         case .active: ascending = { ($1.values.traffic.activeConnections, $0.index) < ($0.values.traffic.activeConnections, $1.index) }
         case .total: ascending = { ($1.values.traffic.totalConnections, $0.index) < ($0.values.traffic.totalConnections, $1.index) }
         case .rate: ascending = { ($1.rate, $0.index) < ($0.rate, $1.index) }
@@ -79,7 +80,7 @@ extension Dashboard {
         let filter = state.filter[.firewall, default: ""].lowercased()
         var order = Array(0..<count)
         if !filter.isEmpty {
-            order = order.filter { schema.rules[$0].name.lowercased().contains(filter) || schema.rules[$0].action.contains(filter) }
+            order = order.filter { schema.rules[$0].name.lowercased().contains(filter) || "\(schema.rules[$0].action.name)".contains(filter) }
         }
         switch state.ruleSort {
         case .hits: order.sort { (packets[$1], $0) < (packets[$0], $1) }
@@ -98,7 +99,7 @@ extension Dashboard {
         }
         for (index, action) in schema.policies.enumerated() where index < firewall.policies.count {
             let name = "policy " + Telemetry.Schema.policyNames[index]
-            if !filter.isEmpty && !name.contains(filter) && !action.contains(filter) { continue }
+            if !filter.isEmpty && !name.contains(filter) && !"\(action.name)".contains(filter) { continue }
             rows.append(RuleRow(name: name, action: action, packets: firewall.policies[index].packets,
                                 bytes: firewall.policies[index].bytes, rate: 0, lastHitMilliseconds: nil, history: [], isPolicy: true))
         }

@@ -4,7 +4,6 @@ public enum BalancerCounter: Int, CounterKey, CaseIterable {
     case noBackend
     case serviceLimit
     case ttlExpired
-    case unknownReplies
     /// RST and FIN segments of a tracked flow with a wrong TCP checksum, dropped.
     case badChecksum
 
@@ -14,7 +13,6 @@ public enum BalancerCounter: Int, CounterKey, CaseIterable {
         case .noBackend: "no-backend"
         case .serviceLimit: "service-limit"
         case .ttlExpired: "ttl-expired"
-        case .unknownReplies: "unknown-replies"
         case .badChecksum: "bad-checksum"
         }
     }
