@@ -87,7 +87,7 @@ public struct TelemetryDecoder {
             var reader = TelemetryFieldReader(payload, message: "result")
             let request = try reader.varint("request id")
             let code = try reader.count("code", limit: 255)
-            guard let known = Telemetry.AdminResult.Code(rawValue: code) else { throw .malformed(message: "result", field: "code") }
+            guard let known = Telemetry.AdminResult.Code(rawValue: UInt8(code)) else { throw .malformed(message: "result", field: "code") }
             return .result(Telemetry.AdminResult(request: request, code: known, message: try reader.string("message")))
         default:
             throw .unknownMessage(type)

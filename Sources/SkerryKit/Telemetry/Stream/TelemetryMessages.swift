@@ -198,9 +198,7 @@ public enum Telemetry {
 
     /// The answer to an admin request.
     public struct AdminResult: Encodable, Equatable, Sendable {
-        public enum Code: Int, Codable, Sendable {
-            case ok = 0, unauthorized = 1, actionsOff = 2, notFound = 3, badRequest = 4
-        }
+        public typealias Code = TelemetryProtocol.ResultCode
 
         public var request: UInt64
         public var code: Code
@@ -265,6 +263,7 @@ extension LoadBalancer.AdministrativeState: Encodable {}
 extension FirewallAction: Encodable {}
 extension TelemetryProtocol.AdminAction: Encodable {}
 extension TelemetryProtocol.Channel: Encodable {}
+extension TelemetryProtocol.ResultCode: Encodable {}
 
 extension CounterSet {
     public func encode(to encoder: any Encoder) throws {
