@@ -178,8 +178,39 @@ import Testing
         #expect(model.counter("no-such-counter") == nil)
     }
 
-    @Test func namesTheClientDoesNotKnowAreSkipped() {
+    @Test func namesTheClientDoesNotKnowAreSkipped() throws {
         let names = CounterNames<DeviceCounter>(["rx-packets", "from-a-newer-appliance", "tx-bytes"])
         #expect(names.keys == [.rxPackets, nil, .txBytes])
+        // A newer appliance's stack counter between two known ones: its value is skipped, the rest stay aligned.
+        var out = TelemetryFrameWriter()
+        out.begin(.hello)
+        out.varint(UInt64(TelemetryProtocol.version))
+        out.string(Array("newer".utf8))
+        out.varint(0)
+        out.varint(0)
+        out.end()
+        out.begin(.schema)
+        out.varint(0)  // no balancer, firewall or telemetry
+        out.varint(0)  // no NICs
+        out.varint(3)
+        for name in ["frames-received", "from-a-newer-appliance", "udp-delivered"] { out.string(Array(name.utf8)) }
+        out.varint(0)  // no TCP counters
+        out.varint(0)  // no NIC counters
+        out.end()
+        out.begin(.snapshot)
+        for value: UInt64 in [1, 0, 2000, 1, 2, 3, 4, 5] { out.varint(value) }  // sequence .. loop idle
+        for value: UInt64 in [11, 99, 13] { out.varint(value) }  // the stack's counters
+        out.varint(7)  // TCP open
+        out.varint(8)  // TCP time-wait
+        out.end()
+        var decoder = TelemetryDecoder()
+        decoder.append(out.bytes)
+        var model = TelemetryModel()
+        while let message = try decoder.next() { model.apply(message) }
+        let snapshot = try #require(model.snapshot)
+        #expect(snapshot.stackCounters[.framesReceived] == 11 && snapshot.stackCounters[.udpDelivered] == 13)
+        #expect(snapshot.stackCounters.total == 24, "the unknown counter's value lands nowhere")
+        #expect(snapshot.tcpOpen == 7 && snapshot.tcpTimeWait == 8)
+        #expect(model.counter("from-a-newer-appliance") == nil && model.counter("udp-delivered") == 13)
     }
 }
