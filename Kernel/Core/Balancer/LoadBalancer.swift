@@ -40,7 +40,7 @@ public final class LoadBalancer {
     }
 
     /// An operator's decision about a backend, independent of its health.
-    public enum AdministrativeState: Sendable, Equatable {
+    public enum AdministrativeState: Sendable, Equatable, CaseIterable {
         case enabled
         /// Keeps its open connections, gets no new ones.
         case draining

@@ -226,9 +226,7 @@ public enum TelemetryEncoder {
     }
 }
 
-extension LoadBalancer.AdministrativeState: CaseIterable {
-    public static var allCases: [Self] { [.enabled, .draining, .disabled] }
-
+extension LoadBalancer.AdministrativeState {
     /// Its number in the telemetry stream.
     public var code: UInt8 {
         switch self {
@@ -240,12 +238,8 @@ extension LoadBalancer.AdministrativeState: CaseIterable {
 
     /// The state with stream number `code`, if any.
     public init?(code: UInt8) {
-        switch code {
-        case 0: self = .enabled
-        case 1: self = .draining
-        case 2: self = .disabled
-        default: return nil
-        }
+        guard let state = Self.allCases.first(where: { $0.code == code }) else { return nil }
+        self = state
     }
 
     /// Its lower-case word, as Prometheus labels, `skerry stats`, smoke
