@@ -35,7 +35,7 @@ extension Frame {
             let idle = row.packets == 0
             drawRow([
                 (row.name, Style(row.isPolicy ? .dim : .normal, bold: !row.isPolicy && !idle)),
-                (row.action, Self.actionStyle(row.action)), (Format.count(row.packets), Style(idle ? .dim : .normal)),
+                ("\(row.action.name)", Self.actionStyle(row.action)), (Format.count(row.packets), Style(idle ? .dim : .normal)),
                 (Format.bytes(Double(row.bytes)), Style(idle ? .dim : .normal)), (row.isPolicy ? "" : Format.count(row.rate), .normal),
                 (row.isPolicy ? "" : glyphs.sparkline(row.history, width: 14), Style(.spark)),
                 (row.lastHitMilliseconds.map { Format.milliseconds($0) + " ago" } ?? (row.isPolicy ? "" : "never"), Style(.dim)),

@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 import SkerryKit
 
 /// Draws one frame: title bar, view tabs, banners, the current view, the
@@ -237,27 +238,21 @@ struct Frame {
     static func healthStyle(_ up: Bool) -> Style { Style(up ? .up : .down, bold: true) }
 
     /// As the console says it: DRAIN and DISABLED stand out, enabled does not.
-    static func adminLabel(_ administrative: String) -> String {
+    static func adminLabel(_ administrative: LoadBalancer.AdministrativeState) -> String { "\(administrative.name)" }
+
+    static func adminStyle(_ administrative: LoadBalancer.AdministrativeState) -> Style {
         switch administrative {
-        case "draining": return "DRAIN"
-        case "disabled": return "DISABLED"
-        default: return administrative
+        case .draining: return Style(.draining, bold: true)
+        case .disabled: return Style(.disabled, bold: true)
+        case .enabled: return Style(.dim)
         }
     }
 
-    static func adminStyle(_ administrative: String) -> Style {
-        switch administrative {
-        case "draining": return Style(.draining, bold: true)
-        case "disabled": return Style(.disabled, bold: true)
-        default: return Style(.dim)
-        }
-    }
-
-    static func actionStyle(_ action: String) -> Style {
+    static func actionStyle(_ action: FirewallAction) -> Style {
         switch action {
-        case "accept": return Style(.accept)
-        case "drop": return Style(.drop, bold: true)
-        default: return Style(.reject, bold: true)
+        case .accept: return Style(.accept)
+        case .drop: return Style(.drop, bold: true)
+        case .reject: return Style(.reject, bold: true)
         }
     }
 

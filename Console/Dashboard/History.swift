@@ -34,7 +34,7 @@ public struct History: Sendable {
         Self.push(&tableEntries, Double(snapshot.connectionTable?.entries ?? 0))
         if let schema = model.schema {
             var dropped = 0.0
-            for (index, rule) in schema.rules.enumerated() where rule.action != "accept" && index < rates.rulePackets.count {
+            for (index, rule) in schema.rules.enumerated() where rule.action != .accept && index < rates.rulePackets.count {
                 dropped += rates.rulePackets[index]
             }
             Self.push(&drops, dropped)

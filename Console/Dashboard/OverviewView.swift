@@ -55,11 +55,11 @@ extension Frame {
             let rates = model.rates
             let rx = rates.map { index < $0.nicReceiveBytes.count ? Format.bytes($0.nicReceiveBytes[index]) + "/s" : "-" } ?? "-"
             let tx = rates.map { index < $0.nicTransmitBytes.count ? Format.bytes($0.nicTransmitBytes[index]) + "/s" : "-" } ?? "-"
-            let drops = values.rxDropsNoBuffer + values.rxDropsBadFrame + values.txDropsRingFull + values.errors
+            let drops = values.counters.drops
             let series = index < dashboard.history.nicBytes.count ? dashboard.history.nicBytes[index] : []
             drawRow([(nic.role, Style(bold: true)), (nic.model, .normal), (nic.address, .normal),
                      (values.linkUp ? "up" : "DOWN", Self.healthStyle(values.linkUp)), (rx, .normal), (tx, .normal),
-                     (Format.count(values.rxPackets), .normal), ("\(drops)", Style(drops > 0 ? .warning : .dim)),
+                     (Format.count(values.counters[.rxPackets]), .normal), ("\(drops)", Style(drops > 0 ? .warning : .dim)),
                      (glyphs.sparkline(series, width: 16), Style(.spark))], columns, kept, y: y)
             y += 1
         }
@@ -72,7 +72,7 @@ extension Frame {
         let total = snapshot.services.reduce(0) { $0 + $1.totalConnections }
         let refused = snapshot.services.reduce(0) { $0 + $1.refusedConnections }
         let drops = (snapshot.firewall?.rules ?? [:]).reduce(UInt64(0)) { sum, entry in
-            entry.key < schema.rules.count && schema.rules[entry.key].action != "accept" ? sum + entry.value.packets : sum
+            entry.key < schema.rules.count && schema.rules[entry.key].action != .accept ? sum + entry.value.packets : sum
         }
         let table = snapshot.connectionTable
         let capacity = Double(max(1, schema.connectionCapacity))
@@ -82,7 +82,7 @@ extension Frame {
             ("firewall drops", "\(Format.count(drops))  (\(Format.rate(history.drops.last ?? 0)))", history.drops, .drop),
             ("traffic in/out", "\(Format.bytes(history.receiveBytes.last ?? 0))/s / \(Format.bytes(history.transmitBytes.last ?? 0))/s",
              zip(history.receiveBytes, history.transmitBytes).map { $0 + $1 }, .spark),
-            ("connection table", "\(table?.entries ?? 0) of \(schema.connectionCapacity)  (full: \(table?.tableFull ?? 0))",
+            ("connection table", "\(table?.entries ?? 0) of \(schema.connectionCapacity)  (full: \(table?.counters[.tableFull] ?? 0))",
              history.tableEntries.map { $0 / capacity }, .spark),
         ]
         let sparkWidth = max(10, width - 66)

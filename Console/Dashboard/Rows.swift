@@ -1,3 +1,4 @@
+import KernelCore
 import SkerryKit
 
 /// One backend as the Backends view lists it.
@@ -17,7 +18,7 @@ public struct BackendRow: Sendable {
 /// One firewall rule, or a default-policy row, as the Firewall view lists it.
 public struct RuleRow: Sendable {
     public var name: String
-    public var action: String
+    public var action: FirewallAction
     public var packets: UInt64
     public var bytes: UInt64
     public var rate: Double
@@ -46,11 +47,11 @@ extension Dashboard {
             }
         }
         let filter = state.filter[.backends, default: ""].lowercased()
-        if !filter.isEmpty { rows = rows.filter { $0.label.lowercased().contains(filter) || $0.values.administrative.contains(filter) } }
+        if !filter.isEmpty { rows = rows.filter { $0.label.lowercased().contains(filter) || "\($0.values.administrative.label)".contains(filter) } }
         let ascending: (BackendRow, BackendRow) -> Bool
         switch state.backendSort {
         case .name: ascending = { ($0.label, $0.index) < ($1.label, $1.index) }
-        case .state: ascending = { ($0.values.up ? 1 : 0, $0.values.administrative, $0.index) < ($1.values.up ? 1 : 0, $1.values.administrative, $1.index) }
+        case .state: ascending = { ($0.values.up ? 1 : 0, "\($0.values.administrative.label)", $0.index) < ($1.values.up ? 1 : 0, "\($1.values.administrative.label)", $1.index) }
         case .active: ascending = { ($1.values.traffic.activeConnections, $0.index) < ($0.values.traffic.activeConnections, $1.index) }
         case .total: ascending = { ($1.values.traffic.totalConnections, $0.index) < ($0.values.traffic.totalConnections, $1.index) }
         case .rate: ascending = { ($1.rate, $0.index) < ($0.rate, $1.index) }
@@ -112,11 +113,11 @@ extension Dashboard {
         let filter = state.filter[.firewall, default: ""].lowercased()
         var rules = Array(0..<schema.rules.count)
         if !filter.isEmpty {
-            rules = rules.filter { schema.rules[$0].name.lowercased().contains(filter) || schema.rules[$0].action.contains(filter) }
+            rules = rules.filter { schema.rules[$0].name.lowercased().contains(filter) || "\(schema.rules[$0].action.name)".contains(filter) }
         }
         let policies = schema.policies.indices.filter { index in
             index < firewall.policies.count
-                && (filter.isEmpty || Self.policyName(index).contains(filter) || schema.policies[index].contains(filter))
+                && (filter.isEmpty || Self.policyName(index).contains(filter) || "\(schema.policies[index].name)".contains(filter))
         }
         return (rules, policies)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KernelCore
 import SkerryKit
 
 struct StatsCommand: ParsableCommand {
@@ -103,10 +104,14 @@ enum StatsReport {
         for (index, nic) in schema.nics.enumerated() where index < snapshot.nics.count {
             let values = snapshot.nics[index]
             let rates = model.rates
-            lines.append(row([nic.role, nic.model, values.linkUp ? "up" : "down", "\(values.rxPackets)", "\(values.rxBytes)",
-                              "\(values.txPackets)", "\(values.txBytes)", rate(rates?.nicReceiveBytes, index, unit: "B"),
+            let counters = values.counters
+            lines.append(row([nic.role, nic.model, values.linkUp ? "up" : "down", "\(counters[.rxPackets])", "\(counters[.rxBytes])",
+                              "\(counters[.txPackets])", "\(counters[.txBytes])", rate(rates?.nicReceiveBytes, index, unit: "B"),
                               rate(rates?.nicTransmitBytes, index, unit: "B")],
                              widths: [8, 10, 5, 11, 12, 11, 12, 10, 10]))
+        }
+        for (index, nic) in schema.nics.enumerated() where index < snapshot.nics.count {
+            lines.append(counterLine("nic \(nic.role)", schema.deviceCounters, snapshot.nics[index].counters))
         }
         for (index, service) in schema.services.enumerated() where index < snapshot.services.count {
             let values = snapshot.services[index]
@@ -118,16 +123,19 @@ enum StatsReport {
             for (index, names) in schema.backendNames.enumerated() where index < snapshot.backends.count {
                 let backend = snapshot.backends[index]
                 lines.append(row([
-                    "\(names.service)/\(names.backend)", backend.up ? "UP" : "DOWN", backend.administrative, "\(backend.weight)",
+                    "\(names.service)/\(names.backend)", backend.up ? "UP" : "DOWN", "\(backend.administrative.label)", "\(backend.weight)",
                     "\(backend.traffic.activeConnections)", "\(backend.traffic.totalConnections)", "\(backend.traffic.failedConnects)",
                     "\(backend.checkFailures)", backend.checkLatencyMicroseconds.map { String(format: "%.1fms", Double($0) / 1000) } ?? "-",
                 ]))
             }
         }
         if let table = snapshot.connectionTable {
-            lines.append("connections: \(table.entries) of \(schema.connectionCapacity) tracked, \(table.created) created, "
-                + "\(table.tableFull) refused for a full table")
+            lines.append("connections: \(table.entries) of \(schema.connectionCapacity) tracked, "
+                + "\(table.halfOpen) of \(schema.halfOpenLimit) half-open")
+            lines.append(counterLine("conntrack", schema.conntrackCounters, table.counters))
         }
+        if let balancer = snapshot.balancer { lines.append(counterLine("balancer", schema.balancerCounters, balancer)) }
+        if let telemetry = snapshot.telemetry { lines.append(counterLine("telemetry", schema.telemetryCounters, telemetry)) }
         if let firewall = snapshot.firewall {
             let widths = [24, 8, 12, 14, 12, 10]
             lines.append(row(["rule", "action", "packets", "bytes", "rate-limited", "last-hit"], widths: widths))
@@ -137,13 +145,13 @@ enum StatsReport {
             for index in shown.isEmpty ? Array(order.prefix(20)) : Array(shown) {
                 let rule = schema.rules[index]
                 let values = firewall.rules[index]
-                lines.append(row([rule.name, rule.action, "\(values?.packets ?? 0)", "\(values?.bytes ?? 0)", "\(values?.rateLimited ?? 0)",
+                lines.append(row([rule.name, "\(rule.action.name)", "\(values?.packets ?? 0)", "\(values?.bytes ?? 0)", "\(values?.rateLimited ?? 0)",
                                   values?.lastHitAgeMilliseconds.map { String(format: "%.1fs ago", Double($0) / 1000) } ?? "never"],
                                  widths: widths))
             }
             if schema.rules.count > 20 { lines.append("(\(schema.rules.count) rules; the 20 busiest shown)") }
             for (index, policy) in schema.policies.enumerated() where index < firewall.policies.count && firewall.policies[index].packets > 0 {
-                lines.append(row(["policy " + Telemetry.Schema.policyNames[index], policy, "\(firewall.policies[index].packets)",
+                lines.append(row(["policy " + Telemetry.Schema.policyNames[index], "\(policy.name)", "\(firewall.policies[index].packets)",
                                   "\(firewall.policies[index].bytes)"], widths: widths))
             }
         }
@@ -162,6 +170,11 @@ enum StatsReport {
         guard let data = try? encoder.encode(Dump(address: address, hello: model.hello, schema: model.schema, snapshot: model.snapshot))
         else { return "{}" }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `label: name=value ...` for each counter of a set the schema names, in its order.
+    private static func counterLine<Key: CounterKey>(_ label: String, _ names: CounterNames<Key>, _ set: CounterSet<Key>) -> String {
+        label + ":" + names.keys.compactMap { $0 }.map { " \($0.name)=\(set[$0])" }.joined()
     }
 
     private static func mib(_ bytes: UInt64) -> Double { Double(bytes) / 1_048_576 }

@@ -82,9 +82,9 @@ final class TelemetryScenario: @unchecked Sendable {
         #expect(scenario.refused?.code == .unauthorized, "\(String(describing: scenario.refused))")
         #expect(scenario.drained == Telemetry.AdminResult(request: 2, code: .ok, message: "web/web2 is DRAIN"))
         #expect(scenario.afterDrain["web2"] == nil && scenario.afterDrain.values.reduce(0, +) == 6, "\(scenario.afterDrain)")
-        #expect(scenario.events.contains { $0.kind == .administrative(service: 0, backend: 1, state: "draining") }, "\(scenario.events)")
+        #expect(scenario.events.contains { $0.kind == .administrative(service: 0, backend: 1, state: .draining) }, "\(scenario.events)")
         #expect(scenario.events.contains {
-            $0.kind == .adminAction(action: "drain", service: 0, backend: 1, weight: 0, peer: "10.0.1.2", channel: "stream")
+            $0.kind == .adminAction(action: .drain, service: 0, backend: 1, weight: 0, peer: "10.0.1.2", channel: .stream)
         })
         #expect(run.consoleLines.contains("admin: web/web2 set to DRAIN by 10.0.1.2 over the telemetry stream"))
 

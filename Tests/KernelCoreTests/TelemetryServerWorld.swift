@@ -165,7 +165,7 @@ final class TelemetryPeer {
 enum TelemetryBytes {
     static var hello: [UInt8] {
         let magic = TelemetryProtocol.magic
-        return [magic.0, magic.1, magic.2, magic.3, 1, 1]
+        return [magic.0, magic.1, magic.2, magic.3, TelemetryProtocol.version, TelemetryProtocol.version]
     }
 
     static func subscribe(milliseconds: UInt64 = 1000, events: Bool = true) -> [UInt8] {

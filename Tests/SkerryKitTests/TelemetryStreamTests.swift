@@ -60,7 +60,7 @@ import Testing
         for (decoded, backend) in zip(snapshot.backends, backends) {
             #expect(decoded.up == (backend.health.status == .up))
             #expect(decoded.weight == UInt64(backend.weight))
-            #expect(decoded.administrative == ["enabled": "enabled", "DRAIN": "draining", "DISABLED": "disabled"]["\(backend.administrative.name)"])
+            #expect(decoded.administrative == backend.administrative)
             #expect(decoded.traffic.totalConnections == backend.statistics.totalConnections)
             #expect(decoded.traffic.bytesToBackend == backend.statistics.bytesToBackend)
             #expect(decoded.traffic.activeConnections == UInt64(backend.statistics.activeConnections))
@@ -72,8 +72,8 @@ import Testing
             #expect(decoded.packetsToBackend == service.statistics.packetsToBackend)
         }
         #expect(snapshot.connectionTable?.entries == UInt64(balancer.tracker.count))
-        #expect(snapshot.stackCounters == (0..<StackCounters.count).map { appliance.stack.counters.value($0) })
-        #expect(schema.stackCounters.first == "frames-received" && schema.tcpCounters.count == TCPCounters.count)
+        #expect(snapshot.stackCounters == appliance.stack.counters)
+        #expect(schema.stackCounters.names.first == "frames-received" && schema.tcpCounters.names.count == TCPCounters.count)
         if let firewall = appliance.firewall {
             let rules = try #require(snapshot.firewall?.rules)
             #expect(rules.count == firewall.rules.count)
@@ -101,7 +101,7 @@ import Testing
         let client = Client(stream, appliance)
         client.send(TelemetryDecoder.clientHello)
         let hello = try client.read()
-        #expect(hello == [.hello(Telemetry.Hello(version: 1, appliance: "synthetic", uptimeMilliseconds: appliance.now.nanoseconds / 1_000_000, adminEnabled: true))])
+        #expect(hello == [.hello(Telemetry.Hello(version: 2, appliance: "synthetic", uptimeMilliseconds: appliance.now.nanoseconds / 1_000_000, adminEnabled: true))])
         client.send(TelemetryDecoder.subscribeRequest(intervalMilliseconds: 1000, events: true))
         var messages = try client.read()
         #expect(messages.count == 2)
@@ -178,14 +178,14 @@ import Testing
         #expect(try ask("a-long-enough-admin-token", .disable, "nobody")?.code == .notFound)
         // The watcher saw the drain and the weight change as they happened.
         let events = try watcher.read().compactMap { if case .event(let event) = $0 { return event.kind } else { return nil } }
-        #expect(events.contains(.administrative(service: 0, backend: 1, state: "draining")))
+        #expect(events.contains(.administrative(service: 0, backend: 1, state: .draining)))
         #expect(events.contains(.weight(service: 0, backend: 1, weight: 7)))
 
         let closed = makeStream(appliance, token: [])
         let refused = Client(closed, appliance)
         refused.send(TelemetryDecoder.clientHello + TelemetryDecoder.adminRequest(id: 1, token: "x", action: .enable, service: "s0", backend: "b01"))
         let answers = try refused.read()
-        #expect(answers.first == .hello(Telemetry.Hello(version: 1, appliance: "synthetic", uptimeMilliseconds: 1000, adminEnabled: false)))
+        #expect(answers.first == .hello(Telemetry.Hello(version: 2, appliance: "synthetic", uptimeMilliseconds: 1000, adminEnabled: false)))
         guard case .result(let result) = answers.last else { Issue.record("no result"); return }
         #expect(result.code == .actionsOff && result.message.contains("no admin token"))
         #expect(backend.administrative == .draining)
@@ -220,7 +220,7 @@ import Testing
         let appliance = SyntheticAppliance(services: 1, backends: 1, rules: 0, seed: 1)
         let stream = makeStream(appliance)
         let cases: [([UInt8], Int)] = [
-            ([0x53, 0x4B, 0x54, 0x50, 2, 3], 1),  // versions 2-3 only
+            ([0x53, 0x4B, 0x54, 0x50, 3, 4], 1),  // versions 3-4 only
             (Array("GET / HTTP/1.1\r\n".utf8), 2),  // not a hello
             (TelemetryDecoder.clientHello + [0x10, 0, 0, 0x10, 0], 3),  // a 4 KiB request frame
             (TelemetryDecoder.clientHello + [0x03, 0, 0, 0, 0], 4),  // a snapshot from the client

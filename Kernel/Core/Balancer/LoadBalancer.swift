@@ -4,7 +4,6 @@ public enum BalancerCounter: Int, CounterKey, CaseIterable {
     case noBackend
     case serviceLimit
     case ttlExpired
-    case unknownReplies
     /// RST and FIN segments of a tracked flow with a wrong TCP checksum, dropped.
     case badChecksum
     /// Packets the NAT rewrite refused as shorter than their headers say.
@@ -20,7 +19,6 @@ public enum BalancerCounter: Int, CounterKey, CaseIterable {
         case .noBackend: "no-backend"
         case .serviceLimit: "service-limit"
         case .ttlExpired: "ttl-expired"
-        case .unknownReplies: "unknown-replies"
         case .badChecksum: "bad-checksum"
         case .rewriteTruncated: "rewrite-truncated"
         case .rewriteMalformed: "rewrite-malformed"
@@ -61,7 +59,7 @@ public final class LoadBalancer {
     }
 
     /// An operator's decision about a backend, independent of its health.
-    public enum AdministrativeState: Sendable, Equatable {
+    public enum AdministrativeState: Sendable, Equatable, CaseIterable {
         case enabled
         /// Keeps its open connections, gets no new ones.
         case draining

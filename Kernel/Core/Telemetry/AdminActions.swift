@@ -1,5 +1,5 @@
-/// The admin actions the appliance takes from the admin network, over HTTP
-/// or the telemetry stream: the token check, finding the backend, doing it,
+/// The admin actions the appliance takes from the admin network, over the
+/// telemetry stream: the token check, finding the backend, doing it,
 /// and reporting it (the kernel logs each one on the console and pushes it
 /// to stream subscribers).
 public final class AdminActions {

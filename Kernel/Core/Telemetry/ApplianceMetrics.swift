@@ -64,40 +64,25 @@ public enum ApplianceMetrics {
         text.sample("skerry_heap_bytes", .init("kind", "peak"), source.heapPeak)
     }
 
-    private enum NICValue: Sendable { case link, rxPackets, rxBytes, txPackets, txBytes }
-
-    private static let nicFamilies: [(StaticString, PrometheusText.Kind, StaticString, NICValue)] = [
-        ("skerry_nic_link_up", .gauge, "1 if the NIC's link is up.", .link),
-        ("skerry_nic_receive_packets_total", .counter, "Packets received by the NIC.", .rxPackets),
-        ("skerry_nic_receive_bytes_total", .counter, "Bytes received by the NIC.", .rxBytes),
-        ("skerry_nic_transmit_packets_total", .counter, "Packets sent by the NIC.", .txPackets),
-        ("skerry_nic_transmit_bytes_total", .counter, "Bytes sent by the NIC.", .txBytes),
-    ]
-
     private static func interfaces(_ text: inout PrometheusText, _ stack: NetworkStack) {
         let labels = stack.interfaces.map { PrometheusText.Labels("nic", $0.role.name).with("model", $0.device.model) }
-        for (name, kind, help, value) in nicFamilies {
-            text.family(name, kind, help)
+        text.family("skerry_nic_link_up", .gauge, "1 if the NIC's link is up.")
+        for (index, interface) in stack.interfaces.enumerated() {
+            text.sample("skerry_nic_link_up", labels[index], interface.device.linkUp ? 1 : 0)
+        }
+        // Traffic counters each have a family; drops share one, labelled by the counter's name.
+        DeviceCounters().forEach { key, _ in
+            guard let family = key.trafficFamily else { return }
+            text.family(family.name, .counter, family.help)
             for (index, interface) in stack.interfaces.enumerated() {
-                let counters = interface.device.counters
-                let sample: UInt64
-                switch value {
-                case .link: sample = interface.device.linkUp ? 1 : 0
-                case .rxPackets: sample = counters[.rxPackets]
-                case .rxBytes: sample = counters[.rxBytes]
-                case .txPackets: sample = counters[.txPackets]
-                case .txBytes: sample = counters[.txBytes]
-                }
-                text.sample(name, labels[index], sample)
+                text.sample(family.name, labels[index], interface.device.counters[key])
             }
         }
         text.family("skerry_nic_drops_total", .counter, "Driver drops.")
         for (index, interface) in stack.interfaces.enumerated() {
-            let counters = interface.device.counters
-            text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-no-buffer"), counters[.rxDropsNoBuffer])
-            text.sample("skerry_nic_drops_total", labels[index].with("reason", "rx-bad-frame"), counters[.rxDropsBadFrame])
-            text.sample("skerry_nic_drops_total", labels[index].with("reason", "tx-ring-full"), counters[.txDropsRingFull])
-            text.sample("skerry_nic_drops_total", labels[index].with("reason", "error"), counters[.errors])
+            interface.device.counters.forEach { key, value in
+                if key.isDrop { text.sample("skerry_nic_drops_total", labels[index].with("reason", key.name), value) }
+            }
         }
     }
 
@@ -181,9 +166,8 @@ public enum ApplianceMetrics {
         }
         text.family("skerry_backend_admin_state", .gauge, "1 for the operator's setting.")
         for (index, backend) in backends.enumerated() {
-            for state in [LoadBalancer.AdministrativeState.enabled, .draining, .disabled] {
-                let name: StaticString = state == .enabled ? "enabled" : state == .draining ? "draining" : "disabled"
-                text.sample("skerry_backend_admin_state", labels[index].with("state", name), backend.administrative == state ? 1 : 0)
+            for state in LoadBalancer.AdministrativeState.allCases {
+                text.sample("skerry_backend_admin_state", labels[index].with("state", state.label), backend.administrative == state ? 1 : 0)
             }
         }
         text.family("skerry_backend_check_latency_seconds", .gauge, "Last successful check's latency.")
@@ -239,13 +223,10 @@ public enum ApplianceMetrics {
         text.family("skerry_firewall_rule_rate_limited_total", .counter, "Matches over the rule's limit.")
         each { labels, counters in text.sample("skerry_firewall_rule_rate_limited_total", labels, counters.rateLimited) }
         text.family("skerry_firewall_policy_packets_total", .counter, "Packets the default policy decided.")
-        for direction in TrafficDirection.allCases {
-            for role in InterfaceRole.allCases {
-                let index = Int(direction.rawValue) * 3 + role.rawValue
-                let labels = PrometheusText.Labels("direction", direction.name).with("interface", role.name)
-                    .with("action", firewall.policies[index].name)
-                text.sample("skerry_firewall_policy_packets_total", labels, firewall.policyCounters[index].packets)
-            }
+        for key in PolicyKey.allCases {
+            let labels = PrometheusText.Labels("direction", key.direction.name).with("interface", key.role.name)
+                .with("action", firewall.policies[key.index].name)
+            text.sample("skerry_firewall_policy_packets_total", labels, firewall.policyCounters[key.index].packets)
         }
         text.family("skerry_firewall_invalid_packets_total", .counter, "Unclassifiable packets dropped.")
         text.sample("skerry_firewall_invalid_packets_total", .init(), firewall.invalidPackets)

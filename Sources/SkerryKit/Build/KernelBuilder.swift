@@ -25,7 +25,7 @@ public struct KernelBuilder {
     public var kernelDirectory: URL
     public var outputDirectory: URL
     public var toolchain: Toolchain
-    /// Extra Swift sources compiled into the kernel (generated configuration, later).
+    /// Extra Swift sources compiled into the kernel: the appliance file's generated configuration.
     public var extraSources: [URL] = []
 
     public static let swiftFlags = [

@@ -317,9 +317,7 @@ public enum SmokeParser {
             case "admin":
                 guard let text = string(value, "admin") else { return nil }
                 let words = text.split(separator: " ").map(String.init)
-                let actions: [String: Telemetry.AdminAction] = ["drain": .drain, "disable": .disable, "enable": .enable, "weight": .weight,
-                                                                "reset-counters": .resetCounters]
-                guard let first = words.first, let action = actions[first] else {
+                guard let first = words.first, let action = Telemetry.AdminAction(name: first) else {
                     error(value, "admin is drain, disable, enable or weight SERVICE/BACKEND [N], or reset-counters")
                     return nil
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 
 /// A condition on an appliance's telemetry, as smoke steps write it:
 ///
@@ -28,6 +29,9 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
         .services: ["active", "total", "refused"],
         .counters: [""],
     ]
+
+    /// What `state` compares with besides the administrative states.
+    static let healthWords = ["up", "down"]
 
     public var description: String {
         "\(collection.rawValue)[\"\(key)\"]\(field.isEmpty ? "" : "." + field) \(comparison.rawValue) \(value)"
@@ -64,7 +68,8 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
         value = rest.dropFirst(comparison.rawValue.count).trimmingCharacters(in: .whitespaces)
         guard !value.isEmpty else { throw .condition("expected a value after \(comparison.rawValue)") }
         if field == "state" {
-            guard ["up", "down", "enabled", "draining", "disabled"].contains(value) else {
+            guard Self.healthWords.contains(value) || LoadBalancer.AdministrativeState.allCases.contains(where: { "\($0.label)" == value })
+            else {
                 throw .condition("a state is up, down, enabled, draining or disabled")
             }
             guard comparison == .equal || comparison == .notEqual else { throw .condition("states compare with == or !=") }
@@ -81,7 +86,7 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
             switch field {
             case "state":
                 if value == "up" || value == "down" { return backend.up ? "up" : "down" }
-                return backend.administrative
+                return "\(backend.administrative.label)"
             case "active": return String(backend.traffic.activeConnections)
             case "total": return String(backend.traffic.totalConnections)
             case "refused": return String(backend.traffic.refusedConnections)

@@ -36,6 +36,7 @@ public enum TelemetryEncoder {
         var flags: UInt64 = 0
         if balancer != nil { flags |= TelemetryProtocol.hasBalancer }
         if source.firewall != nil { flags |= TelemetryProtocol.hasFirewall }
+        if source.telemetry != nil { flags |= TelemetryProtocol.hasTelemetry }
         out.varint(flags)
         out.varint(source.stack.interfaces.count)
         for interface in source.stack.interfaces {
@@ -43,12 +44,15 @@ public enum TelemetryEncoder {
             out.string(interface.device.model)
             out.address(interface.address)
         }
-        out.varint(StackCounters.count)
-        for index in 0..<StackCounters.count { out.string(StackCounters.name(index)) }
-        out.varint(TCPCounters.count)
-        for index in 0..<TCPCounters.count { out.string(TCPCounters.name(index)) }
+        names(&out, StackCounters.self)
+        names(&out, TCPCounters.self)
+        names(&out, DeviceCounters.self)
+        if source.telemetry != nil { names(&out, TelemetryCounters.self) }
         if let balancer {
+            names(&out, LoadBalancer.Counters.self)
+            names(&out, ConnectionTracker.Counters.self)
             out.varint(balancer.tracker.capacity)
+            out.varint(balancer.tracker.halfOpenLimit)
             out.varint(balancer.services.count)
             for service in balancer.services {
                 let configuration = service.configuration
@@ -95,35 +99,24 @@ public enum TelemetryEncoder {
         out.micros(source.loopBusy)
         out.micros(source.loopIdle)
         for interface in source.stack.interfaces {
-            let counters = interface.device.counters
             out.flag(interface.device.linkUp)
-            out.varint(counters[.rxPackets])
-            out.varint(counters[.rxBytes])
-            out.varint(counters[.txPackets])
-            out.varint(counters[.txBytes])
-            out.varint(counters[.rxDropsNoBuffer])
-            out.varint(counters[.rxDropsBadFrame])
-            out.varint(counters[.txDropsRingFull])
-            out.varint(counters[.errors])
+            values(&out, interface.device.counters)
         }
-        let stackCounters = source.stack.counters
-        for index in 0..<StackCounters.count { out.varint(stackCounters.value(index)) }
-        let tcpCounters = source.stack.tcp.counters
-        for index in 0..<TCPCounters.count { out.varint(tcpCounters.value(index)) }
+        values(&out, source.stack.counters)
+        values(&out, source.stack.tcp.counters)
         out.varint(source.stack.tcp.connectionCount)
         out.varint(source.stack.tcp.timeWaitCount)
+        if let telemetry = source.telemetry { values(&out, telemetry) }
         if let balancer = source.balancer { balancerValues(&out, balancer, now: source.now) }
         if let firewall = source.firewall { firewallValues(&out, firewall, now: source.now, since: rulesSince) }
         out.end()
     }
 
     private static func balancerValues(_ out: inout TelemetryFrameWriter, _ balancer: LoadBalancer, now: Instant) {
-        let counters = balancer.counters
-        out.varint(counters[.invalidPackets])
-        out.varint(counters[.noBackend])
-        out.varint(counters[.serviceLimit])
-        out.varint(counters[.ttlExpired])
-        out.varint(counters[.unknownReplies])
+        values(&out, balancer.counters)
+        out.varint(balancer.tracker.count)
+        out.varint(balancer.tracker.halfOpenCount)
+        values(&out, balancer.tracker.counters)
         for service in balancer.services { statistics(&out, service.statistics) }
         for service in balancer.services {
             for backend in service.backends {
@@ -137,12 +130,17 @@ public enum TelemetryEncoder {
                 out.millis(now.since(backend.health.lastChange))
             }
         }
-        let tracker = balancer.tracker
-        out.varint(tracker.count)
-        out.varint(tracker.counters[.flowsCreated])
-        out.varint(tracker.counters[.tableFull])
-        out.varint(tracker.counters[.snatPortsExhausted])
-        out.varint(tracker.counters[.expired])
+    }
+
+    /// A counter set's names, in declaration order: the schema's half of the set.
+    private static func names<Key: CounterKey>(_ out: inout TelemetryFrameWriter, _ set: CounterSet<Key>.Type) {
+        out.varint(set.count)
+        for index in 0..<set.count { out.string(set.name(index)) }
+    }
+
+    /// A counter set's values, in the order `names` wrote them.
+    private static func values<Key: CounterKey>(_ out: inout TelemetryFrameWriter, _ set: CounterSet<Key>) {
+        set.forEach { _, value in out.varint(value) }
     }
 
     private static func statistics(_ out: inout TelemetryFrameWriter, _ statistics: LoadBalancer.Statistics) {
@@ -235,6 +233,22 @@ extension LoadBalancer.AdministrativeState {
         case .enabled: return 0
         case .draining: return 1
         case .disabled: return 2
+        }
+    }
+
+    /// The state with stream number `code`, if any.
+    public init?(code: UInt8) {
+        guard let state = Self.allCases.first(where: { $0.code == code }) else { return nil }
+        self = state
+    }
+
+    /// Its lower-case word, as Prometheus labels, `skerry stats`, smoke
+    /// conditions and the host's JSON spell it (`name` is the console's).
+    public var label: StaticString {
+        switch self {
+        case .enabled: return "enabled"
+        case .draining: return "draining"
+        case .disabled: return "disabled"
         }
     }
 }

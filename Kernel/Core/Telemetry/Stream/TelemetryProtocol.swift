@@ -8,8 +8,8 @@ public enum TelemetryProtocol {
     public static let magic: (UInt8, UInt8, UInt8, UInt8) = (0x53, 0x4B, 0x54, 0x50)
     /// `magic`, lowest version, highest version.
     public static let helloLength = 6
-    /// The only version so far.
-    public static let version: UInt8 = 1
+    /// The version this appliance speaks; a client that does not list it is refused.
+    public static let version: UInt8 = 2
     public static let frameHeaderLength = 5
     /// The longest frame a client may send.
     public static let maximumRequestLength = 1024
@@ -117,16 +117,13 @@ public enum TelemetryProtocol {
         }
     }
 
-    /// Who asked for an admin action.
-    public enum Channel: UInt8, Sendable {
-        case console = 0
-        case http = 1
+    /// How an admin action arrived. The telemetry stream is the only way in;
+    /// the number leaves room for others.
+    public enum Channel: UInt8, Sendable, NamedCase {
         case stream = 2
 
         public var name: StaticString {
             switch self {
-            case .console: return "the console"
-            case .http: return "HTTP"
             case .stream: return "the telemetry stream"
             }
         }
@@ -135,6 +132,8 @@ public enum TelemetryProtocol {
     /// Schema flags.
     public static let hasBalancer: UInt64 = 1
     public static let hasFirewall: UInt64 = 2
+    /// The telemetry port's own counters are in the stream.
+    public static let hasTelemetry: UInt64 = 4
     /// Hello flag: admin actions are possible (the appliance has a token).
     public static let adminEnabled: UInt64 = 1
     /// Snapshot flag: the rule section lists every rule, not only the ones hit since the last snapshot.

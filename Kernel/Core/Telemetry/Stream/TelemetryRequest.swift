@@ -28,7 +28,7 @@ public enum TelemetryRequest {
             return .failure(Failure(code: .malformed, message: "not a telemetry stream hello"))
         }
         guard bytes[4] <= TelemetryProtocol.version, TelemetryProtocol.version <= bytes[5] else {
-            return .failure(Failure(code: .unsupportedVersion, message: "this appliance speaks telemetry protocol version 1 only"))
+            return .failure(Failure(code: .unsupportedVersion, message: "this appliance speaks telemetry protocol version 2 only"))
         }
         return .request(.subscribe(interval: .zero, events: false), length: TelemetryProtocol.helloLength)
     }

@@ -156,7 +156,7 @@ public final class TelemetryStream {
                 message.write(" weight ")
                 message.write(decimal: weight)
             default:
-                let state: LoadBalancer.AdministrativeState = code == .drain ? .draining : code == .disable ? .disabled : .enabled
+                let state = code.administrativeState ?? .enabled
                 actions.perform(.state(state, target, member), peer: peer, channel: .stream)
                 message.write(" is ")
                 message.write(state.name)

@@ -87,15 +87,12 @@ public struct TelemetryDecoder {
             var reader = TelemetryFieldReader(payload, message: "result")
             let request = try reader.varint("request id")
             let code = try reader.count("code", limit: 255)
-            guard let known = Telemetry.AdminResult.Code(rawValue: code) else { throw .malformed(message: "result", field: "code") }
+            guard let known = Telemetry.AdminResult.Code(rawValue: UInt8(code)) else { throw .malformed(message: "result", field: "code") }
             return .result(Telemetry.AdminResult(request: request, code: known, message: try reader.string("message")))
         default:
             throw .unknownMessage(type)
         }
     }
-
-    static let actionNames = ["accept", "drop", "reject"]
-    static let administrativeNames = ["enabled", "draining", "disabled"]
 
     static func decodeSchema(_ payload: [UInt8]) throws(TelemetryStreamError) -> Telemetry.Schema {
         var reader = TelemetryFieldReader(payload, message: "schema")
@@ -103,20 +100,22 @@ public struct TelemetryDecoder {
         let flags = try reader.varint("flags")
         schema.hasBalancer = flags & TelemetryProtocol.hasBalancer != 0
         schema.hasFirewall = flags & TelemetryProtocol.hasFirewall != 0
+        schema.hasTelemetry = flags & TelemetryProtocol.hasTelemetry != 0
         // Counts are bounded by what the rest of the frame could hold, so garbage cannot ask for huge arrays.
         let limit = payload.count
         for _ in 0..<(try reader.count("NIC count", limit: limit)) {
             schema.nics.append(.init(role: try reader.string("NIC role"), model: try reader.string("NIC model"),
                                      address: try reader.address("NIC address")))
         }
-        for _ in 0..<(try reader.count("stack counter count", limit: limit)) {
-            schema.stackCounters.append(try reader.string("stack counter name"))
-        }
-        for _ in 0..<(try reader.count("TCP counter count", limit: limit)) {
-            schema.tcpCounters.append(try reader.string("TCP counter name"))
-        }
+        schema.stackCounters = try counterNames(&reader, "stack counter", limit: limit)
+        schema.tcpCounters = try counterNames(&reader, "TCP counter", limit: limit)
+        schema.deviceCounters = try counterNames(&reader, "NIC counter", limit: limit)
+        if schema.hasTelemetry { schema.telemetryCounters = try counterNames(&reader, "telemetry counter", limit: limit) }
         if schema.hasBalancer {
+            schema.balancerCounters = try counterNames(&reader, "balancer counter", limit: limit)
+            schema.conntrackCounters = try counterNames(&reader, "conntrack counter", limit: limit)
             schema.connectionCapacity = try reader.count("connection capacity", limit: Int.max)
+            schema.halfOpenLimit = try reader.count("half-open limit", limit: Int.max)
             for _ in 0..<(try reader.count("service count", limit: limit)) {
                 let name = try reader.string("service name")
                 let port = try reader.count("service port", limit: 65535)
@@ -137,13 +136,14 @@ public struct TelemetryDecoder {
                 let name = try reader.string("rule name")
                 let action = try reader.byte("rule action")
                 let flags = try reader.byte("rule flags")
-                guard action < 3 else { throw .malformed(message: "schema", field: "rule action") }
-                schema.rules.append(.init(name: name, action: actionNames[Int(action)], log: flags & 1 != 0, limited: flags & 2 != 0))
+                guard let known = FirewallAction(rawValue: action) else { throw .malformed(message: "schema", field: "rule action") }
+                schema.rules.append(.init(name: name, action: known, log: flags & 1 != 0, limited: flags & 2 != 0))
             }
             for _ in 0..<6 {
-                let action = try reader.byte("policy")
-                guard action < 3 else { throw .malformed(message: "schema", field: "policy") }
-                schema.policies.append(actionNames[Int(action)])
+                guard let action = FirewallAction(rawValue: try reader.byte("policy")) else {
+                    throw .malformed(message: "schema", field: "policy")
+                }
+                schema.policies.append(action)
             }
         }
         return schema
@@ -161,28 +161,27 @@ public struct TelemetryDecoder {
         snapshot.loopBusyMicroseconds = try reader.varint("loop busy time")
         snapshot.loopIdleMicroseconds = try reader.varint("loop idle time")
         for _ in schema.nics {
-            snapshot.nics.append(.init(
-                linkUp: try reader.flag("link state"), rxPackets: try reader.varint("NIC counter"), rxBytes: try reader.varint("NIC counter"),
-                txPackets: try reader.varint("NIC counter"), txBytes: try reader.varint("NIC counter"),
-                rxDropsNoBuffer: try reader.varint("NIC counter"), rxDropsBadFrame: try reader.varint("NIC counter"),
-                txDropsRingFull: try reader.varint("NIC counter"), errors: try reader.varint("NIC counter")))
+            snapshot.nics.append(.init(linkUp: try reader.flag("link state"),
+                                       counters: try counterValues(&reader, schema.deviceCounters, "NIC counter")))
         }
-        for _ in schema.stackCounters { snapshot.stackCounters.append(try reader.varint("stack counter")) }
-        for _ in schema.tcpCounters { snapshot.tcpCounters.append(try reader.varint("TCP counter")) }
+        snapshot.stackCounters = try counterValues(&reader, schema.stackCounters, "stack counter")
+        snapshot.tcpCounters = try counterValues(&reader, schema.tcpCounters, "TCP counter")
         snapshot.tcpOpen = try reader.varint("TCP connections")
         snapshot.tcpTimeWait = try reader.varint("TCP time-wait")
+        if schema.hasTelemetry { snapshot.telemetry = try counterValues(&reader, schema.telemetryCounters, "telemetry counter") }
         if schema.hasBalancer {
-            snapshot.balancer = .init(
-                invalidPackets: try reader.varint("balancer counter"), noBackend: try reader.varint("balancer counter"),
-                serviceLimit: try reader.varint("balancer counter"), ttlExpired: try reader.varint("balancer counter"),
-                unknownReplies: try reader.varint("balancer counter"))
+            snapshot.balancer = try counterValues(&reader, schema.balancerCounters, "balancer counter")
+            snapshot.connectionTable = .init(
+                entries: try reader.varint("conntrack entries"), halfOpen: try reader.varint("conntrack half-open entries"),
+                counters: try counterValues(&reader, schema.conntrackCounters, "conntrack counter"))
             for _ in schema.services { snapshot.services.append(try traffic(&reader)) }
             for _ in schema.services.flatMap(\.backends) {
                 var backend = Telemetry.BackendValues()
                 backend.up = try reader.flag("backend health")
-                let state = try reader.byte("administrative state")
-                guard state < 3 else { throw .malformed(message: "snapshot", field: "administrative state") }
-                backend.administrative = administrativeNames[Int(state)]
+                guard let state = LoadBalancer.AdministrativeState(code: try reader.byte("administrative state")) else {
+                    throw .malformed(message: "snapshot", field: "administrative state")
+                }
+                backend.administrative = state
                 backend.weight = try reader.varint("weight")
                 backend.traffic = try traffic(&reader)
                 backend.checkFailures = try reader.varint("check failures")
@@ -192,10 +191,6 @@ public struct TelemetryDecoder {
                 backend.stateAgeMilliseconds = try reader.varint("state age")
                 snapshot.backends.append(backend)
             }
-            snapshot.connectionTable = .init(
-                entries: try reader.varint("conntrack entries"), created: try reader.varint("conntrack counter"),
-                tableFull: try reader.varint("conntrack counter"), snatPortsExhausted: try reader.varint("conntrack counter"),
-                expired: try reader.varint("conntrack counter"))
         }
         if schema.hasFirewall {
             var firewall = Telemetry.FirewallValues()
@@ -223,6 +218,26 @@ public struct TelemetryDecoder {
         return snapshot
     }
 
+    /// A counter set's names, each looked up in the core's enum.
+    private static func counterNames<Key: CounterKey>(_ reader: inout TelemetryFieldReader, _ field: String, limit: Int)
+        throws(TelemetryStreamError) -> CounterNames<Key>
+    {
+        var names = CounterNames<Key>()
+        for _ in 0..<(try reader.count(field + " count", limit: limit)) { names.append(try reader.string(field + " name")) }
+        return names
+    }
+
+    /// One value per name of `names`, in its order; values of names this client does not know are skipped.
+    private static func counterValues<Key: CounterKey>(_ reader: inout TelemetryFieldReader, _ names: CounterNames<Key>,
+                                                       _ field: String) throws(TelemetryStreamError) -> CounterSet<Key> {
+        var set = CounterSet<Key>()
+        for key in names.keys {
+            let value = try reader.varint(field)
+            if let key { set[key] = value }
+        }
+        return set
+    }
+
     private static func traffic(_ reader: inout TelemetryFieldReader) throws(TelemetryStreamError) -> Telemetry.TrafficValues {
         Telemetry.TrafficValues(
             activeConnections: try reader.varint("active connections"), maximumConnectionsSeen: try reader.varint("most connections"),
@@ -236,8 +251,6 @@ public struct TelemetryDecoder {
     static let limitNames: [UInt8: String] = Dictionary(uniqueKeysWithValues: TelemetryProtocol.Limit.allCases.map {
         ($0.rawValue, "\($0.name)")
     })
-    static let adminActionNames = [1: "drain", 2: "disable", 3: "enable", 4: "weight", 5: "reset-counters"]
-    static let channelNames = ["console", "http", "stream"]
 
     static func decodeEvent(_ payload: [UInt8]) throws(TelemetryStreamError) -> Telemetry.Event {
         var reader = TelemetryFieldReader(payload, message: "event")
@@ -256,10 +269,10 @@ public struct TelemetryDecoder {
         case (.administrative?, true):
             let service = try reader.count("service", limit: index)
             let backend = try reader.count("backend", limit: index)
-            let state = try reader.byte("state")
-            guard state < 3 else { throw .malformed(message: "event", field: "state") }
-            return .init(uptimeMilliseconds: uptime, kind: .administrative(service: service, backend: backend,
-                                                                            state: administrativeNames[Int(state)]))
+            guard let state = LoadBalancer.AdministrativeState(code: try reader.byte("state")) else {
+                throw .malformed(message: "event", field: "state")
+            }
+            return .init(uptimeMilliseconds: uptime, kind: .administrative(service: service, backend: backend, state: state))
         case (.weight?, true):
             return .init(uptimeMilliseconds: uptime, kind: .weight(
                 service: try reader.count("service", limit: index), backend: try reader.count("backend", limit: index),
@@ -276,16 +289,17 @@ public struct TelemetryDecoder {
             let lastMinute = try reader.varint("failures in the last minute")
             return .init(uptimeMilliseconds: uptime, kind: .limitHit(limit: name, count: count, source: source, lastMinute: lastMinute))
         case (.adminAction?, true):
-            let action = try reader.count("action", limit: 255)
-            guard let name = adminActionNames[action] else { throw .malformed(message: "event", field: "action") }
+            guard let action = Telemetry.AdminAction(rawValue: UInt8(try reader.count("action", limit: 255))) else {
+                throw .malformed(message: "event", field: "action")
+            }
             let service = try reader.count("service", limit: index)
             let backend = try reader.count("backend", limit: index)
             let weight = try reader.varint("weight")
             let peer = try reader.address("peer")
             let channel = try reader.count("channel", limit: 255)
             return .init(uptimeMilliseconds: uptime, kind: .adminAction(
-                action: name, service: service == 0 ? nil : service - 1, backend: backend == 0 ? nil : backend - 1,
-                weight: weight, peer: peer, channel: channel < channelNames.count ? channelNames[channel] : "channel-\(channel)"))
+                action: action, service: service == 0 ? nil : service - 1, backend: backend == 0 ? nil : backend - 1,
+                weight: weight, peer: peer, channel: TelemetryProtocol.Channel(rawValue: UInt8(channel))))
         default:
             // A kind a newer appliance adds: kept as unknown, not an error.
             return .init(uptimeMilliseconds: uptime, kind: .unknown(kind: kind))

@@ -3,10 +3,11 @@ import KernelCore
 #endif
 
 /// The messages of the Skerry telemetry stream as the host sees them
-/// (docs/telemetry.md). Values are plain numbers in the units named.
+/// (docs/telemetry.md). Values are plain numbers in the units named;
+/// counters, states and actions are the core's own types.
 public enum Telemetry {
     /// The appliance's answer to the client's hello.
-    public struct Hello: Codable, Equatable, Sendable {
+    public struct Hello: Encodable, Equatable, Sendable {
         public var version: Int
         public var appliance: String
         public var uptimeMilliseconds: UInt64
@@ -23,14 +24,14 @@ public enum Telemetry {
 
     /// Names and configuration, sent once per subscription; snapshots are
     /// values in this order.
-    public struct Schema: Codable, Equatable, Sendable {
-        public struct NIC: Codable, Equatable, Sendable {
+    public struct Schema: Encodable, Equatable, Sendable {
+        public struct NIC: Encodable, Equatable, Sendable {
             public var role: String
             public var model: String
             public var address: String
         }
 
-        public struct Backend: Codable, Equatable, Sendable {
+        public struct Backend: Encodable, Equatable, Sendable {
             public var name: String
             public var address: String
             public var port: Int
@@ -38,7 +39,7 @@ public enum Telemetry {
             public var maximumConnections: Int
         }
 
-        public struct Service: Codable, Equatable, Sendable {
+        public struct Service: Encodable, Equatable, Sendable {
             public var name: String
             public var port: Int
             public var algorithm: String
@@ -46,23 +47,32 @@ public enum Telemetry {
             public var backends: [Backend]
         }
 
-        public struct Rule: Codable, Equatable, Sendable {
+        public struct Rule: Encodable, Equatable, Sendable {
             public var name: String
-            public var action: String
+            public var action: FirewallAction
             public var log: Bool
             public var limited: Bool
         }
 
         public var nics: [NIC] = []
-        public var stackCounters: [String] = []
-        public var tcpCounters: [String] = []
+        /// The names of each counter set, in the order snapshots carry its values.
+        public var stackCounters = CounterNames<StackCounter>()
+        public var tcpCounters = CounterNames<TCPCounter>()
+        /// The NIC counters, one set per NIC.
+        public var deviceCounters = CounterNames<DeviceCounter>()
+        public var hasTelemetry = false
+        public var telemetryCounters = CounterNames<TelemetryCounter>()
         public var hasBalancer = false
+        public var balancerCounters = CounterNames<BalancerCounter>()
+        public var conntrackCounters = CounterNames<ConntrackCounter>()
         public var connectionCapacity = 0
+        /// Half-open flows the connection table tracks at most.
+        public var halfOpenLimit = 0
         public var services: [Service] = []
         public var hasFirewall = false
         public var rules: [Rule] = []
         /// The default policy's action for in/admin, in/public, in/private, out/admin, out/public, out/private.
-        public var policies: [String] = []
+        public var policies: [FirewallAction] = []
 
         public init() {}
 
@@ -72,23 +82,16 @@ public enum Telemetry {
         }
 
         /// The names of the default-policy rows, in snapshot order.
-        public static let policyNames = ["in admin", "in public", "in private", "out admin", "out public", "out private"]
+        public static let policyNames = PolicyKey.allCases.map { "\($0.name)" }
     }
 
-    public struct NICValues: Codable, Equatable, Sendable {
+    public struct NICValues: Encodable, Equatable, Sendable {
         public var linkUp = false
-        public var rxPackets: UInt64 = 0
-        public var rxBytes: UInt64 = 0
-        public var txPackets: UInt64 = 0
-        public var txBytes: UInt64 = 0
-        public var rxDropsNoBuffer: UInt64 = 0
-        public var rxDropsBadFrame: UInt64 = 0
-        public var txDropsRingFull: UInt64 = 0
-        public var errors: UInt64 = 0
+        public var counters = DeviceCounters()
     }
 
     /// What the balancer keeps for a service or a backend.
-    public struct TrafficValues: Codable, Equatable, Sendable {
+    public struct TrafficValues: Encodable, Equatable, Sendable {
         public var activeConnections: UInt64 = 0
         public var maximumConnectionsSeen: UInt64 = 0
         public var totalConnections: UInt64 = 0
@@ -102,10 +105,9 @@ public enum Telemetry {
         public var bytesToClient: UInt64 = 0
     }
 
-    public struct BackendValues: Codable, Equatable, Sendable {
+    public struct BackendValues: Encodable, Equatable, Sendable {
         public var up = false
-        /// enabled, draining or disabled.
-        public var administrative = "enabled"
+        public var administrative = LoadBalancer.AdministrativeState.enabled
         public var weight: UInt64 = 0
         public var traffic = TrafficValues()
         public var checkFailures: UInt64 = 0
@@ -116,23 +118,14 @@ public enum Telemetry {
         public var stateAgeMilliseconds: UInt64 = 0
     }
 
-    public struct BalancerCounters: Codable, Equatable, Sendable {
-        public var invalidPackets: UInt64 = 0
-        public var noBackend: UInt64 = 0
-        public var serviceLimit: UInt64 = 0
-        public var ttlExpired: UInt64 = 0
-        public var unknownReplies: UInt64 = 0
-    }
-
-    public struct ConnectionTable: Codable, Equatable, Sendable {
+    public struct ConnectionTable: Encodable, Equatable, Sendable {
+        /// Flows tracked, and those of them whose handshake has not completed.
         public var entries: UInt64 = 0
-        public var created: UInt64 = 0
-        public var tableFull: UInt64 = 0
-        public var snatPortsExhausted: UInt64 = 0
-        public var expired: UInt64 = 0
+        public var halfOpen: UInt64 = 0
+        public var counters = ConnectionTracker.Counters()
     }
 
-    public struct RuleValues: Codable, Equatable, Sendable {
+    public struct RuleValues: Encodable, Equatable, Sendable {
         public var packets: UInt64 = 0
         public var bytes: UInt64 = 0
         public var rateLimited: UInt64 = 0
@@ -140,12 +133,12 @@ public enum Telemetry {
         public var lastHitAgeMilliseconds: UInt64?
     }
 
-    public struct PolicyValues: Codable, Equatable, Sendable {
+    public struct PolicyValues: Encodable, Equatable, Sendable {
         public var packets: UInt64 = 0
         public var bytes: UInt64 = 0
     }
 
-    public struct FirewallValues: Codable, Equatable, Sendable {
+    public struct FirewallValues: Encodable, Equatable, Sendable {
         public var invalidPackets: UInt64 = 0
         public var logsSuppressed: UInt64 = 0
         public var policies: [PolicyValues] = []
@@ -154,7 +147,7 @@ public enum Telemetry {
         public var rules: [Int: RuleValues] = [:]
     }
 
-    public struct Snapshot: Codable, Equatable, Sendable {
+    public struct Snapshot: Encodable, Equatable, Sendable {
         public var sequence: UInt64 = 0
         public var allRules = false
         public var uptimeMilliseconds: UInt64 = 0
@@ -165,11 +158,13 @@ public enum Telemetry {
         public var loopBusyMicroseconds: UInt64 = 0
         public var loopIdleMicroseconds: UInt64 = 0
         public var nics: [NICValues] = []
-        public var stackCounters: [UInt64] = []
-        public var tcpCounters: [UInt64] = []
+        public var stackCounters = StackCounters()
+        public var tcpCounters = TCPCounters()
         public var tcpOpen: UInt64 = 0
         public var tcpTimeWait: UInt64 = 0
-        public var balancer: BalancerCounters?
+        /// The telemetry port's own counters, where the schema has them.
+        public var telemetry: TelemetryCounters?
+        public var balancer: LoadBalancer.Counters?
         public var services: [TrafficValues] = []
         /// Every service's backends, in schema order.
         public var backends: [BackendValues] = []
@@ -180,17 +175,19 @@ public enum Telemetry {
     }
 
     /// Something the appliance reported as it happened.
-    public struct Event: Codable, Equatable, Sendable {
-        public enum Kind: Codable, Equatable, Sendable {
+    public struct Event: Encodable, Equatable, Sendable {
+        public enum Kind: Encodable, Equatable, Sendable {
             case backendStatus(service: Int, backend: Int, up: Bool)
             case checkFailed(service: Int, backend: Int, consecutive: UInt64)
-            case administrative(service: Int, backend: Int, state: String)
+            case administrative(service: Int, backend: Int, state: LoadBalancer.AdministrativeState)
             case weight(service: Int, backend: Int, weight: UInt64)
             /// `count` hits since the last report. The `unauthorized-admin`
             /// limit also names its `source` and its hits in the current minute.
             case limitHit(limit: String, count: UInt64, source: String? = nil, lastMinute: UInt64? = nil)
-            /// `service`/`backend` are nil for reset-counters.
-            case adminAction(action: String, service: Int?, backend: Int?, weight: UInt64, peer: String, channel: String)
+            /// `service`/`backend` are nil for reset-counters; `channel` is nil
+            /// for one this client does not know.
+            case adminAction(action: AdminAction, service: Int?, backend: Int?, weight: UInt64, peer: String,
+                             channel: TelemetryProtocol.Channel?)
             /// A kind this client does not know (from a newer appliance).
             case unknown(kind: UInt64)
         }
@@ -200,10 +197,8 @@ public enum Telemetry {
     }
 
     /// The answer to an admin request.
-    public struct AdminResult: Codable, Equatable, Sendable {
-        public enum Code: Int, Codable, Sendable {
-            case ok = 0, unauthorized = 1, actionsOff = 2, notFound = 3, badRequest = 4
-        }
+    public struct AdminResult: Encodable, Equatable, Sendable {
+        public typealias Code = TelemetryProtocol.ResultCode
 
         public var request: UInt64
         public var code: Code
@@ -228,3 +223,82 @@ public enum Telemetry {
     }
 }
 
+
+/// The names a schema gives one counter set, each with the core's key for
+/// it; a name this client does not know (from a newer appliance) has none,
+/// and its values are skipped.
+public struct CounterNames<Key: CounterKey>: Equatable, Sendable, Encodable {
+    public private(set) var names: [String] = []
+    public private(set) var keys: [Key?] = []
+
+    public init() {}
+
+    public init(_ names: [String]) {
+        for name in names { append(name) }
+    }
+
+    mutating func append(_ name: String) {
+        names.append(name)
+        keys.append(Key(name: name))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(names)
+    }
+}
+
+/// A JSON key that is a counter's or a case's name.
+struct NameKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+// The core's types in JSON (`skerry stats --json`): counter sets as objects
+// keyed by counter name, states and actions as their names.
+extension CounterSet: Encodable {}
+extension LoadBalancer.AdministrativeState: Encodable {}
+extension FirewallAction: Encodable {}
+extension TelemetryProtocol.AdminAction: Encodable {}
+extension TelemetryProtocol.Channel: Encodable {}
+extension TelemetryProtocol.ResultCode: Encodable {}
+
+extension CounterSet {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: NameKey.self)
+        var failure: (any Error)?
+        forEach { key, value in
+            guard failure == nil else { return }
+            do { try container.encode(value, forKey: NameKey(stringValue: "\(key.name)")) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+}
+
+extension LoadBalancer.AdministrativeState {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode("\(label)")
+    }
+}
+
+extension FirewallAction {
+    public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
+}
+
+extension TelemetryProtocol.AdminAction {
+    public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
+}
+
+extension TelemetryProtocol.Channel {
+    public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
+}
+
+extension NamedCase {
+    func encodeName(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode("\(name)")
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 
 /// The live picture of an appliance that a telemetry subscription builds:
 /// the latest snapshot with every rule's counters merged in, rates worked
@@ -83,10 +84,10 @@ public struct TelemetryModel: Sendable {
         func rate(_ a: UInt64, _ b: UInt64) -> Double { b >= a ? Double(b - a) / seconds : 0 }  // a reset reads as 0
         var rates = Rates()
         for (a, b) in zip(old.nics, new.nics) {
-            rates.nicReceiveBytes.append(rate(a.rxBytes, b.rxBytes))
-            rates.nicTransmitBytes.append(rate(a.txBytes, b.txBytes))
-            rates.nicReceivePackets.append(rate(a.rxPackets, b.rxPackets))
-            rates.nicTransmitPackets.append(rate(a.txPackets, b.txPackets))
+            rates.nicReceiveBytes.append(rate(a.counters[.rxBytes], b.counters[.rxBytes]))
+            rates.nicTransmitBytes.append(rate(a.counters[.txBytes], b.counters[.txBytes]))
+            rates.nicReceivePackets.append(rate(a.counters[.rxPackets], b.counters[.rxPackets]))
+            rates.nicTransmitPackets.append(rate(a.counters[.txPackets], b.counters[.txPackets]))
         }
         rates.serviceConnections = zip(old.services, new.services).map { rate($0.totalConnections, $1.totalConnections) }
         rates.backendConnections = zip(old.backends, new.backends).map { rate($0.traffic.totalConnections, $1.traffic.totalConnections) }
@@ -125,16 +126,17 @@ public struct TelemetryModel: Sendable {
         return snapshot?.firewall?.rules[index]
     }
 
-    /// A stack or TCP counter by its schema name.
+    /// A stack, TCP, balancer, connection-table or telemetry-port counter
+    /// by its name, when the appliance reports it.
     public func counter(_ name: String) -> UInt64? {
         guard let schema, let snapshot else { return nil }
-        if let index = schema.stackCounters.firstIndex(of: name), index < snapshot.stackCounters.count {
-            return snapshot.stackCounters[index]
+        func value<Key: CounterKey>(_ names: CounterNames<Key>, _ set: CounterSet<Key>?) -> UInt64? {
+            guard let key = Key(name: name), names.keys.contains(key), let set else { return nil }
+            return set[key]
         }
-        if let index = schema.tcpCounters.firstIndex(of: name), index < snapshot.tcpCounters.count {
-            return snapshot.tcpCounters[index]
-        }
-        return nil
+        return value(schema.stackCounters, snapshot.stackCounters) ?? value(schema.tcpCounters, snapshot.tcpCounters)
+            ?? value(schema.balancerCounters, snapshot.balancer) ?? value(schema.conntrackCounters, snapshot.connectionTable?.counters)
+            ?? value(schema.telemetryCounters, snapshot.telemetry)
     }
 
     /// One line describing `event` with the schema's names.
@@ -149,14 +151,14 @@ public struct TelemetryModel: Sendable {
         switch event.kind {
         case .backendStatus(let s, let b, let up): return "\(time) \(name(s, b)) is \(up ? "UP" : "DOWN")"
         case .checkFailed(let s, let b, let count): return "\(time) \(name(s, b)) failed a health check (\(count) in a row)"
-        case .administrative(let s, let b, let state): return "\(time) \(name(s, b)) is \(state)"
+        case .administrative(let s, let b, let state): return "\(time) \(name(s, b)) is \(state.label)"
         case .weight(let s, let b, let weight): return "\(time) \(name(s, b)) weight \(weight)"
         case .limitHit(_, let count, let source?, let lastMinute):
             return "\(time) unauthorized admin action from \(source) (\(lastMinute ?? count) in the last minute)"
         case .limitHit(let limit, let count, nil, _): return "\(time) limit hit: \(limit) (\(count)x)"
         case .adminAction(let action, let s, let b, let weight, let peer, let channel):
-            let target = s == nil ? "" : " " + name(s, b) + (action == "weight" ? " \(weight)" : "")
-            return "\(time) admin: \(action)\(target) by \(peer) over \(channel)"
+            let target = s == nil ? "" : " " + name(s, b) + (action == .weight ? " \(weight)" : "")
+            return "\(time) admin: \(action.name)\(target) by \(peer) over \(channel?.name.description ?? "an unknown channel")"
         case .unknown(let kind): return "\(time) event of unknown kind \(kind)"
         }
     }
