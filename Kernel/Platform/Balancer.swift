@@ -131,34 +131,7 @@ enum Balancer {
         }
         let tracker = balancer.tracker
         let now = Clock.now()
-        var byState = [Int](repeating: 0, count: ConnectionTracker.FlowState.allCases.count)
-        for entry in tracker.entries where entry.inUse { byState[Int(entry.state.rawValue)] += 1 }
-        console.write("connections: ")
-        console.write(decimal: tracker.count)
-        console.write(" of ")
-        console.write(decimal: tracker.capacity)
-        for state in ConnectionTracker.FlowState.allCases {
-            console.write(", ")
-            console.write(state.name)
-            console.write(" ")
-            console.write(decimal: byState[Int(state.rawValue)])
-        }
-        console.write("; half-open ")
-        console.write(decimal: tracker.halfOpenCount)
-        console.write(" of ")
-        console.write(decimal: tracker.halfOpenLimit)
-        console.newline()
-        console.write("conntrack:")
-        let writeCounter = { (name: StaticString, value: UInt64) in
-            console.write(" ")
-            console.write(name)
-            console.write("=")
-            console.write(decimal: value)
-        }
-        tracker.counters.forEach { writeCounter($0.name, $1) }
-        console.write("; balancer:")
-        balancer.counters.forEach { writeCounter($0.name, $1) }
-        console.newline()
+        ConsoleReport.writeConnectionSummary(balancer, to: &console)
         guard tracker.count > 0 else { return }
         console.line("client                 backend            snat   state        expires")
         var shown = 0

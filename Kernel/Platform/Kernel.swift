@@ -136,6 +136,8 @@ enum Kernel {
         console.write(decimal: irqCount(InterruptController.serialLine))
         console.newline()
         Network.writeCounters(appliance.stack)
+        console.beginLine()
+        ConsoleReport.writeTelemetryCounters(appliance.stream.counters, to: &console)
         writeHeap()
     }
 

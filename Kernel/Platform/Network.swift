@@ -146,52 +146,15 @@ enum Network {
     /// One line per NIC with its counters.
     static func writeCounters(_ stack: NetworkStack) {
         for interface in stack.interfaces {
-            let counters = interface.device.counters
             console.beginLine()
-            console.write("nic ")
-            console.write(interface.role.name)
-            console.write(": rx ")
-            console.write(decimal: counters[.rxPackets])
-            console.write(" pkts ")
-            console.write(decimal: counters[.rxBytes])
-            console.write(" bytes, tx ")
-            console.write(decimal: counters[.txPackets])
-            console.write(" pkts ")
-            console.write(decimal: counters[.txBytes])
-            console.write(" bytes, drops rx-no-buffer ")
-            console.write(decimal: counters[.rxDropsNoBuffer])
-            console.write(" rx-bad-frame ")
-            console.write(decimal: counters[.rxDropsBadFrame])
-            console.write(" tx-ring-full ")
-            console.write(decimal: counters[.txDropsRingFull])
-            console.write(", errors ")
-            console.write(decimal: counters[.errors])
-            console.write(interface.device.linkUp ? ", link up" : ", link down")
-            console.newline()
+            ConsoleReport.writeNIC(interface, to: &console)
         }
     }
 
     /// The stack's named counters that are not zero.
     static func writeStackCounters(_ stack: NetworkStack) {
         console.beginLine()
-        console.write("stack:")
-        var any = false
-        let writeNonZero = { (name: StaticString, value: UInt64) in
-            guard value > 0 else { return }
-            console.write(" ")
-            console.write(name)
-            console.write("=")
-            console.write(decimal: value)
-            any = true
-        }
-        stack.counters.forEach { writeNonZero($0.name, $1) }
-        stack.tcp.counters.forEach { writeNonZero($0.name, $1) }
-        if !any { console.write(" (all zero)") }
-        console.write("; buffers free ")
-        console.write(decimal: UInt64(stack.pool.available))
-        console.write("/")
-        console.write(decimal: UInt64(stack.pool.count))
-        console.newline()
+        ConsoleReport.writeStackCounters(stack, to: &console)
     }
 }
 

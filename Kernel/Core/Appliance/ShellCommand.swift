@@ -37,7 +37,7 @@ public enum ShellCommand: UInt8, Sendable, NamedCase {
     public var summary: StaticString {
         switch self {
         case .help: "this list"
-        case .status: "uptime, heap and event-loop figures"
+        case .status: "uptime, event loop, NICs, telemetry clients and heap"
         case .heap: "heap statistics"
         case .nics: "per-NIC counters and link state"
         case .netstat: "the network stack's named counters (TCP included)"
