@@ -1,5 +1,4 @@
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzARP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzARP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     withMutableCopy(data, size) { bytes in
         guard let packet = try? ARPPacket(parsing: bytes) else { return }
         let fields = (packet.operation, packet.senderHardware, packet.senderProtocol, packet.targetHardware, packet.targetProtocol)

@@ -1,5 +1,4 @@
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzEthernet(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzEthernet(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     withMutableCopy(data, size) { bytes in
         guard let frame = try? EthernetFrame(parsing: bytes) else {
             require(size < EthernetFrame.headerLength, "a long enough frame was refused")

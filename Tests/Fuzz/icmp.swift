@@ -1,5 +1,4 @@
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzICMP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzICMP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     withMutableCopy(data, size) { bytes in
         guard let message = try? ICMPv4Message(parsing: bytes) else { return }
         require(within(message.body, bytes), "body outside the input")

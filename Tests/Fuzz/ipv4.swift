@@ -1,5 +1,4 @@
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzIPv4(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzIPv4(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     withMutableCopy(data, size) { bytes in
         guard let packet = try? IPv4Packet(parsing: bytes) else { return }
         require(packet.headerLength >= 20 && packet.headerLength <= packet.totalLength, "header length")

@@ -44,8 +44,7 @@ nonisolated(unsafe) let fuzzStack: NetworkStack = {
 }()
 nonisolated(unsafe) var fuzzClock: UInt64 = 1_000_000_000
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzStackInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzStackInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size >= 1 else { return 0 }
     let role = InterfaceRole(rawValue: Int(data[0] % 3))!
     let frameLength = min(size - 1, PacketBuffer.maximumFrameLength)

@@ -29,8 +29,7 @@ nonisolated(unsafe) let tcpListener: TCPListener = {
 nonisolated(unsafe) var tcpClock: UInt64 = 1_000_000_000
 nonisolated(unsafe) var tcpConnections: [TCPConnection] = []
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTCP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzTCP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size >= 8 else { return 0 }
     _ = tcpListener
     let local = IPv4Address(10, 0, 1, 15)

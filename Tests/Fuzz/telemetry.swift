@@ -2,8 +2,7 @@
 // request parser (hello, subscribe and admin frames) and the host's decoder
 // (hello, schema, snapshot, event and result frames). Neither may crash;
 // the decoder either yields messages or throws its typed error.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTelemetry(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzTelemetry(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     // The appliance's side: a hello, then frames, as a client would send them.
     var input = bytes

@@ -1,5 +1,4 @@
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzUDP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzUDP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     withMutableCopy(data, size) { bytes in
         guard let datagram = try? UDPDatagram(parsing: bytes) else { return }
         require(datagram.length >= 8 && datagram.length <= size, "length field")
