@@ -121,6 +121,7 @@ func parse(_ frame: [UInt8], _ body: (EthernetFrame) throws -> Void) rethrows {
         }
         #expect(fixture.stack.interface(.admin)!.arp.lookup(gateway, now: fixture.now) == fixture.peerMAC)
         #expect(fixture.stack.counters[.arpRepliesSent] == 1)
+        #expect(fixture.stack.counters[.arpNotForUs] == 1, "the request for 10.0.1.99 is counted as not ours")
         #expect(fixture.allBuffersReturned)
     }
 

@@ -139,7 +139,10 @@ public final class NetworkStack {
         if sender != .any && (forUs || interface.arp.knows(sender)) {
             learn(sender, is: senderHardware, on: interface, now: now)
         }
-        guard forUs, packet.operation == .request else { return pool.give(buffer) }
+        guard forUs, packet.operation == .request else {
+            if packet.operation == .request { counters[.arpNotForUs] += 1 }
+            return pool.give(buffer)
+        }
         // Answer in place: the request buffer becomes the reply.
         buffer.length = EthernetFrame.headerLength + ARPPacket.length
         let bytes = buffer.frame

@@ -44,6 +44,8 @@ public enum StackCounter: Int, CounterKey, CaseIterable {
     case ipv4BroadcastDestination
     case arpMartianSender
     case txMartian
+    /// ARP requests for another host's address, ignored.
+    case arpNotForUs
 
     public var name: StaticString {
         switch self {
@@ -90,6 +92,7 @@ public enum StackCounter: Int, CounterKey, CaseIterable {
         case .ipv4BroadcastDestination: "ipv4-broadcast-destination"
         case .arpMartianSender: "arp-martian-sender"
         case .txMartian: "tx-martian"
+        case .arpNotForUs: "arp-not-for-us"
         }
     }
 }
