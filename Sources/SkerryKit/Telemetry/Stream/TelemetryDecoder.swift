@@ -219,11 +219,18 @@ public struct TelemetryDecoder {
     }
 
     /// A counter set's names, each looked up in the core's enum.
+    /// Names one counter set's schema may list: room for appliances with
+    /// many more counters than this client knows, while a hostile schema
+    /// cannot make the client look up millions of names.
+    static let maximumCounterNames = 4 * CounterSet<StackCounter>.capacity
+
     private static func counterNames<Key: CounterKey>(_ reader: inout TelemetryFieldReader, _ field: String, limit: Int)
         throws(TelemetryStreamError) -> CounterNames<Key>
     {
         var names = CounterNames<Key>()
-        for _ in 0..<(try reader.count(field + " count", limit: limit)) { names.append(try reader.string(field + " name")) }
+        let count = try reader.count(field + " count", limit: min(limit, maximumCounterNames))
+        let nameField = field + " name"
+        for _ in 0..<count { names.append(try reader.string(nameField)) }
         return names
     }
 
