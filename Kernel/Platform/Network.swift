@@ -164,6 +164,7 @@ extension Network {
         let stack = appliance.stack
         console.beginLine()
         console.write("tcp:")
+        if stack.tcp.connectionCount == 0 { console.write(" no connections") }
         for state in TCPState.allCases where state != .closed && state != .listen {
             let count = stack.tcp.count(in: state)
             guard count > 0 else { continue }

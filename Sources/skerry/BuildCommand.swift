@@ -124,12 +124,13 @@ enum ApplianceFile {
 
 /// Reads, checks and compiles a firewall rule file, printing its warnings.
 enum FirewallRuleFile {
-    static func load(_ path: String) throws -> FirewallRuleSet {
+    /// - Parameter building: whether an image was to be built from it, which the error then says was not.
+    static func load(_ path: String, building: Bool = false) throws -> FirewallRuleSet {
         let ruleSet: FirewallRuleSet
         do {
             ruleSet = try FirewallParser.load(path)
         } catch {
-            throw CLIError("invalid firewall rules, nothing was built:\n\(error)")
+            throw CLIError("invalid firewall rules\(building ? ", nothing was built" : ""):\n\(error)")
         }
         for warning in ruleSet.warnings {
             FileHandle.standardError.write(Data("\(warning)\n".utf8))
@@ -138,7 +139,7 @@ enum FirewallRuleFile {
     }
 
     static func generate(_ path: String) throws -> String {
-        let ruleSet = try load(path)
+        let ruleSet = try load(path, building: true)
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return FirewallCodegen(ruleSet: ruleSet, sourceText: text).generate().source
     }
