@@ -36,10 +36,10 @@ extension Frame {
             drawRow([
                 (row.label, Style(bold: true)), (values.up ? "UP" : "DOWN", Self.healthStyle(values.up)),
                 (Self.adminLabel(values.administrative), Self.adminStyle(values.administrative)), ("\(values.weight)", .normal),
-                ("\(traffic.activeConnections)", Style(bold: traffic.activeConnections > 0)), ("\(traffic.maximumConnectionsSeen)", .normal),
-                (row.limit > 0 ? "\(row.limit)" : "-", Style(.dim)), (Format.count(traffic.totalConnections), .normal),
+                ("\(traffic[.activeConnections])", Style(bold: traffic[.activeConnections] > 0)), ("\(traffic[.maximumConnectionsSeen])", .normal),
+                (row.limit > 0 ? "\(row.limit)" : "-", Style(.dim)), (Format.count(traffic[.totalConnections]), .normal),
                 (Format.count(row.rate), .normal), (glyphs.sparkline(row.history, width: 10), Style(.spark)),
-                (Format.bytes(Double(traffic.bytesToBackend)), .normal), (Format.bytes(Double(traffic.bytesToClient)), .normal),
+                (Format.bytes(Double(traffic[.bytesToBackend])), .normal), (Format.bytes(Double(traffic[.bytesToClient])), .normal),
                 (check, Style(values.consecutiveFailures > 0 ? .warning : .dim)), (latency, .normal),
                 (Format.milliseconds(values.stateAgeMilliseconds), Style(.dim)),
             ], columns, kept, y: top + 1 + offset, selected: first + offset == selection)

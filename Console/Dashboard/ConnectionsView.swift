@@ -56,9 +56,9 @@ extension Frame {
         for (index, service) in schema.services.enumerated() where index < snapshot.services.count && y < bottom {
             let values = snapshot.services[index]
             drawRow([(service.name, Style(bold: true)), ("\(service.port)", .normal), (service.algorithm, Style(.dim)),
-                     ("\(values.activeConnections)", .normal), (Format.count(values.totalConnections), .normal),
-                     ("\(values.refusedConnections)", Style(values.refusedConnections > 0 ? .warning : .normal)),
-                     ("\(values.connectionRate)", .normal)], columns, kept, y: y)
+                     ("\(values[.activeConnections])", .normal), (Format.count(values[.totalConnections]), .normal),
+                     ("\(values[.refusedConnections])", Style(values[.refusedConnections] > 0 ? .warning : .normal)),
+                     ("\(values[.connectionRate])", .normal)], columns, kept, y: y)
             y += 1
         }
     }

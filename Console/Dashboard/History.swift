@@ -28,7 +28,7 @@ public struct History: Sendable {
         lastSequence = snapshot.sequence
         lastUptime = snapshot.uptimeMilliseconds
         Self.push(&connectionRate, rates.serviceConnections.reduce(0, +))
-        Self.push(&activeConnections, Double(snapshot.services.reduce(0) { $0 + $1.activeConnections }))
+        Self.push(&activeConnections, Double(snapshot.services.reduce(0) { $0 + $1[.activeConnections] }))
         Self.push(&receiveBytes, rates.nicReceiveBytes.reduce(0, +))
         Self.push(&transmitBytes, rates.nicTransmitBytes.reduce(0, +))
         Self.push(&tableEntries, Double(snapshot.connectionTable?.entries ?? 0))

@@ -68,9 +68,9 @@ extension Frame {
 
         // Headline totals.
         let history = dashboard.history
-        let active = snapshot.services.reduce(0) { $0 + $1.activeConnections }
-        let total = snapshot.services.reduce(0) { $0 + $1.totalConnections }
-        let refused = snapshot.services.reduce(0) { $0 + $1.refusedConnections }
+        let active = snapshot.services.reduce(0) { $0 + $1[.activeConnections] }
+        let total = snapshot.services.reduce(0) { $0 + $1[.totalConnections] }
+        let refused = snapshot.services.reduce(0) { $0 + $1[.refusedConnections] }
         let drops = (snapshot.firewall?.rules ?? [:]).reduce(UInt64(0)) { sum, entry in
             entry.key < schema.rules.count && schema.rules[entry.key].action != .accept ? sum + entry.value.packets : sum
         }

@@ -52,8 +52,8 @@ extension Dashboard {
         switch state.backendSort {
         case .name: ascending = { ($0.label, $0.index) < ($1.label, $1.index) }
         case .state: ascending = { ($0.values.up ? 1 : 0, "\($0.values.administrative.label)", $0.index) < ($1.values.up ? 1 : 0, "\($1.values.administrative.label)", $1.index) }
-        case .active: ascending = { ($1.values.traffic.activeConnections, $0.index) < ($0.values.traffic.activeConnections, $1.index) }
-        case .total: ascending = { ($1.values.traffic.totalConnections, $0.index) < ($0.values.traffic.totalConnections, $1.index) }
+        case .active: ascending = { ($1.values.traffic[.activeConnections], $0.index) < ($0.values.traffic[.activeConnections], $1.index) }
+        case .total: ascending = { ($1.values.traffic[.totalConnections], $0.index) < ($0.values.traffic[.totalConnections], $1.index) }
         case .rate: ascending = { ($1.rate, $0.index) < ($0.rate, $1.index) }
         case .bytes: ascending = { ($1.bytesRate, $0.index) < ($0.bytesRate, $1.index) }
         }

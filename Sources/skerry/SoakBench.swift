@@ -136,7 +136,7 @@ struct SoakBench: ParsableCommand {
                         let seconds = Date().timeIntervalSince(started)
                         tally.lock.withLock {
                             tally.heap.append((seconds, snapshot.heapUsed))
-                            tally.peakActive = max(tally.peakActive, snapshot.services.map(\.activeConnections).max() ?? 0)
+                            tally.peakActive = max(tally.peakActive, snapshot.services.map { $0[.activeConnections] }.max() ?? 0)
                             tally.peakTCPOpen = max(tally.peakTCPOpen, snapshot.tcpOpen)
                         }
                     }

@@ -115,8 +115,8 @@ enum StatsReport {
         }
         for (index, service) in schema.services.enumerated() where index < snapshot.services.count {
             let values = snapshot.services[index]
-            lines.append("service \(service.name) (port \(service.port), \(service.algorithm)): \(values.activeConnections) active, "
-                + "\(values.totalConnections) total, \(values.refusedConnections) refused, \(values.connectionRate)/s")
+            lines.append("service \(service.name) (port \(service.port), \(service.algorithm)): \(values[.activeConnections]) active, "
+                + "\(values[.totalConnections]) total, \(values[.refusedConnections]) refused, \(values[.connectionRate])/s")
         }
         if !schema.services.isEmpty {
             lines.append(row(["backend", "state", "admin", "weight", "active", "total", "failed", "checks-failed", "latency"]))
@@ -124,7 +124,7 @@ enum StatsReport {
                 let backend = snapshot.backends[index]
                 lines.append(row([
                     "\(names.service)/\(names.backend)", backend.up ? "UP" : "DOWN", "\(backend.administrative.label)", "\(backend.weight)",
-                    "\(backend.traffic.activeConnections)", "\(backend.traffic.totalConnections)", "\(backend.traffic.failedConnects)",
+                    "\(backend.traffic[.activeConnections])", "\(backend.traffic[.totalConnections])", "\(backend.traffic[.failedConnects])",
                     "\(backend.checkFailures)", backend.checkLatencyMicroseconds.map { String(format: "%.1fms", Double($0) / 1000) } ?? "-",
                 ]))
             }

@@ -59,10 +59,10 @@ import Testing
         _ = dashboard.handle(.character("s"), input)  // state
         _ = dashboard.handle(.character("s"), input)  // active
         #expect(dashboard.state.backendSort == .active)
-        let active = dashboard.backendRows(input).map(\.values.traffic.activeConnections)
+        let active = dashboard.backendRows(input).map(\.values.traffic[.activeConnections])
         #expect(active == active.sorted(by: >))
         _ = dashboard.handle(.character("S"), input)
-        #expect(dashboard.backendRows(input).map(\.values.traffic.activeConnections) == active.reversed())
+        #expect(dashboard.backendRows(input).map(\.values.traffic[.activeConnections]) == active.reversed())
         _ = dashboard.handle(.character("3"), input)
         let hits = dashboard.ruleRows(input).filter { !$0.isPolicy }.map(\.packets)
         #expect(hits == hits.sorted(by: >), "rules sort by hits by default")

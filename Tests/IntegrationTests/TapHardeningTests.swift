@@ -30,7 +30,9 @@ import Glibc
             let input = child.standardInput
             Thread.detachNewThread {
                 let ip = findExecutable("ip") ?? "/usr/sbin/ip"
-                output.value = shell(ip, ["netns", "exec", name, "python3", Self.script,
+                let hello = TelemetryDecoder.clientHello.map { String(format: "%02x", $0) }.joined()
+                let adminFrame = TelemetryProtocol.MessageType.admin.rawValue
+                output.value = shell(ip, ["netns", "exec", name, "python3", Self.script, "hello=\(hello)", "admin-frame=\(adminFrame)",
                                           "martians", "blind-rst", "token-guessing", "idle-admin", "syn-flood"]).1
                 _ = "netstat\nconns\nshutdown\n".withCString { write(input, $0, strlen($0)) }
             }

@@ -71,7 +71,7 @@ final class TelemetryScenario: @unchecked Sendable {
         let first = try #require(scenario.first?.snapshot)
         let after = try #require(scenario.afterTraffic?.snapshot)
         #expect(scenario.first?.hello?.appliance == "web" && scenario.first?.hello?.adminEnabled == true)
-        #expect(after.services[0].totalConnections == first.services[0].totalConnections + 9, "counters rise with traffic")
+        #expect(after.services[0][.totalConnections] == first.services[0][.totalConnections] + 9, "counters rise with traffic")
         #expect(after.backends.allSatisfy { $0.up })
         let webRule = try #require(scenario.afterTraffic?.rule("web"))
         #expect(webRule.packets >= 9)

@@ -22,6 +22,7 @@ import Testing
         Self.check(BalancerCounter.self)
         Self.check(ConntrackCounter.self)
         Self.check(TelemetryCounter.self)
+        Self.check(TrafficStatistic.self)
     }
 
     @Test func countersAreIndependentAndIteratedInDeclarationOrder() {

@@ -87,10 +87,10 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
             case "state":
                 if value == "up" || value == "down" { return backend.up ? "up" : "down" }
                 return "\(backend.administrative.label)"
-            case "active": return String(backend.traffic.activeConnections)
-            case "total": return String(backend.traffic.totalConnections)
-            case "refused": return String(backend.traffic.refusedConnections)
-            case "failed": return String(backend.traffic.failedConnects)
+            case "active": return String(backend.traffic[.activeConnections])
+            case "total": return String(backend.traffic[.totalConnections])
+            case "refused": return String(backend.traffic[.refusedConnections])
+            case "failed": return String(backend.traffic[.failedConnects])
             case "weight": return String(backend.weight)
             default: return String(backend.checkFailures)
             }
@@ -107,9 +107,9 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
             else { return nil }
             let service = snapshot.services[index]
             switch field {
-            case "active": return String(service.activeConnections)
-            case "total": return String(service.totalConnections)
-            default: return String(service.refusedConnections)
+            case "active": return String(service[.activeConnections])
+            case "total": return String(service[.totalConnections])
+            default: return String(service[.refusedConnections])
             }
         case .counters:
             return model.counter(key).map(String.init)

@@ -21,7 +21,10 @@ SERVICE = ("10.0.2.15", 80)
 ADMIN = "10.0.1.15"
 METRICS = (ADMIN, 9100)
 PUBLIC_GATEWAY = "10.0.2.2"
-TOKEN_FRAME_TYPE = 0x11
+# The stream's client hello and admin-request frame type, passed by the Swift
+# test from the core's TelemetryProtocol as `hello=HEX` and `admin-frame=N`.
+HELLO = b""
+TOKEN_FRAME_TYPE = 0
 
 
 def echo_backend(port):
@@ -269,7 +272,7 @@ def token_guessing():
     """Wrong tokens are limited and counted."""
     s = socket.create_connection(METRICS, timeout=5)
     s.settimeout(5)
-    s.sendall(b"SKTP\x01\x01")
+    s.sendall(HELLO)
 
     def string(text):
         data = text.encode()
@@ -345,7 +348,7 @@ def main():
         time.sleep(0.5)
     time.sleep(3)  # every backend UP (rise 2 x interval 1 s)
     results = {}
-    for name in sys.argv[1:]:
+    for name in [argument for argument in sys.argv[1:] if "=" not in argument]:
         try:
             results[name] = SCENARIOS[name]()
         except Exception as error:  # reported, not hidden: the Swift test fails on it
@@ -356,4 +359,10 @@ def main():
 
 
 if __name__ == "__main__":
+    for argument in sys.argv[1:]:
+        key, _, value = argument.partition("=")
+        if key == "hello":
+            HELLO = bytes.fromhex(value)
+        elif key == "admin-frame":
+            TOKEN_FRAME_TYPE = int(value)
     main()

@@ -144,16 +144,11 @@ public enum TelemetryEncoder {
     }
 
     private static func statistics(_ out: inout TelemetryFrameWriter, _ statistics: LoadBalancer.Statistics) {
-        out.varint(statistics.activeConnections)
-        out.varint(statistics.maximumConnectionsSeen)
-        out.varint(statistics.totalConnections)
-        out.varint(statistics.refusedConnections)
-        out.varint(statistics.failedConnects)
-        out.varint(statistics.connectionRate)
-        out.varint(statistics.packetsToBackend)
-        out.varint(statistics.bytesToBackend)
-        out.varint(statistics.packetsToClient)
-        out.varint(statistics.bytesToClient)
+        var index = 0
+        while let key = TrafficStatistic(rawValue: index) {
+            out.varint(statistics[key])
+            index += 1
+        }
     }
 
     private static func firewallValues(_ out: inout TelemetryFrameWriter, _ firewall: Firewall, now: Instant, since: Instant?) {

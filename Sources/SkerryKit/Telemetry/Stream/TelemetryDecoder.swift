@@ -246,12 +246,9 @@ public struct TelemetryDecoder {
     }
 
     private static func traffic(_ reader: inout TelemetryFieldReader) throws(TelemetryStreamError) -> Telemetry.TrafficValues {
-        Telemetry.TrafficValues(
-            activeConnections: try reader.varint("active connections"), maximumConnectionsSeen: try reader.varint("most connections"),
-            totalConnections: try reader.varint("total connections"), refusedConnections: try reader.varint("refused connections"),
-            failedConnects: try reader.varint("failed connects"), connectionRate: try reader.varint("connection rate"),
-            packetsToBackend: try reader.varint("packets"), bytesToBackend: try reader.varint("bytes"),
-            packetsToClient: try reader.varint("packets"), bytesToClient: try reader.varint("bytes"))
+        var values = Telemetry.TrafficValues()
+        for key in TrafficStatistic.allCases { values[key] = try reader.varint("\(key.name)") }
+        return values
     }
 
     /// The core's limit names, by number.

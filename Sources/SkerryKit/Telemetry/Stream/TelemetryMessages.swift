@@ -91,19 +91,8 @@ public enum Telemetry {
     }
 
     /// What the balancer keeps for a service or a backend.
-    public struct TrafficValues: Encodable, Equatable, Sendable {
-        public var activeConnections: UInt64 = 0
-        public var maximumConnectionsSeen: UInt64 = 0
-        public var totalConnections: UInt64 = 0
-        public var refusedConnections: UInt64 = 0
-        public var failedConnects: UInt64 = 0
-        /// New connections per second over the appliance's last full second.
-        public var connectionRate: UInt64 = 0
-        public var packetsToBackend: UInt64 = 0
-        public var bytesToBackend: UInt64 = 0
-        public var packetsToClient: UInt64 = 0
-        public var bytesToClient: UInt64 = 0
-    }
+    /// What the balancer keeps for a service or a backend, by the core's key.
+    public typealias TrafficValues = CounterSet<TrafficStatistic>
 
     public struct BackendValues: Encodable, Equatable, Sendable {
         public var up = false
