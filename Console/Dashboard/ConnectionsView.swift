@@ -18,8 +18,10 @@ extension Frame {
         screen.put(String(format: " %d of %d (%.1f%%)", table.entries, schema.connectionCapacity, fill * 100), x: 43, y: y)
         y += 1
         label("Events", y)
-        screen.put(glyphs.fit("created \(Format.count(table.counters[.flowsCreated]))  expired \(Format.count(table.counters[.expired]))  table full \(table.counters[.tableFull])"
-                              + "  SNAT ports exhausted \(table.counters[.snatPortsExhausted])", width - 14), x: 13, y: y)
+        // Every connection-table counter, by the core's names.
+        var events: [String] = []
+        table.counters.forEach { key, value in events.append("\(key.name) \(Format.count(value))") }
+        screen.put(glyphs.fit(events.joined(separator: "  "), width - 14), x: 13, y: y)
         y += 2
         // Active connections over time, as a bar chart.
         let series = dashboard.history.activeConnections
