@@ -3,10 +3,7 @@
 /// telemetry stream and the host tools call it. Raw values must be dense from
 /// 0 (the default for `enum K: Int`), which lets `CounterSet` index storage
 /// and enumerate cases without allocating.
-public protocol CounterKey: RawRepresentable, Sendable, Equatable where RawValue == Int {
-    /// The stable, kebab-case name.
-    var name: StaticString { get }
-}
+public protocol CounterKey: NamedCase, RawRepresentable, Sendable where RawValue == Int {}
 
 extension CounterKey {
     /// How many cases the key has.
@@ -15,19 +12,6 @@ extension CounterKey {
         while Self(rawValue: count) != nil { count += 1 }
         return count
     }
-
-    /// The key whose name is the UTF-8 `name`, if any.
-    public init?<Bytes: Collection<UInt8>>(name: Bytes) {
-        var index = 0
-        while let key = Self(rawValue: index) {
-            if key.name.withUTF8Buffer({ $0.elementsEqual(name) }) { self = key; return }
-            index += 1
-        }
-        return nil
-    }
-
-    /// The key named `name`, if any.
-    public init?(name: String) { self.init(name: name.utf8) }
 }
 
 /// One `UInt64` per case of `Key`, in fixed inline storage: incrementing
