@@ -7,6 +7,7 @@
 #define NCURSES_WIDECHAR 1
 #include <locale.h>
 #include <ncursesw/curses.h>
+#include <ncursesw/term.h>
 
 static inline int skerry_color_pair(int n) { return COLOR_PAIR(n); }
 static inline int skerry_lines(void) { return LINES; }
@@ -37,5 +38,15 @@ static inline int skerry_put_wide(int y, int x, wchar_t ch, int attributes, shor
     wchar_t text[2] = { ch, 0 };
     setcchar(&cell, text, (attr_t)attributes, pair, NULL);
     return mvadd_wch(y, x, &cell);
+}
+/// Whether the terminal (TERM) switches to an alternate screen by itself (smcup), which
+/// keeps the shell's screen to be put back when the dashboard ends. Asked before initscr.
+static inline int skerry_has_alternate_screen(void) {
+    int error = 0;
+    if (setupterm(NULL, 1, &error) != OK) return 0;
+    const char *enter = tigetstr("smcup");
+    int has = enter != NULL && enter != (const char *)-1 && enter[0] != 0;
+    del_curterm(cur_term);
+    return has;
 }
 #endif

@@ -8,18 +8,20 @@ extension Frame {
             drawEmpty("waiting for telemetry from \(input.telemetry.address)", top: top, bottom: bottom)
             return
         }
-        // 118 columns hold them all; narrower terminals lose the least important first.
-        let columns = [
-            Column(title: "SERVICE/BACKEND", width: 16), Column(title: "STATE", width: 5), Column(title: "ADMIN", width: 8),
+        // 118 columns hold them all; narrower terminals lose the least important first, but never the sort column.
+        // A sortable column has room for its title and the sort arrow.
+        let sort = Self.backendSort(state)
+        let columns = sort.keepingSorted([
+            Column(title: "SERVICE/BACKEND", width: 16), Column(title: "STATE", width: 6), Column(title: "ADMIN", width: 8),
             Column(title: "WT", width: 4, right: true, priority: 2), Column(title: "ACT", width: 5, right: true),
             Column(title: "MAX", width: 5, right: true, priority: 4), Column(title: "LIMIT", width: 5, right: true, priority: 5),
-            Column(title: "TOTAL", width: 7, right: true), Column(title: "NEW/s", width: 5, right: true, priority: 1),
-            Column(title: "RATE", width: 10, priority: 1), Column(title: "IN", width: 7, right: true, priority: 3),
+            Column(title: "TOTAL", width: 7, right: true), Column(title: "NEW/s", width: 6, right: true, priority: 1),
+            Column(title: "RATE", width: 8, priority: 1), Column(title: "IN", width: 7, right: true, priority: 3),
             Column(title: "OUT", width: 7, right: true, priority: 3), Column(title: "CHECK", width: 6, priority: 2),
             Column(title: "LATENCY", width: 7, right: true, priority: 3), Column(title: "CHANGED", width: 7, right: true, priority: 4),
-        ]
+        ])
         let kept = Self.fit(columns, width: width - 2)
-        drawHeader(columns, kept, y: top)
+        drawHeader(columns, kept, y: top, sort: sort)
         guard !rows.isEmpty else {
             let filter = state.filter[.backends, default: ""]
             drawEmpty(filter.isEmpty ? "this appliance balances no services" : "no backend matches \"\(filter)\"", top: top + 1, bottom: bottom)
@@ -38,7 +40,7 @@ extension Frame {
                 (Self.adminLabel(values.administrative), Self.adminStyle(values.administrative)), ("\(values.weight)", .normal),
                 ("\(traffic[.activeConnections])", Style(bold: traffic[.activeConnections] > 0)), ("\(traffic[.maximumConnectionsSeen])", .normal),
                 (row.limit > 0 ? "\(row.limit)" : "-", Style(.dim)), (Format.count(traffic[.totalConnections]), .normal),
-                (Format.count(row.rate), .normal), (glyphs.sparkline(row.history, width: 10), Style(.spark)),
+                (Format.count(row.rate), .normal), (glyphs.sparkline(row.history, width: 8), Style(.spark)),
                 (Format.bytes(Double(traffic[.bytesToBackend])), .normal), (Format.bytes(Double(traffic[.bytesToClient])), .normal),
                 (check, Style(values.consecutiveFailures > 0 ? .warning : .dim)), (latency, .normal),
                 (Format.milliseconds(values.stateAgeMilliseconds), Style(.dim)),
@@ -48,5 +50,19 @@ extension Frame {
             let more = " \(first + 1)-\(min(rows.count, first + visible)) of \(rows.count) "
             headerNote(more, columns, kept, y: top)
         }
+    }
+
+    /// The columns `state.backendSort` sorts by (indices into the Backends table), and the direction shown.
+    static func backendSort(_ state: DashboardState) -> Sort {
+        let columns: [Int]
+        switch state.backendSort {
+        case .name: columns = [0]
+        case .state: columns = [1, 2]
+        case .active: columns = [4]
+        case .total: columns = [7]
+        case .rate: columns = [8]
+        case .bytes: columns = [10, 11]
+        }
+        return Sort(columns: columns, descending: state.backendSort.descending != (state.reversed[.backends] == true))
     }
 }

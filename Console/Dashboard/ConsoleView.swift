@@ -1,6 +1,13 @@
 import Foundation
 
 extension Frame {
+    /// The farthest the console scrolls back: its first line at the top of a full page
+    /// (in a frame `state.height` high; without one, the last line shown alone).
+    static func consoleMaximumOffset(_ input: DashboardInput, _ state: DashboardState) -> Int {
+        let visible = state.height.map { max(1, $0 - 1 - bodyTop(input, state)) } ?? 1
+        return max(0, input.console.count - visible)
+    }
+
     mutating func drawConsole(top: Int, bottom: Int) {
         let lines = input.console
         guard !lines.isEmpty else {
@@ -8,7 +15,7 @@ extension Frame {
             return
         }
         let visible = bottom - top
-        let offset = min(state.consoleOffset, max(0, lines.count - 1))
+        let offset = min(state.consoleOffset, max(0, lines.count - visible))
         let end = lines.count - offset
         let start = max(0, end - visible)
         let term = state.consoleSearch.lowercased()

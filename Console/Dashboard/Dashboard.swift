@@ -55,21 +55,27 @@ public final class Dashboard {
             setMessage("cancelled")
             return []
         case .filtering:
-            return edit(key) { text in
+            let commands = edit(key) { text in
                 if state.view == .console {
                     state.consoleSearch = text
                     jumpToSearch(input, from: state.consoleOffset)
-                } else {
-                    state.filter[state.view] = text
-                    state.selection[state.view] = 0
-                    state.scroll[state.view] = 0
                 }
             }
+            // A list's filter applies as it is typed; the console's search runs on Enter.
+            if state.mode == .filtering, state.view != .console, state.filter[state.view, default: ""] != state.editing {
+                state.filter[state.view] = state.editing
+                state.selection[state.view] = 0
+                state.scroll[state.view] = 0
+            }
+            return commands
         case .consoleInput:
             var commands: [DashboardCommand] = []
             let result = edit(key) { text in
                 switch ShellCommandPolicy.judge(text, readOnly: input.readOnly) {
-                case .allowed: commands.append(.console(text))
+                case .allowed:
+                    // Back to the bottom, where the reply will show.
+                    state.consoleOffset = 0
+                    commands.append(.console(text))
                 case .refused(let reason): setMessage(reason, error: true)
                 }
             }
@@ -149,6 +155,7 @@ public final class Dashboard {
             return [.admin(AdminRequest(action: admin, service: rows[index].service, backend: rows[index].name))]
         case .restartVM: return [.restartVM]
         case .typeLine:
+            state.view = .console
             state.mode = .consoleInput
             state.editing = ""
         case .clearFilter: state.filter[state.view] = nil
@@ -174,7 +181,7 @@ public final class Dashboard {
             let current = state.selection[state.view, default: 0]
             state.selection[state.view] = max(0, min(count - 1, current + step))
         case .console:
-            state.consoleOffset = max(0, min(max(0, input.console.count - 1), state.consoleOffset - step))
+            state.consoleOffset = max(0, min(Frame.consoleMaximumOffset(input, state), state.consoleOffset - step))
         case .overview, .connections:
             break
         }
@@ -186,7 +193,7 @@ public final class Dashboard {
         guard !term.isEmpty else { return }
         let lines = input.console
         for distance in max(0, offset)..<lines.count where lines[lines.count - 1 - distance].lowercased().contains(term) {
-            state.consoleOffset = distance
+            state.consoleOffset = min(distance, Frame.consoleMaximumOffset(input, state))
             return
         }
         setMessage("\"\(state.consoleSearch)\" not found", error: true)

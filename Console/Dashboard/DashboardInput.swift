@@ -18,15 +18,42 @@ public struct VMStatus: Equatable, Sendable {
     public var startedAt: Date?
     /// The dashboard owns the VM, so it can restart it.
     public var restartable: Bool
+    /// The host ports the VM's forwards landed on, in the order QEMU reported them.
+    public var ports: [HostPort]
 
     public init(image: String, accelerator: String, state: State, readyAfter: Double? = nil, startedAt: Date? = nil,
-                restartable: Bool = true) {
+                restartable: Bool = true, ports: [HostPort] = []) {
         self.image = image
         self.accelerator = accelerator
         self.state = state
         self.readyAfter = readyAfter
         self.startedAt = startedAt
         self.restartable = restartable
+        self.ports = ports
+    }
+}
+
+/// One forward of a guest port to a loopback port, as the Overview lists it.
+public struct HostPort: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        /// The appliance's telemetry port.
+        case telemetry
+        /// Any other forward: the Overview names it by the service on that port, if there is one.
+        case guest
+    }
+
+    public var kind: Kind
+    public var role: String
+    public var transport: String
+    public var guestPort: UInt16
+    public var hostPort: UInt16
+
+    public init(kind: Kind, role: String, transport: String, guestPort: UInt16, hostPort: UInt16) {
+        self.kind = kind
+        self.role = role
+        self.transport = transport
+        self.guestPort = guestPort
+        self.hostPort = hostPort
     }
 }
 
@@ -36,12 +63,15 @@ public struct TelemetryStatus: Equatable, Sendable {
     public var connected: Bool
     public var error: String?
     public var retryAt: Date?
+    /// Why the stream is over for good (the VM shut down): no reconnecting, no rates.
+    public var ended: String?
 
-    public init(address: String, connected: Bool, error: String? = nil, retryAt: Date? = nil) {
+    public init(address: String, connected: Bool, error: String? = nil, retryAt: Date? = nil, ended: String? = nil) {
         self.address = address
         self.connected = connected
         self.error = error
         self.retryAt = retryAt
+        self.ended = ended
     }
 }
 
@@ -59,9 +89,11 @@ public struct DashboardInput: Sendable {
     public var interval: Double
     /// Actions (drain, enable, disable, restart) are off.
     public var readOnly: Bool
+    /// An admin token is at hand, so drain, enable and disable can be sent.
+    public var hasToken: Bool
 
     public init(model: TelemetryModel = TelemetryModel(), telemetry: TelemetryStatus, vm: VMStatus? = nil, console: [String] = [],
-                consoleWritable: Bool = false, now: Date = Date(), interval: Double = 1, readOnly: Bool = false) {
+                consoleWritable: Bool = false, now: Date = Date(), interval: Double = 1, readOnly: Bool = false, hasToken: Bool = true) {
         self.model = model
         self.telemetry = telemetry
         self.vm = vm
@@ -70,7 +102,11 @@ public struct DashboardInput: Sendable {
         self.now = now
         self.interval = interval
         self.readOnly = readOnly
+        self.hasToken = hasToken
     }
+
+    /// The stream will send nothing more: the VM it came from is gone.
+    public var streamEnded: Bool { telemetry.ended != nil }
 
     /// The data is older than the stream promises, or the stream is down.
     public var isStale: Bool {

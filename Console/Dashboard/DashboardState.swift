@@ -16,10 +16,27 @@ public enum DashboardView: Int, CaseIterable, Sendable {
 /// Columns the lists sort by, per view; `s` cycles them, `S` reverses.
 public enum BackendSort: String, CaseIterable, Sendable {
     case name, state, active, total, rate, bytes
+
+    /// The natural direction: names A to Z, numbers largest first.
+    var descending: Bool {
+        switch self {
+        case .name, .state: false
+        case .active, .total, .rate, .bytes: true
+        }
+    }
 }
 
+/// `order` is the order the firewall evaluates the rules in (first match wins).
 public enum RuleSort: String, CaseIterable, Sendable {
-    case hits, name, rate, bytes, lastHit = "last hit"
+    case order = "rule order", hits, name, rate, bytes, lastHit = "last hit"
+
+    /// The natural direction: rule order, names and hit ages (the latest hit first) ascending, counts largest first.
+    var descending: Bool {
+        switch self {
+        case .order, .name, .lastHit: false
+        case .hits, .rate, .bytes: true
+        }
+    }
 }
 
 /// What the operator is doing: the keys mean different things in each mode.
@@ -45,7 +62,7 @@ public struct DashboardState: Equatable, Sendable {
     /// The terminal's height, as last observed; lists scroll to fit it.
     public var height: Int?
     public var backendSort = BackendSort.name
-    public var ruleSort = RuleSort.hits
+    public var ruleSort = RuleSort.order
     public var reversed: [DashboardView: Bool] = [:]
     public var filter: [DashboardView: String] = [:]
     /// The text being typed in the filter or console input line.

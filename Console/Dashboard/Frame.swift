@@ -55,9 +55,18 @@ struct Frame {
         }
         if let uptime = input.model.snapshot?.uptimeMilliseconds { parts.append("up " + Format.milliseconds(uptime)) }
         let left = " " + parts.joined(separator: "  ")
-        let right = (input.isStale ? "STALE " : "live ") + input.telemetry.address + " "
+        var right = (input.isStale ? "STALE " : "live ") + input.telemetry.address + " "
+        // What this dashboard may not do, k9s-style, before the stream's state.
+        if let badge = Self.badge(input) { right = "<\(badge)>  " + right }
         screen.put(glyphs.fit(left, width - right.count - 1), x: 0, y: 0, style: Style(.title, bold: true))
         screen.put(right, x: width - right.count, y: 0, style: Style(input.isStale ? .stale : .title, bold: input.isStale))
+    }
+
+    /// The title bar's note on what the operator cannot do here: read-only mode, or no admin token.
+    static func badge(_ input: DashboardInput) -> String? {
+        if input.readOnly { return "read-only" }
+        if !input.hasToken { return "no token" }
+        return nil
     }
 
     mutating func drawTabs() {
@@ -82,8 +91,12 @@ struct Frame {
         if input.isStale {
             let age = input.model.age(now: input.now).map { "data " + Format.duration($0) + " old" } ?? "no data yet"
             var text = " STALE: \(age)"
-            if let error = input.telemetry.error { text += " - \(error)" }
-            if let retry = input.telemetry.retryAt {
+            if let ended = input.telemetry.ended {
+                text += " - \(ended)"
+            } else if let error = input.telemetry.error { text += " - \(error)" }
+            if input.streamEnded {
+                // Nothing to reconnect to.
+            } else if let retry = input.telemetry.retryAt {
                 text += String(format: "; reconnecting in %.0fs", max(0, retry.timeIntervalSince(input.now)))
             } else if !input.telemetry.connected {
                 text += "; reconnecting"
@@ -127,10 +140,9 @@ struct Frame {
             return
         }
         var hints = KeyBinding.hints(state, input)
-        if input.readOnly { hints.append("[read-only]") }
         let filter = state.filter[state.view, default: ""]
-        if !filter.isEmpty { hints.append("filter: \(filter) (Esc clears)") }
-        screen.put(glyphs.fit(" " + hints.joined(separator: "  "), width), x: 0, y: y, style: Style(.key))
+        if !filter.isEmpty { hints.append(("filter: \(filter) (Esc clears)", 0)) }
+        screen.put(glyphs.fit(" " + KeyBinding.footer(hints, width: width - 2), width), x: 0, y: y, style: Style(.key))
     }
 
     mutating func drawHelp() {
@@ -213,9 +225,27 @@ struct Frame {
         screen.put(note, x: width - note.count - 1, y: y, style: Style(.header))
     }
 
-    mutating func drawHeader(_ columns: [Column], _ kept: [Int], y: Int) {
+    /// The column titles; the sort columns' titles carry an arrow for the direction.
+    mutating func drawHeader(_ columns: [Column], _ kept: [Int], y: Int, sort: Sort? = nil) {
         screen.clear(row: y, style: Style(.header))
-        drawRow(columns.map { ($0.title, Style(.header, bold: true)) }, columns, kept, y: y)
+        let titles = columns.indices.map { index in
+            guard let sort, sort.columns.contains(index) else { return columns[index].title }
+            return columns[index].title + String(sort.descending ? glyphs.arrowDown : glyphs.arrowUp)
+        }
+        drawRow(titles.map { ($0, Style(.header, bold: true)) }, columns, kept, y: y)
+    }
+
+    /// Which columns a list is sorted by, and which way.
+    struct Sort {
+        var columns: [Int]
+        var descending: Bool
+
+        /// `columns` with the sort columns kept first when the terminal is narrow.
+        func keepingSorted(_ columns: [Column]) -> [Column] {
+            var columns = columns
+            for index in self.columns { columns[index].priority = -1 }
+            return columns
+        }
     }
 
     /// The rows a list view (Backends, Firewall) shows in a frame `height` high:

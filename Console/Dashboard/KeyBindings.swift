@@ -33,8 +33,18 @@ extension KeyAction {
         case .reverseSort: "reverse"
         case .admin(let action): "\(action.name)"
         case .restartVM: "restart"
-        case .typeLine: "type"
+        case .typeLine: state.view == .console ? "type" : nil
         case .showView, .move, .clearFilter: nil
+        }
+    }
+
+    /// Which hints a narrow footer drops first: higher goes first; 0 always stays.
+    var hintPriority: Int {
+        switch self {
+        case .quit, .help: 0
+        case .switchView: 3
+        case .reverseSort: 2
+        default: 1
         }
     }
 }
@@ -46,11 +56,14 @@ public enum KeyRequirement: Sendable {
     case writableConsole
     /// A VM this dashboard started.
     case restartableVM
+    /// An admin token to send actions with.
+    case adminToken
 
     func isMet(by input: DashboardInput) -> Bool {
         switch self {
         case .writableConsole: input.consoleWritable
         case .restartableVM: input.vm?.restartable == true
+        case .adminToken: input.hasToken
         }
     }
 
@@ -58,6 +71,7 @@ public enum KeyRequirement: Sendable {
         switch self {
         case .writableConsole: "no console to type into (attach with --console SOCKET)"
         case .restartableVM: "this dashboard did not start the VM, so it cannot restart it"
+        case .adminToken: "no admin token: pass --token or set SKERRY_ADMIN_TOKEN"
         }
     }
 }
@@ -113,12 +127,13 @@ public struct KeyBinding: Sendable {
         KeyBinding([(.character("n"), .nextMatch)], "next match (Console)", views: [.console]),
         KeyBinding([(.character("s"), .cycleSort), (.character("S"), .reverseSort)], "cycle the sort; reverse it",
                    views: [.backends, .firewall]),
-        KeyBinding([(.character("i"), .typeLine), (.enter, .typeLine)], "type a line for the kernel shell (Console)",
-                   views: [.console], requirement: .writableConsole,
+        KeyBinding([(.character("i"), .typeLine)], "type a kernel shell line (switches to Console)",
+                   requirement: .writableConsole,
                    detail: "  read-only: " + ShellCommandPolicy.readOnlyCommands.joined(separator: " ")),
+        KeyBinding([(.enter, .typeLine)], "type a kernel shell line", views: [.console], requirement: .writableConsole),
         KeyBinding([(.character("d"), .admin(.drain)), (.character("e"), .admin(.enable)), (.character("x"), .admin(.disable))],
                    "drain, enable, disable the backend", dangerous: true, readOnly: false, views: [.backends],
-                   elsewhere: "select a backend in the Backends view (2) first"),
+                   elsewhere: "select a backend in the Backends view (2) first", requirement: .adminToken),
         KeyBinding([(.character("r"), .restartVM)], "restart the VM", dangerous: true, readOnly: false, requirement: .restartableVM),
         KeyBinding([(.escape, .clearFilter)], "clear the filter, leave a prompt"),
     ]
@@ -213,16 +228,28 @@ extension KeyBinding {
         }
     }
 
-    /// The footer's hints for `state`'s view: "q quit", "/ filter", ...; one per action, for keys that act here now.
-    public static func hints(_ state: DashboardState, _ input: DashboardInput) -> [String] {
-        var hints: [String] = []
+    /// The footer's hints for `state`'s view: "q quit", "/ filter", ...; one per action, for keys that act here now,
+    /// each with its priority (`KeyAction.hintPriority`).
+    public static func hints(_ state: DashboardState, _ input: DashboardInput) -> [(text: String, priority: Int)] {
+        var hints: [(text: String, priority: Int)] = []
         var shown: [KeyAction] = []
         for binding in table where binding.allows(state.view, input) {
             for (key, action) in binding.keys where !shown.contains(action) {
                 shown.append(action)
-                if let hint = action.hint(state) { hints.append("\(key.name) \(hint)") }
+                if let hint = action.hint(state) { hints.append(("\(key.name) \(hint)", action.hintPriority)) }
             }
         }
         return hints
+    }
+
+    /// The hints that fit `width` columns whole, joined: the highest priority numbers go first, the last of them first.
+    public static func footer(_ hints: [(text: String, priority: Int)], width: Int) -> String {
+        var kept = hints
+        func length() -> Int { kept.reduce(0) { $0 + $1.text.count } + 2 * max(0, kept.count - 1) }
+        while length() > width, let worst = kept.map(\.priority).max(), worst > 0,
+              let index = kept.lastIndex(where: { $0.priority == worst }) {
+            kept.remove(at: index)
+        }
+        return kept.map(\.text).joined(separator: "  ")
     }
 }

@@ -19,6 +19,13 @@ extension Frame {
             screen.put(glyphs.fit(facts.joined(separator: "  "), width - 14), x: 13, y: y,
                        style: Style(running ? .up : vm.state == .booting ? .warning : .down, bold: !running))
             y += 1
+            if !vm.ports.isEmpty {
+                label("Ports", y)
+                for line in Self.portLines(vm.ports, model.schema, width: width - 14) {
+                    screen.put(glyphs.fit(line, width - 14), x: 13, y: y)
+                    y += 1
+                }
+            }
         }
         guard let schema = model.schema, let snapshot = model.snapshot else {
             if case .exited = input.vm?.state { drawLastConsole(top: y + 1, bottom: bottom, title: "Last console lines") } else {
@@ -36,9 +43,14 @@ extension Frame {
         let heapTotal = Double(snapshot.heapUsed + snapshot.heapFree)
         let used = heapTotal > 0 ? Double(snapshot.heapUsed) / heapTotal : 0
         screen.put(glyphs.meter(used, width: 20), x: 13, y: y, style: Style(used > 0.9 ? .warning : .spark))
-        var heapText = " \(Format.bytes(Double(snapshot.heapUsed))) used of \(Format.bytes(heapTotal)), peak \(Format.bytes(Double(snapshot.heapPeak)))"
-        if let rates = model.rates { heapText += String(format: "   event loop %.1f%% busy", rates.loopLoad * 100) }
+        let heapText = " \(Format.bytes(Double(snapshot.heapUsed))) used of \(Format.bytes(heapTotal)), peak \(Format.bytes(Double(snapshot.heapPeak)))"
         screen.put(glyphs.fit(heapText, width - 34), x: 33, y: y)
+        y += 1
+        label("Event loop", y)
+        // The stream's last rates say nothing once it has ended.
+        let rates = input.streamEnded ? nil : model.rates
+        screen.put(glyphs.meter(rates?.loopLoad ?? 0, width: 20), x: 13, y: y, style: Style((rates?.loopLoad ?? 0) > 0.9 ? .warning : .spark))
+        screen.put(rates.map { String(format: " %.1f%% busy", $0.loopLoad * 100) } ?? " -", x: 33, y: y)
         y += 2
 
         // The NICs.
@@ -52,13 +64,14 @@ extension Frame {
         y += 1
         for (index, nic) in schema.nics.enumerated() where index < snapshot.nics.count && y < bottom {
             let values = snapshot.nics[index]
-            let rates = model.rates
+            // With the stream ended (the VM gone) the link is down, whatever the last snapshot said.
+            let linkUp = values.linkUp && !input.streamEnded
             let rx = rates.map { index < $0.nicReceiveBytes.count ? Format.bytes($0.nicReceiveBytes[index]) + "/s" : "-" } ?? "-"
             let tx = rates.map { index < $0.nicTransmitBytes.count ? Format.bytes($0.nicTransmitBytes[index]) + "/s" : "-" } ?? "-"
             let drops = values.counters.drops
             let series = index < dashboard.history.nicBytes.count ? dashboard.history.nicBytes[index] : []
             drawRow([(nic.role, Style(bold: true)), (nic.model, .normal), (nic.address, .normal),
-                     (values.linkUp ? "up" : "DOWN", Self.healthStyle(values.linkUp)), (rx, .normal), (tx, .normal),
+                     (linkUp ? "up" : "DOWN", Self.healthStyle(linkUp)), (rx, .normal), (tx, .normal),
                      (Format.count(values.counters[.rxPackets]), .normal), ("\(drops)", Style(drops > 0 ? .warning : .dim)),
                      (glyphs.sparkline(series, width: 16), Style(.spark))], columns, kept, y: y)
             y += 1
@@ -77,10 +90,10 @@ extension Frame {
         let table = snapshot.connectionTable
         let capacity = Double(max(1, schema.connectionCapacity))
         let totals: [(String, String, [Double], ColorRole)] = [
-            ("connections/s", Format.rate(history.connectionRate.last ?? 0), history.connectionRate, .spark),
+            ("connections/s", rates == nil ? "-" : Format.rate(history.connectionRate.last ?? 0), history.connectionRate, .spark),
             ("active connections", "\(active)  (total \(Format.count(total)), refused \(refused))", history.activeConnections, .spark),
-            ("firewall drops", "\(Format.count(drops))  (\(Format.rate(history.drops.last ?? 0)))", history.drops, .drop),
-            ("traffic in/out", "\(Format.bytes(history.receiveBytes.last ?? 0))/s / \(Format.bytes(history.transmitBytes.last ?? 0))/s",
+            ("firewall drops", "\(Format.count(drops))" + (rates == nil ? "" : "  (\(Format.rate(history.drops.last ?? 0)))"), history.drops, .drop),
+            ("traffic in/out", rates == nil ? "-" : "\(Format.bytes(history.receiveBytes.last ?? 0))/s / \(Format.bytes(history.transmitBytes.last ?? 0))/s",
              zip(history.receiveBytes, history.transmitBytes).map { $0 + $1 }, .spark),
             ("connection table", "\(table?.entries ?? 0) of \(schema.connectionCapacity)  (full: \(table?.counters[.tableFull] ?? 0))",
              history.tableEntries.map { $0 / capacity }, .spark),
@@ -115,6 +128,31 @@ extension Frame {
             screen.put(glyphs.fit(text, width - 4), x: 3, y: y, style: Style(role))
             y += 1
         }
+    }
+
+    /// "telemetry 127.0.0.1:40001  web 127.0.0.1:40002 ...": each forward named by what listens on its guest port,
+    /// wrapped at `width` columns onto at most three lines.
+    static func portLines(_ ports: [HostPort], _ schema: Telemetry.Schema?, width: Int) -> [String] {
+        let entries = ports.map { port in
+            let name: String
+            if port.kind == .telemetry {
+                name = "telemetry"
+            } else if port.role == "public", port.transport == "tcp", let service = schema?.services.first(where: { $0.port == port.guestPort }) {
+                name = service.name
+            } else {
+                name = "\(port.role) \(port.transport) \(port.guestPort)"
+            }
+            return "\(name) 127.0.0.1:\(port.hostPort)"
+        }
+        var lines: [String] = []
+        for entry in entries {
+            if let last = lines.last, last.count + 2 + entry.count <= width {
+                lines[lines.count - 1] = last + "  " + entry
+            } else {
+                lines.append(entry)
+            }
+        }
+        return Array(lines.prefix(3))
     }
 
     mutating func label(_ text: String, _ y: Int) {

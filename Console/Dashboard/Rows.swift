@@ -9,14 +9,17 @@ public struct BackendRow: Sendable {
     public var values: Telemetry.BackendValues
     public var limit: Int
     public var rate: Double
-    public var bytesRate: Double
     public var history: [Double]
 
     public var label: String { "\(service)/\(name)" }
+    /// Bytes both ways, the IN and OUT columns together.
+    public var bytes: UInt64 { values.traffic[.bytesToBackend] + values.traffic[.bytesToClient] }
 }
 
 /// One firewall rule, or a default-policy row, as the Firewall view lists it.
 public struct RuleRow: Sendable {
+    /// The rule's place in the firewall's order, from 0; nil for a default policy.
+    public var number: Int?
     public var name: String
     public var action: FirewallAction
     public var packets: UInt64
@@ -42,7 +45,6 @@ extension Dashboard {
                     index: index, service: service.name, name: backend.name, values: snapshot.backends[index],
                     limit: backend.maximumConnections,
                     rate: rates.map { index < $0.backendConnections.count ? $0.backendConnections[index] : 0 } ?? 0,
-                    bytesRate: rates.map { index < $0.backendBytes.count ? $0.backendBytes[index] : 0 } ?? 0,
                     history: index < history.backendRates.count ? history.backendRates[index] : []))
             }
         }
@@ -55,7 +57,7 @@ extension Dashboard {
         case .active: ascending = { ($1.values.traffic[.activeConnections], $0.index) < ($0.values.traffic[.activeConnections], $1.index) }
         case .total: ascending = { ($1.values.traffic[.totalConnections], $0.index) < ($0.values.traffic[.totalConnections], $1.index) }
         case .rate: ascending = { ($1.rate, $0.index) < ($0.rate, $1.index) }
-        case .bytes: ascending = { ($1.bytesRate, $0.index) < ($0.bytesRate, $1.index) }
+        case .bytes: ascending = { ($1.bytes, $0.index) < ($0.bytes, $1.index) }
         }
         rows.sort(by: ascending)
         if state.reversed[.backends] == true { rows.reverse() }
@@ -80,6 +82,7 @@ extension Dashboard {
         let (kept, policies) = filteredRules(schema, firewall)
         var order = kept
         switch state.ruleSort {
+        case .order: break
         case .hits: order.sort { (packets[$1], $0) < (packets[$0], $1) }
         case .name: order.sort { (schema.rules[$0].name, $0) < (schema.rules[$1].name, $1) }
         case .rate: order.sort { (rate($1), $0) < (rate($0), $1) }
@@ -90,12 +93,12 @@ extension Dashboard {
         var rows: [RuleRow] = []
         rows.reserveCapacity(order.count + 6)
         for index in order {
-            rows.append(RuleRow(name: schema.rules[index].name, action: schema.rules[index].action, packets: packets[index],
+            rows.append(RuleRow(number: index, name: schema.rules[index].name, action: schema.rules[index].action, packets: packets[index],
                                 bytes: bytes[index], rate: rate(index), lastHitMilliseconds: ages[index] == .max ? nil : ages[index],
                                 history: history.ruleRates[index] ?? [], isPolicy: false))
         }
         for index in policies {
-            rows.append(RuleRow(name: Self.policyName(index), action: schema.policies[index], packets: firewall.policies[index].packets,
+            rows.append(RuleRow(number: nil, name: Self.policyName(index), action: schema.policies[index], packets: firewall.policies[index].packets,
                                 bytes: firewall.policies[index].bytes, rate: 0, lastHitMilliseconds: nil, history: [], isPolicy: true))
         }
         return rows

@@ -54,6 +54,17 @@ public final class DashboardFeed: @unchecked Sendable {
         lock.withLock { generation += 1 }
     }
 
+    /// Stops following the telemetry stream for good, because `reason` (the VM is gone):
+    /// the dashboard says so instead of reconnecting.
+    public func endStream(_ reason: String) {
+        lock.withLock {
+            generation += 1
+            telemetry.connected = false
+            telemetry.retryAt = nil
+            telemetry.ended = reason
+        }
+    }
+
     public func appendConsole(_ line: String) {
         lock.withLock {
             console.append(line)
@@ -78,10 +89,10 @@ public final class DashboardFeed: @unchecked Sendable {
     public var vmStatus: VMStatus? { lock.withLock { vm } }
 
     /// What to draw now.
-    public func input(readOnly: Bool, now: Date = Date()) -> DashboardInput {
+    public func input(readOnly: Bool, hasToken: Bool = true, now: Date = Date()) -> DashboardInput {
         lock.withLock {
             DashboardInput(model: model, telemetry: telemetry, vm: vm, console: console, consoleWritable: consoleWriter != nil,
-                           now: now, interval: interval, readOnly: readOnly)
+                           now: now, interval: interval, readOnly: readOnly, hasToken: hasToken)
         }
     }
 }

@@ -62,9 +62,14 @@ public final class SerialSocket: @unchecked Sendable {
             }
             feed.setConsoleWriter(nil)
             feed.appendConsole("[skerry] the console socket closed")
+            // QEMU closes its end only when it exits: the telemetry stream is over too.
+            if self?.isClosed == false { feed.endStream("the console socket closed: the VM is gone") }
             _ = self
         }
     }
+
+    /// `close` was called: the socket ended at our end, not QEMU's.
+    var isClosed: Bool { lock.withLock { closed } }
 
     public func close() {
         lock.withLock {

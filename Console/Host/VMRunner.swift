@@ -50,6 +50,7 @@ public final class VMRunner: @unchecked Sendable {
                 return
             }
             self?.feed.setConsoleWriter(nil)
+            self?.feed.endStream("the VM \(result.outcome == .cleanShutdown ? "shut down" : "exited"); the stream ended")
             self?.feed.updateVM { $0?.state = .exited("\(result.outcome.rawValue): \(result.detail)") }
             self?.lock.withLock { self?.finished = true }
         }
@@ -90,6 +91,15 @@ public final class VMRunner: @unchecked Sendable {
                 request.forwards.append(forward)
             }
             feed.appendConsole("[skerry] \(forward.role.name.description) \(forward.transport.rawValue) \(forward.guestPort) is 127.0.0.1:\(forward.hostPort)")
+            let isTelemetry = forward.role == .admin && forward.transport == .tcp && forward.guestPort == telemetryPort
+            let port = HostPort(kind: isTelemetry ? .telemetry : .guest, role: forward.role.name.description,
+                                transport: forward.transport.rawValue, guestPort: forward.guestPort, hostPort: forward.hostPort)
+            feed.updateVM { vm in
+                vm?.ports.removeAll { $0.role == port.role && $0.transport == port.transport && $0.guestPort == port.guestPort }
+                vm?.ports.append(port)
+                // The telemetry port first: the one `skerry stats` and `top --attach` take.
+                vm?.ports.sort { ($0.kind == .telemetry ? 0 : 1) < ($1.kind == .telemetry ? 0 : 1) }
+            }
             if forward.role == .admin && forward.transport == .tcp && forward.guestPort == telemetryPort {
                 feed.attach(host: "127.0.0.1", port: forward.hostPort)
             }

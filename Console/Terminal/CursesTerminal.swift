@@ -14,6 +14,8 @@ public final class CursesTerminal {
     public let glyphs: Glyphs
     private var shown: Screen?
     private var active = true
+    /// The terminal's description has no alternate screen, so this backend switches to one itself.
+    private let ownsAlternateScreen: Bool
     nonisolated(unsafe) private static var current: CursesTerminal?
 
     /// - Parameters:
@@ -24,6 +26,11 @@ public final class CursesTerminal {
         setlocale(LC_ALL, "")
         let utf8 = String(cString: nl_langinfo(nl_item(CODESET))).uppercased().replacingOccurrences(of: "-", with: "") == "UTF8"
         glyphs = (ascii ?? !utf8) ? .ascii : .unicode
+        // Terminals described without an alternate screen (TERM=vt100) get the xterm one asked for
+        // directly: terminals that lack it ignore the request, those that have it (tmux, xterm, any
+        // emulator) give the shell's screen back on quit instead of leaving the dashboard's last frame.
+        ownsAlternateScreen = skerry_has_alternate_screen() == 0
+        if ownsAlternateScreen { Self.write(Self.enterAlternateScreen) }
         initscr()
         cbreak()
         noecho()
@@ -55,6 +62,15 @@ public final class CursesTerminal {
         active = false
         curs_set(1)
         endwin()
+        if ownsAlternateScreen { Self.write(Self.leaveAlternateScreen) }
+    }
+
+    /// xterm's alternate screen, saving and restoring the cursor (private mode 1049); and the cursor shown.
+    static let enterAlternateScreen = "\u{1B}[?1049h"
+    static let leaveAlternateScreen = "\u{1B}[?1049l\u{1B}[?25h"
+
+    private static func write(_ text: String) {
+        _ = text.withCString { Glibc.write(STDOUT_FILENO, $0, strlen($0)) }
     }
 
     /// Shows `screen`, writing only the cells that changed since the last one.

@@ -26,10 +26,11 @@ struct DashboardLoop {
         var lastDraw = Date.distantPast
         var lastTick = Date()
         var dirty = true
+        let hasToken = token.map { !$0.isEmpty } ?? false
         running: while true {
             if SignalTrap.count != signalsSeen { break }
             let key = terminal.readKey(timeout: 0.1)
-            var input = feed.input(readOnly: readOnly)
+            var input = feed.input(readOnly: readOnly, hasToken: hasToken)
             if let key {
                 dirty = true
                 for command in dashboard.handle(key, input) {
@@ -59,7 +60,7 @@ struct DashboardLoop {
                 everySecond?()
             }
             if dirty || Date().timeIntervalSince(lastDraw) >= min(feed.interval, 1) {
-                input = feed.input(readOnly: readOnly)
+                input = feed.input(readOnly: readOnly, hasToken: hasToken)
                 let size = terminal.size
                 dashboard.observe(input, height: size.height)
                 terminal.draw(dashboard.render(input, width: size.width, height: size.height))

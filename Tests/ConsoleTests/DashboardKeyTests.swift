@@ -64,8 +64,12 @@ import Testing
         _ = dashboard.handle(.character("S"), input)
         #expect(dashboard.backendRows(input).map(\.values.traffic[.activeConnections]) == active.reversed())
         _ = dashboard.handle(.character("3"), input)
+        let order = dashboard.ruleRows(input).compactMap(\.number)
+        #expect(order == Array(0..<40), "rules show in rule order (first match wins) by default")
+        #expect(dashboard.state.ruleSort == .order)
+        _ = dashboard.handle(.character("s"), input)
         let hits = dashboard.ruleRows(input).filter { !$0.isPolicy }.map(\.packets)
-        #expect(hits == hits.sorted(by: >), "rules sort by hits by default")
+        #expect(hits == hits.sorted(by: >), "then by hits")
         #expect(dashboard.ruleRows(input).suffix(6).allSatisfy { $0.isPolicy }, "the default policies come last")
     }
 

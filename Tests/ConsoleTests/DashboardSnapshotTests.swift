@@ -38,7 +38,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [DashboardView.overview, .backends, .firewall])
+    @Test(arguments: DashboardView.allCases)
     func emptyAndStale(view: DashboardView) {
         for (width, height) in Self.sizes {
             let empty = Dashboard()
@@ -50,6 +50,41 @@ import Testing
             stale.state.view = view
             expectSnapshot(stale.render(input, width: width, height: height), "\(view.title.lowercased())-stale-\(width)x\(height)")
         }
+    }
+
+    /// The frames issue-prone paths lead to, at the smallest size: attached without a token, a VM that shut down,
+    /// the console's first page, the forwarded ports, and the firewall sorted by hits.
+    @Test func operatorFrames() {
+        let attached = Dashboard()
+        var input = DashboardFixtures.normal(dashboard: attached)
+        input.vm = nil
+        input.consoleWritable = false
+        input.hasToken = false
+        attached.state.view = .backends
+        expectSnapshot(attached.render(input, width: 80, height: 24), "backends-attached-no-token-80x24")
+
+        let shutDown = Dashboard()
+        expectSnapshot(shutDown.render(OperatorExperienceTests.shutDown(shutDown), width: 80, height: 24), "overview-shutdown-80x24")
+
+        let console = Dashboard()
+        input = DashboardFixtures.normal(dashboard: console)
+        console.observe(input, height: 24)
+        _ = console.handle(.character("5"), input)
+        _ = console.handle(.home, input)
+        expectSnapshot(console.render(input, width: 80, height: 24), "console-home-80x24")
+
+        let ports = Dashboard()
+        input = DashboardFixtures.normal(dashboard: ports)
+        input.vm?.ports = [HostPort(kind: .telemetry, role: "admin", transport: "tcp", guestPort: 9100, hostPort: 40001),
+                           HostPort(kind: .guest, role: "public", transport: "tcp", guestPort: 80, hostPort: 40002),
+                           HostPort(kind: .guest, role: "public", transport: "tcp", guestPort: 81, hostPort: 40003)]
+        expectSnapshot(ports.render(input, width: 80, height: 24), "overview-ports-80x24")
+
+        let hits = Dashboard()
+        input = DashboardFixtures.normal(dashboard: hits)
+        _ = hits.handle(.character("3"), input)
+        _ = hits.handle(.character("s"), input)
+        expectSnapshot(hits.render(input, width: 80, height: 24), "firewall-hits-80x24")
     }
 
     @Test func tooSmall() {

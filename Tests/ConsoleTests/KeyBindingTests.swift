@@ -102,8 +102,10 @@ import Testing
         dashboard.state.view = .backends
         #expect(dashboard.render(input, width: 120, height: 40).lines.last?.contains("d drain  e enable  x disable  r restart") == true)
         input.readOnly = true
-        let footer = dashboard.render(input, width: 120, height: 40).lines.last ?? ""
-        #expect(!footer.contains("d drain") && !footer.contains("r restart") && footer.contains("[read-only]"), "\(footer)")
+        let frame = dashboard.render(input, width: 120, height: 40).lines
+        let footer = frame.last ?? ""
+        #expect(!footer.contains("d drain") && !footer.contains("r restart"), "\(footer)")
+        #expect(frame[0].contains("<read-only>") && !footer.contains("read-only"), "read-only shows in the title bar: \(frame[0])")
         dashboard.state.view = .console
         input.consoleWritable = false
         #expect(dashboard.render(input, width: 120, height: 40).lines.last?.contains("i type") == false)
