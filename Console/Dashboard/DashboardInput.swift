@@ -38,8 +38,19 @@ public struct HostPort: Equatable, Sendable {
     public enum Kind: Equatable, Sendable {
         /// The appliance's telemetry port.
         case telemetry
+        /// One of the admin NIC's test services, by its name (echo, discard, chargen).
+        case testService(String)
         /// Any other forward: the Overview names it by the service on that port, if there is one.
         case guest
+    }
+
+    /// The Overview lists the telemetry port first, then services, then the test services.
+    public var rank: Int {
+        switch kind {
+        case .telemetry: 0
+        case .guest: 1
+        case .testService: 2
+        }
     }
 
     public var kind: Kind

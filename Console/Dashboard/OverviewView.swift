@@ -130,17 +130,19 @@ extension Frame {
         }
     }
 
-    /// "telemetry 127.0.0.1:40001  web 127.0.0.1:40002 ...": each forward named by what listens on its guest port,
+    /// "telemetry 127.0.0.1:40001  web 127.0.0.1:40002  echo 127.0.0.1:40003 ...": each forward named by what
+    /// listens on its guest port (a UDP test service as `echo/udp`),
     /// wrapped at `width` columns onto at most three lines.
     static func portLines(_ ports: [HostPort], _ schema: Telemetry.Schema?, width: Int) -> [String] {
         let entries = ports.map { port in
-            let name: String
-            if port.kind == .telemetry {
-                name = "telemetry"
-            } else if port.role == "public", port.transport == "tcp", let service = schema?.services.first(where: { $0.port == port.guestPort }) {
-                name = service.name
-            } else {
-                name = "\(port.role) \(port.transport) \(port.guestPort)"
+            var name = "\(port.role) \(port.transport) \(port.guestPort)"
+            switch port.kind {
+            case .telemetry: name = "telemetry"
+            case .testService(let service): name = port.transport == "tcp" ? service : "\(service)/\(port.transport)"
+            case .guest:
+                if port.role == "public", port.transport == "tcp", let service = schema?.services.first(where: { $0.port == port.guestPort }) {
+                    name = service.name
+                }
             }
             return "\(name) 127.0.0.1:\(port.hostPort)"
         }

@@ -80,6 +80,15 @@ public final class VMRunner: @unchecked Sendable {
         start()
     }
 
+    /// What listens on a forward's guest port: the telemetry port, one of the admin NIC's test services, or another.
+    private func kind(of forward: PortForward) -> HostPort.Kind {
+        guard forward.role == .admin else { return .guest }
+        if forward.transport == .tcp && forward.guestPort == telemetryPort { return .telemetry }
+        let services: [(UInt16, TCPTestService.Kind)] = [(Appliance.echoPort, .echo), (Appliance.discardPort, .discard),
+                                                         (Appliance.chargenPort, .chargen)]
+        return services.first { $0.0 == forward.guestPort }.map { .testService("\($0.1)") } ?? .guest
+    }
+
     private func observe(_ event: BootEvent) {
         switch event {
         case .started(_, let accelerator, _):
@@ -91,14 +100,13 @@ public final class VMRunner: @unchecked Sendable {
                 request.forwards.append(forward)
             }
             feed.appendConsole("[skerry] \(forward.role.name.description) \(forward.transport.rawValue) \(forward.guestPort) is 127.0.0.1:\(forward.hostPort)")
-            let isTelemetry = forward.role == .admin && forward.transport == .tcp && forward.guestPort == telemetryPort
-            let port = HostPort(kind: isTelemetry ? .telemetry : .guest, role: forward.role.name.description,
+            let port = HostPort(kind: kind(of: forward), role: forward.role.name.description,
                                 transport: forward.transport.rawValue, guestPort: forward.guestPort, hostPort: forward.hostPort)
             feed.updateVM { vm in
                 vm?.ports.removeAll { $0.role == port.role && $0.transport == port.transport && $0.guestPort == port.guestPort }
                 vm?.ports.append(port)
-                // The telemetry port first: the one `skerry stats` and `top --attach` take.
-                vm?.ports.sort { ($0.kind == .telemetry ? 0 : 1) < ($1.kind == .telemetry ? 0 : 1) }
+                // The telemetry port first (the one `skerry stats` and `top --attach` take), then the services.
+                vm?.ports.sort { $0.rank < $1.rank }
             }
             if forward.role == .admin && forward.transport == .tcp && forward.guestPort == telemetryPort {
                 feed.attach(host: "127.0.0.1", port: forward.hostPort)
