@@ -73,6 +73,12 @@ func processName(_ pid: Int32) -> String {
 @Suite(.serialized) struct DashboardIntegrationTests {
     static let sample = SkerryCLI.packageRoot.appendingPathComponent("Samples/web").path
 
+    /// The PACKETS count of `rule`'s row in the Firewall view (`#`, RULE, ACTION, PACKETS, ...).
+    static func ruleHits(_ screen: String, rule: String) -> Int? {
+        let fields = screen.split(separator: "\n").map { $0.split(separator: " ") }.first { $0.count > 3 && $0[1] == rule }
+        return fields.flatMap { Int($0[3]) }
+    }
+
     /// The number in `column` (0-based, by whitespace) of the screen line starting with `prefix`.
     static func number(_ screen: String, row prefix: String, column: Int) -> Int? {
         guard let line = screen.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
@@ -130,10 +136,10 @@ func processName(_ pid: Int32) -> String {
 
         // A blocked connection shows as block-ssh hits.
         terminal.keys("3")
-        let hitsBefore = terminal.wait(5) { Self.number($0, row: " block-ssh", column: 2) != nil }.1
-        let blocked = Self.number(hitsBefore, row: " block-ssh", column: 2) ?? -1
+        let hitsBefore = terminal.wait(5) { Self.ruleHits($0, rule: "block-ssh") != nil }.1
+        let blocked = Self.ruleHits(hitsBefore, rule: "block-ssh") ?? -1
         if let fd = try? TCPTestClient.connect(port: ssh, timeout: 2) { close(fd) }
-        let (hit, afterBlock) = terminal.wait(15) { (Self.number($0, row: " block-ssh", column: 2) ?? -1) > blocked }
+        let (hit, afterBlock) = terminal.wait(15) { (Self.ruleHits($0, rule: "block-ssh") ?? -1) > blocked }
         #expect(blocked >= 0 && hit, "block-ssh hits did not rise from \(blocked):\n\(afterBlock)")
 
         // Help opens and closes.
