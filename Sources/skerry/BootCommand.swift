@@ -11,7 +11,7 @@ struct BootCommand: ParsableCommand {
 
     static let discussion: String = {
         let codes = BootOutcome.allCases.map { (code: $0.exitCode, meaning: "\($0.rawValue): \($0.meaning)") }
-            + [(BootOutcome.toolErrorExitCode, "skerry could not run: no QEMU or image, a failed build, a busy port or socket"),
+            + [(BootOutcome.toolErrorExitCode, "skerry could not run: no QEMU or image, a failed build, a busy port"),
                (64, "the command line is invalid")]
         let list = codes.sorted { $0.code < $1.code }
             .map { "  " + String($0.code).padding(toLength: 5, withPad: " ", startingAt: 0) + $0.meaning }
