@@ -8,8 +8,9 @@ import Glibc
 /// README's own path, as a new operator follows it: its `skerry boot`,
 /// `skerry stats` and `skerry top --attach … --console …` lines, taken from
 /// README.md as written (an edit there changes what runs here), run in the
-/// package root with the sample backends up. Serialized: README's lines use
-/// the fixed port 9180 and socket /tmp/skerry-web.sock.
+/// package root with the sample backends up; and the stable ports' fallback.
+/// Serialized: README's lines use the fixed port 9180 and socket
+/// /tmp/skerry-web.sock, which the fallback test claims.
 @Suite(.serialized) struct ReadmePathTests {
     static let root = SkerryCLI.packageRoot.path
 
@@ -19,6 +20,7 @@ import Glibc
         var boot: String
         var stats: String
         var top: String
+        var curl: String
         /// The summary README shows, `skerry: …` lines.
         var summary: [String]
 
@@ -37,6 +39,7 @@ import Glibc
             boot = try command(" boot ", "--console unix:")
             stats = try command(" stats ")
             top = try command(" top --attach ", " --console ")
+            curl = try #require(lines.first { $0.hasPrefix("curl ") }, "README's section has its curl line")
             summary = lines.filter { $0.hasPrefix("skerry: ") }
         }
     }
@@ -89,11 +92,25 @@ import Glibc
         #expect(path.summary.last == "skerry: watch it: \(path.top)", "README's summary shows its own top line")
         let backends = try Self.shell(path.backends)
         defer { backends.terminate() }
-        try #require(Self.waitForUnclaimed(9180, seconds: 600), "another skerry held 127.0.0.1:9180 for 10 minutes")
-        let boot = try Self.shell(path.boot)
-        defer { boot.terminate() }
-        let told = Self.lines(of: boot.standardError, seconds: 120) { $0.contains { $0.hasPrefix("skerry: watch it: ") } }
-        let summary = told.filter { line in ["service ", "telemetry ", "echo ", "serial ", "watch "].contains { line.hasPrefix("skerry: " + $0) } }
+        // Other tests' boots may claim 9180 for a while: wait, and boot again if one took it first.
+        var boot: ChildProcess?
+        var told: [String] = []
+        var summary: [String] = []
+        for _ in 0..<3 {
+            try #require(Self.waitForUnclaimed(9180, seconds: 600), "another skerry held 127.0.0.1:9180 for 10 minutes")
+            _ = Self.waitForUnclaimed(8080, seconds: 60)
+            let attempt = try Self.shell(path.boot)
+            told = Self.lines(of: attempt.standardError, seconds: 120) { $0.contains { $0.hasPrefix("skerry: watch it: ") } }
+            summary = told.filter { line in ["service ", "telemetry ", "echo ", "serial ", "watch "].contains { line.hasPrefix("skerry: " + $0) } }
+            if summary.count == 5 && summary[1] == "skerry: telemetry on 127.0.0.1:9180" {
+                boot = attempt
+                break
+            }
+            attempt.send(SIGINT)
+            _ = attempt.wait(timeout: 30)
+        }
+        let booted = try #require(boot, "README's boot line got 127.0.0.1:9180: \(told)")
+        defer { booted.terminate() }
         try #require(summary.count == 5, "the ready summary: \(told)")
         #expect(summary[1] == "skerry: telemetry on 127.0.0.1:9180")
         #expect(summary[3] == "skerry: serial console on unix:/tmp/skerry-web.sock")
@@ -113,6 +130,11 @@ import Glibc
         }
         #expect(stats.succeeded, "\(path.stats): \(stats.output)")
         #expect(allUp(stats.output), "web1-web3 UP: \(stats.output)")
+        // README's curl line, when the service got the stable port README names.
+        if summary[0] == "skerry: service web on 127.0.0.1:8080" && path.curl.contains("127.0.0.1:8080") {
+            let answers = try (0..<3).map { _ in try CapturedRun.run("/bin/sh", ["-c", path.curl + " 2>/dev/null"]).output }
+            #expect(Set(answers) == ["web1\n", "web2\n", "web3\n"], "round robin over the three: \(answers)")
+        }
 
         // README's top line in a terminal: the backends UP, and the console answering `status`.
         let terminal = TmuxTerminal()
@@ -135,9 +157,46 @@ import Glibc
         terminal.keys("q")
         #expect(terminal.wait(10) { $0.contains("SKERRY-TOP-EXITED") }.0)
 
-        boot.send(SIGINT)
-        #expect(boot.wait(timeout: 30) == .exited(130))
+        booted.send(SIGINT)
+        #expect(booted.wait(timeout: 30) == .exited(130))
         #expect(access("/tmp/skerry-web.sock", F_OK) != 0, "the socket file is removed on exit")
+    }
+
+    /// Stable ports that are taken never fail a boot: a free port, and a note saying so.
+    @Test func takenDefaultPortsAreReplacedWithANote() throws {
+        // 9180 claimed as another skerry claims it; 8080 claimed too, and bound as another program would.
+        var claims: [Int32] = []
+        defer { claims.forEach { close($0) } }
+        for port in [9180, 8080] {
+            try #require(Self.waitForUnclaimed(UInt16(port), seconds: 600))
+            let claim = open(NSTemporaryDirectory() + "/skerry-port-tcp-\(port).lock", O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
+            try #require(claim >= 0 && flock(claim, LOCK_EX | LOCK_NB) == 0)
+            claims.append(claim)
+        }
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(8080).bigEndian
+        var yes: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        } && listen(listener, 1) == 0
+
+        let run = SkerryCLI.run(["boot", BootConsoleCommandTests.sample, "--accel", "tcg", "--until", "skerry: ready", "--timeout", "120"], timeout: 180)
+        #expect(run.code == 2, "\(run.stderr)")
+        let lines = run.stderr.split(separator: "\n").map(String.init)
+        let telemetryNote = try #require(lines.first { $0.hasPrefix("skerry: 127.0.0.1:9180/tcp is taken; admin tcp/9100 at 127.0.0.1:") },
+                                         "\(run.stderr)")
+        let serviceNote = try #require(lines.first { $0.hasPrefix("skerry: 127.0.0.1:8080/tcp is taken; public tcp/80 at 127.0.0.1:") },
+                                       "\(run.stderr)")
+        let telemetryPort = try #require(telemetryNote.split(separator: ":").last.map(String.init))
+        let servicePort = try #require(serviceNote.split(separator: ":").last.map(String.init))
+        #expect(lines.contains("skerry: telemetry on 127.0.0.1:\(telemetryPort)"), "the summary has the port used: \(run.stderr)")
+        #expect(lines.contains("skerry: service web on 127.0.0.1:\(servicePort)"))
+        #expect(lines.contains { $0.hasPrefix("skerry: watch it: ") && $0.hasSuffix(" top --attach 127.0.0.1:\(telemetryPort)   (boot with --console unix:PATH to type into its console from there too)") })
     }
 }
 
@@ -170,7 +229,7 @@ import Glibc
         var ready: [String: Any]?
         var forwards: [[String: Any]] = []
         var reply = ""
-        let run = SkerryCLI.run(["boot", Self.sample, "--accel", "tcg", "--json", "--console", "unix:\(path)", "--forward", "admin:tcp:9100",
+        let run = SkerryCLI.run(["boot", Self.sample, "--accel", "tcg", "--json", "--console", "unix:\(path)", "--forward", "admin:tcp:9100", "--forward", "public:tcp:80",
                                  "--timeout", "120"], timeout: 180) { line, _ in
             guard let event = SkerryCLI.event(line) else { return }
             if event["event"] as? String == "forward" { forwards.append(event) }
