@@ -109,7 +109,7 @@ import Glibc
             "\($0)" == "--console unix:\(path): another process serves a console there; choose another path"
         }
         let file = Self.temporaryPath("file")
-        FileManager.default.createFile(atPath: file, contents: Data("keep me".utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data("keep me".utf8))
         defer { unlink(file) }
         #expect { try ConsoleRelay(path: file) } throws: {
             "\($0)" == "--console unix:\(file): a file that is not a socket is in the way; remove it or choose another path"
