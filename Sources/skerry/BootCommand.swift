@@ -83,7 +83,8 @@ struct BootCommand: ParsableCommand {
         let isAppliance = image.map {
             $0.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue)
         } ?? false
-        let plan = ApplianceBootPlan(description: try image.flatMap { isAppliance ? try ApplianceFile.load($0) : nil })
+        // A prebuilt image says nothing about itself: only the test services are known.
+        let plan = try image.map { ApplianceBootPlan(description: isAppliance ? try ApplianceFile.load($0) : nil) } ?? .standalone
         if let image, !isAppliance {
             imageURL = URL(fileURLWithPath: image)
             let elf64 = imageURL.deletingPathExtension().appendingPathExtension("elf")

@@ -20,6 +20,8 @@ import Glibc
         #expect(plan.forwards(stableHostPorts: false).allSatisfy { $0.preferredHostPort == nil && $0.hostPort == 0 })
         #expect(ApplianceBootPlan(description: nil).endpoints.map(\.name) == ["echo", "echo", "discard", "chargen"],
                 "an image without its description has the test services alone")
+        #expect(ApplianceBootPlan.standalone.endpoints.map(\.name) == ["telemetry", "echo", "echo", "discard", "chargen"])
+        #expect(ApplianceBootPlan.standalone.telemetry?.guestPort == ApplianceDescription().telemetryPort)
     }
 
     @Test func theReadySummaryNamesEveryAddressAndTheAttachCommand() throws {

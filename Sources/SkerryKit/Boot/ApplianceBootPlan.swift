@@ -72,6 +72,10 @@ public struct ApplianceBootPlan: Sendable {
         self.endpoints = endpoints + ApplianceBootPlan.testServices
     }
 
+    /// The plan of a kernel built without an appliance file, from the same
+    /// default description `ApplianceCodegen.standalone` compiles in.
+    public static let standalone = ApplianceBootPlan(description: ApplianceDescription())
+
     /// The telemetry endpoint, when the appliance has one.
     public var telemetry: Endpoint? { endpoints.first { $0.kind == .telemetry } }
 
