@@ -90,6 +90,8 @@ import Glibc
     @Test func readmesBootStatsAndTopLinesWorkAsWritten() throws {
         let path = try Path()
         #expect(path.summary.last == "skerry: watch it: \(path.top)", "README's summary shows its own top line")
+        sampleBackendPorts.lock()
+        defer { sampleBackendPorts.unlock() }
         let backends = try Self.shell(path.backends)
         defer { backends.terminate() }
         // Other tests' boots may claim 9180 for a while: wait, and boot again if one took it first.
