@@ -1,26 +1,30 @@
 import ArgumentParser
 import Foundation
+import KernelCore
 import SkerryKit
 
 struct BootCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boot",
         abstract: "Boot an appliance image headless and stream its serial console.",
-        discussion: """
-            Without IMAGE, builds the kernel in this tree (a cache hit when unchanged) and boots it.
+        discussion: BootCommand.discussion)
+
+    static let discussion: String = {
+        let codes = BootOutcome.allCases.map { (code: $0.exitCode, meaning: "\($0.rawValue): \($0.meaning)") }
+            + [(BootOutcome.toolErrorExitCode, "skerry could not run: no QEMU or image, a failed build, a busy port"),
+               (64, "the command line is invalid")]
+        let list = codes.sorted { $0.code < $1.code }
+            .map { "  " + String($0.code).padding(toLength: 5, withPad: " ", startingAt: 0) + $0.meaning }
+        return """
+            Without IMAGE, builds the kernel in this tree (a cache hit when unchanged) and boots it. \
+            An appliance's telemetry port and every service port are forwarded to 127.0.0.1: telemetry \
+            to \(ApplianceBootPlan.telemetryHostPort), a service port P to 8000+P below 1024 (80 to 8080) \
+            and to P above, when free; else to a free port, with a note. When the kernel is ready, a \
+            summary names each address and the `skerry top --attach` command that watches the VM.
 
             Exit codes:
-              0    the kernel shut down cleanly (its shutdown line and QEMU's exit status agree)
-              1    skerry could not run (bad arguments, missing QEMU, failed build)
-              2    --until matched; skerry stopped the VM
-              3    --fail matched; skerry stopped the VM
-              4    the kernel reported a failure
-              5    the kernel panicked
-              6    --timeout expired; skerry stopped the VM
-              7    QEMU failed to start
-              8    QEMU died unexpectedly (crash, signal, triple fault, or an exit the kernel did not announce)
-              130  interrupted by SIGINT, SIGTERM or SIGHUP; skerry stopped the VM
-            """)
+            """ + "\n" + list.joined(separator: "\n")
+    }()
 
     @Argument(help: ArgumentHelp(
         "A bootable image (the elf32 from `skerry build`), or an appliance (a directory with appliance.conf, or the file) to build and boot.",
@@ -56,8 +60,20 @@ struct BootCommand: ParsableCommand {
     @Flag(help: "Forward standard input to the serial console (the kernel shell).")
     var input = false
 
+    @Option(help: ArgumentHelp(
+        "Also serve the serial console on a Unix socket, for `skerry top --attach HOST:PORT --console unix:PATH` (several clients at once; the file is removed on exit).",
+        valueName: "unix:PATH"))
+    var console: String?
+
     func validate() throws {
         if let timeout, let problem = SecondsOption.timeout().problem(timeout) { throw ValidationError(problem) }
+        if let console {
+            do {
+                try ConsoleAddress(parsing: console).requireSupported()
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
     }
 
     func run() throws {
@@ -67,6 +83,8 @@ struct BootCommand: ParsableCommand {
         let isAppliance = image.map {
             $0.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue)
         } ?? false
+        // A prebuilt image says nothing about itself: only the test services are known.
+        let plan = try image.map { ApplianceBootPlan(description: isAppliance ? try ApplianceFile.load($0) : nil) } ?? .standalone
         if let image, !isAppliance {
             imageURL = URL(fileURLWithPath: image)
             let elf64 = imageURL.deletingPathExtension().appendingPathExtension("elf")
@@ -85,12 +103,16 @@ struct BootCommand: ParsableCommand {
         request.timeout = timeout
         request.forwardInput = input
         request.networkMode = network
+        request.console = try console.map { try ConsoleAddress(parsing: $0) }
+        // The appliance's services and telemetry, on stable host ports when free.
+        request.forwards = plan.forwards(stableHostPorts: true)
         if network == .tap && !boot.forward.isEmpty {
             throw CLIError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
         }
         try boot.apply(to: &request)
 
-        let output = try BootOutput(json: json, logPath: log)
+        let output = try BootOutput(json: json, logPath: log,
+                                    ready: { plan.readySummary(forwards: $0, console: request.console, executable: CommandLine.arguments[0]) })
         let result: BootResult
         do {
             let session = try BootSession(request: request, observe: output.emit)
@@ -116,9 +138,14 @@ extension NetworkMode: ExpressibleByArgument {}
 final class BootOutput {
     let json: Bool
     let log: FileHandle?
+    /// The summary for the forwards set up, printed at the kernel's ready line.
+    let ready: ([PortForward]) -> ReadySummary
+    private var forwards: [PortForward] = []
+    private var announced = false
 
-    init(json: Bool, logPath: String?) throws {
+    init(json: Bool, logPath: String?, ready: @escaping ([PortForward]) -> ReadySummary = { _ in ReadySummary() }) throws {
         self.json = json
+        self.ready = ready
         if let logPath {
             guard FileManager.default.createFile(atPath: logPath, contents: nil),
                 let handle = FileHandle(forWritingAtPath: logPath)
@@ -146,26 +173,42 @@ final class BootOutput {
             }
             log?.write(Data("# namespace \(name)\n".utf8))
         case .forwarded(let forward):
+            forwards.append(forward)
             if !json { write("skerry: \(forward)\n", to: .standardError) }
             log?.write(Data("# \(forward)\n".utf8))
         case .console(let time, let line):
             let text = BootEvent.stamp(time) + " " + line + "\n"
             if !json { write(text, to: .standardOutput) }
             log?.write(Data(text.utf8))
+            if !announced && line.hasPrefix(KernelContract.readyLine.description) {
+                announced = true
+                announce(ready(forwards), time: time)
+            }
         case .qemu(let time, let line):
             let text = BootEvent.stamp(time) + " qemu: " + line + "\n"
             if !json { write(text, to: .standardError) }
             log?.write(Data(text.utf8))
         case .finished(let result):
-            var text = "skerry: \(result.outcome.rawValue) (exit \(result.outcome.exitCode)): \(result.outcome.summary)"
-            if !result.detail.isEmpty { text += " - \(result.detail)" }
-            if let ready = result.readyAfter { text += String(format: "; ready after %.3f s", ready) }
+            var text = "skerry: \(result.outcome.rawValue) (exit \(result.outcome.exitCode)): \(result.sentence)"
+            if let ready = result.readyAfter { text += String(format: " (ready after %.3f s)", ready) }
             if !json { write(text + "\n", to: .standardError) }
             log?.write(Data("# \(text)\n".utf8))
         }
     }
 
     func note(_ message: String) { emit(.note(message)) }
+
+    /// The ready summary: `skerry:` lines on stderr, or one `ready` JSON event.
+    private func announce(_ summary: ReadySummary, time: Double) {
+        if json {
+            if let data = try? JSONSerialization.data(withJSONObject: summary.json(time: time), options: [.sortedKeys, .withoutEscapingSlashes]) {
+                write(String(decoding: data, as: UTF8.self) + "\n", to: .standardOutput)
+            }
+        } else {
+            for line in summary.lines { write("skerry: \(line)\n", to: .standardError) }
+        }
+        for line in summary.lines { log?.write(Data("# \(line)\n".utf8)) }
+    }
 
     private func write(_ text: String, to handle: FileHandle) {
         handle.write(Data(text.utf8))

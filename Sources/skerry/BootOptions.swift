@@ -21,7 +21,7 @@ struct BootOptions: ParsableArguments {
     var nicModel: NICModel?
 
     @Option(help: ArgumentHelp(
-        "Forward 127.0.0.1:HOST to a guest port on the admin or public NIC (repeatable). HOST defaults to a free port; the admin test services (UDP and TCP echo 7, TCP discard 9 and chargen 19) are always forwarded.",
+        "Forward 127.0.0.1:HOST to a guest port on the admin or public NIC (repeatable; replaces the default forward of that guest port). Without HOST, a free port. The admin test services (UDP and TCP echo 7, TCP discard 9 and chargen 19) are always forwarded.",
         valueName: "role:proto:guest[:host]"))
     var forward: [String] = []
 
@@ -50,3 +50,17 @@ struct BootOptions: ParsableArguments {
 
 extension Accelerator: ExpressibleByArgument {}
 extension NICModel: ExpressibleByArgument {}
+
+extension ConsoleAddress {
+    /// The Unix socket path a `--console` argument names, or a usage error
+    /// saying what is wrong with it.
+    static func socketPath(argument: String) throws -> String {
+        do {
+            let address = try ConsoleAddress(parsing: argument)
+            try address.requireSupported()
+            return address.path ?? argument
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}

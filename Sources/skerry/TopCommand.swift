@@ -51,7 +51,7 @@ struct TopCommand: ParsableCommand {
         if let attach {
             let feed = DashboardFeed(interval: display.interval, address: attach.description)
             feed.attach(host: attach.host, port: attach.port)
-            let serial = try console.map { path throws in try SerialSocket(path: path, feed: feed) }
+            let serial = try console.map { address throws in try SerialSocket(path: try ConsoleAddress.socketPath(argument: address), feed: feed) }
             DashboardLoop(feed: feed, vm: nil, token: token ?? environmentToken, readOnly: readOnly, display: display).run()
             serial?.close()
             return

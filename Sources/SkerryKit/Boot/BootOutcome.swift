@@ -42,6 +42,29 @@ public enum BootOutcome: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// What the exit code means, in a line short enough for `--help` at 80 columns.
+    public var meaning: String {
+        switch self {
+        case .cleanShutdown: return "the kernel shut down cleanly; QEMU's status agrees"
+        case .untilMatched: return "a console line matched --until; skerry stopped the VM"
+        case .failMatched: return "a console line matched --fail; skerry stopped the VM"
+        case .kernelFailure: return "the kernel reported a failure"
+        case .kernelPanic: return "the kernel panicked"
+        case .timeout: return "--timeout expired; skerry stopped the VM"
+        case .qemuStartFailed: return "QEMU failed to start"
+        case .qemuDied: return "QEMU ended in a way the kernel did not announce"
+        case .interrupted: return "SIGINT, SIGTERM or SIGHUP; skerry stopped the VM"
+        }
+    }
+
+    /// Whether skerry ended the VM (rather than the VM ending by itself).
+    public var stoppedByHost: Bool {
+        switch self {
+        case .untilMatched, .failMatched, .timeout, .interrupted: return true
+        default: return false
+        }
+    }
+
     /// Exit code for errors before anything booted (bad arguments, a failed build).
     public static let toolErrorExitCode: Int32 = 1
 }
@@ -58,4 +81,11 @@ public struct BootResult: Sendable {
     public var readyAfter: Double?
     /// The last console lines, for failure reports.
     public var lastConsoleLines: [String]
+
+    /// The outcome as one sentence: what skerry saw, then what it did
+    /// (`--until matched "…"; the VM was stopped`), or the outcome and its cause.
+    public var sentence: String {
+        if detail.isEmpty { return outcome.summary }
+        return outcome.stoppedByHost ? "\(detail); the VM was stopped" : "\(outcome.summary): \(detail)"
+    }
 }

@@ -18,16 +18,14 @@ public struct BootRequest: Sendable {
     public var timeout: Double?
     /// Forward this process's standard input to the serial console.
     public var forwardInput = false
+    /// Also serve the serial console here (`ConsoleRelay`) while the VM runs.
+    public var console: ConsoleAddress?
     public var extraQemuArguments: [String] = []
     public var nicModel = NICModel.virtio
-    /// Host-to-guest forwards; by default the admin NIC's test services:
-    /// UDP and TCP echo (7), TCP discard (9) and chargen (19).
-    public var forwards = [
-        PortForward(role: .admin, transport: .udp, guestPort: 7),
-        PortForward(role: .admin, transport: .tcp, guestPort: 7),
-        PortForward(role: .admin, transport: .tcp, guestPort: 9),
-        PortForward(role: .admin, transport: .tcp, guestPort: 19),
-    ]
+    /// Host-to-guest forwards; by default the admin NIC's test services
+    /// (`ApplianceBootPlan.testServices`): UDP and TCP echo (7), TCP
+    /// discard (9) and chargen (19), on free host ports.
+    public var forwards = ApplianceBootPlan(description: nil).forwards(stableHostPorts: false)
     /// False boots with no NICs at all.
     public var attachNetworks = true
     public var networkMode = NetworkMode.user

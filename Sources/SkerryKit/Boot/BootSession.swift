@@ -27,8 +27,11 @@ public final class BootSession {
     private let stopPipe: [Int32]
     /// QEMU's stdin (the serial console), once it runs.
     private var consoleInput: Int32 = -1
+    /// The console's socket (`--console`), while the VM runs.
+    private var relay: ConsoleRelay?
 
     static let keptLines = 40
+    static let maximumPendingInput = 65536
 
     public init(request: BootRequest, observe: @escaping (BootEvent) -> Void) throws(BootSetupError) {
         self.request = request
@@ -100,7 +103,7 @@ public final class BootSession {
             switch request.networkMode {
             case .user:
                 var networks = UserNetworks(model: request.nicModel, forwards: request.forwards)
-                try networks.resolvePorts()
+                for note in try networks.resolvePorts() { observe(.note(note)) }
                 command.networks = networks
             case .tap:
                 tap = try TapNetwork()
@@ -110,6 +113,23 @@ public final class BootSession {
         }
         // The namespace goes when the VM does, whatever ended it.
         defer { tap?.remove() }
+        if let console = request.console {
+            do throws(ConsoleAddress.Problem) {
+                try console.requireSupported()
+            } catch {
+                throw .console("\(error)")
+            }
+            do throws(ConsoleRelay.Failure) {
+                relay = try ConsoleRelay(path: console.path ?? "")
+            } catch {
+                throw .console("\(error)")
+            }
+        }
+        // The socket file goes with the VM too.
+        defer {
+            relay?.close()
+            relay = nil
+        }
 
         let signalFD = SignalTrap.install()
         _ = SignalTrap.drain()
@@ -147,14 +167,17 @@ public final class BootSession {
             pollfd(fd: request.forwardInput ? 0 : -1, events: Int16(POLLIN), revents: 0),
             pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0),
         ]
+        let fixed = fds.count
         var stderrPartial: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while fds[0].fd >= 0 || fds[1].fd >= 0 {
+            fds.removeSubrange(fixed...)
+            fds += (relay?.descriptors ?? []).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             var wait: Int32 = 250
             if let timeout = request.timeout {
                 let remaining = timeout - Date().timeIntervalSince(started)
                 if remaining <= 0 {
-                    return (.timeout, "no outcome within \(BootSession.seconds(timeout))")
+                    return (.timeout, "--timeout expired after \(BootSession.seconds(timeout))")
                 }
                 wait = Int32(min(250, max(1, remaining * 1000)))
             }
@@ -164,7 +187,15 @@ public final class BootSession {
                 return (.interrupted, "received signal \(SignalTrap.lastSignal)")
             }
             if fds[4].revents != 0 {
-                return (.interrupted, "stopped by its caller")
+                return (.interrupted, "its caller asked")
+            }
+            if let relay, fds.count > fixed {
+                let readable = Set(fds[fixed...].filter { $0.revents != 0 }.map(\.fd))
+                if !readable.isEmpty { pendingInput += relay.service(readable: readable) }
+                // Before the ready line the input waits; a client flooding it loses the oldest bytes.
+                if pendingInput.count > BootSession.maximumPendingInput {
+                    pendingInput.removeFirst(pendingInput.count - BootSession.maximumPendingInput)
+                }
             }
             if fds[3].fd >= 0 && fds[3].revents != 0 {
                 let count = read(0, &buffer, buffer.count)
@@ -199,6 +230,7 @@ public final class BootSession {
             if fds[0].fd >= 0 && fds[0].revents != 0 {
                 let count = read(fds[0].fd, &buffer, buffer.count)
                 if count > 0 {
+                    relay?.broadcast(buffer[0..<count])
                     partialLine.append(contentsOf: buffer[0..<count])
                     while let newline = partialLine.firstIndex(of: 0x0A) {
                         let line = BootSession.text(partialLine[..<newline])
@@ -248,10 +280,10 @@ public final class BootSession {
             failureReason = String(line.dropFirst(KernelContract.failurePrefix.utf8CodeUnitCount))
         }
         for failure in failures where line.contains(failure.regex) {
-            return (.failMatched, "--fail '\(failure.pattern)' matched: \(line)")
+            return (.failMatched, "--fail '\(failure.pattern)' matched \"\(line)\"")
         }
         if let until, line.contains(until) {
-            return (.untilMatched, "--until matched: \(line)")
+            return (.untilMatched, "--until matched \"\(line)\"")
         }
         return nil
     }

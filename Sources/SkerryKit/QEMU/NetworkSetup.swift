@@ -29,12 +29,17 @@ public struct PortForward: Hashable, Sendable, CustomStringConvertible {
     public var hostPort: UInt16
     /// The `--forward` text this came from, quoted in errors about it; not part of its identity.
     public var argument: String?
+    /// With `hostPort` 0: the port to take if it is free (else a free one);
+    /// not part of its identity.
+    public var preferredHostPort: UInt16?
 
-    public init(role: InterfaceRole, transport: Transport, guestPort: UInt16, hostPort: UInt16 = 0) {
+    public init(role: InterfaceRole, transport: Transport, guestPort: UInt16, hostPort: UInt16 = 0,
+                preferredHostPort: UInt16? = nil) {
         self.role = role
         self.transport = transport
         self.guestPort = guestPort
         self.hostPort = hostPort
+        self.preferredHostPort = preferredHostPort
     }
 
     public static func == (lhs: PortForward, rhs: PortForward) -> Bool {
@@ -158,28 +163,67 @@ public struct UserNetworks: Sendable {
         return String(decoding: sink.bytes, as: UTF8.self)
     }
 
-    /// Gives every forward a host port: chosen ports are checked free,
-    /// unchosen ones picked by the kernel. Duplicates are refused.
-    public mutating func resolvePorts() throws(BootSetupError) {
+    /// Gives every forward a host port. Ports given explicitly must be free
+    /// (an error quoting the `--forward` otherwise); a preferred port is
+    /// taken when free and not claimed by another skerry, else a free port
+    /// replaces it and a note says so; the rest get free ports, a forward
+    /// whose guest port is also forwarded over the other protocol trying
+    /// that one's number first. Two forwards of one guest port are refused.
+    /// Returns the notes.
+    @discardableResult
+    public mutating func resolvePorts() throws(BootSetupError) -> [String] {
         for index in forwards.indices {
-            let forward = forwards[index]
-            if let earlier = forwards[..<index].first(where: { $0.sameGuestPort(as: forward) }) {
-                throw .duplicateForward(earlier.quoted, forward.quoted)
+            if let earlier = forwards[..<index].first(where: { $0.sameGuestPort(as: forwards[index]) }) {
+                throw .duplicateForward(earlier.quoted, forwards[index].quoted)
             }
-            if forward.hostPort == 0 {
-                // The kernel may hand back a port it gave an earlier forward
-                // (each probe releases its port): ask again until it differs.
-                let chosen = Set(forwards.filter { $0.transport == forward.transport && $0.hostPort != 0 }.map(\.hostPort))
-                var port = try HostPorts.free(forward.transport)
-                for _ in 0..<50 where chosen.contains(port) { port = try HostPorts.free(forward.transport) }
-                forwards[index].hostPort = port
-            } else if let earlier = forwards[..<index].first(where: { $0.transport == forward.transport && $0.hostPort == forward.hostPort }) {
+        }
+        func taken(_ port: UInt16, _ transport: PortForward.Transport, except index: Int) -> Bool {
+            forwards.indices.contains { $0 != index && forwards[$0].transport == transport && forwards[$0].hostPort == port }
+        }
+        for index in forwards.indices where forwards[index].hostPort != 0 {
+            let forward = forwards[index]
+            if let earlier = forwards[..<index].first(where: { $0.transport == forward.transport && $0.hostPort == forward.hostPort }) {
                 throw .badForward(forward.argument ?? forward.description,
                                   "127.0.0.1:\(forward.hostPort)/\(forward.transport.rawValue) is also the host port of \(earlier.quoted)")
-            } else if !HostPorts.isFree(forward.hostPort, forward.transport) {
+            }
+            if !HostPorts.isFree(forward.hostPort, forward.transport) {
                 throw .portInUse(forward.transport.rawValue, forward.hostPort, argument: forward.argument)
             }
         }
+        var notes: [String] = []
+        for index in forwards.indices where forwards[index].hostPort == 0 {
+            let forward = forwards[index]
+            guard let preferred = forward.preferredHostPort else { continue }
+            if !taken(preferred, forward.transport, except: index), HostPorts.claim(preferred, forward.transport) {
+                forwards[index].hostPort = preferred
+            } else {
+                forwards[index].hostPort = try freePort(for: index)
+                notes.append("127.0.0.1:\(preferred)/\(forward.transport.rawValue) is taken; \(forwards[index])")
+            }
+        }
+        for index in forwards.indices where forwards[index].hostPort == 0 {
+            let forward = forwards[index]
+            let twin = forwards.first {
+                $0.role == forward.role && $0.guestPort == forward.guestPort && $0.transport != forward.transport && $0.hostPort != 0
+            }
+            if let twin, !taken(twin.hostPort, forward.transport, except: index), HostPorts.isFree(twin.hostPort, forward.transport) {
+                forwards[index].hostPort = twin.hostPort
+            } else {
+                forwards[index].hostPort = try freePort(for: index)
+            }
+        }
+        return notes
+    }
+
+    /// A free port of the forward's protocol that no other forward has.
+    private func freePort(for index: Int) throws(BootSetupError) -> UInt16 {
+        let transport = forwards[index].transport
+        // The kernel may hand back a port it gave an earlier forward (each
+        // probe releases its port): ask again until it differs.
+        let chosen = Set(forwards.filter { $0.transport == transport && $0.hostPort != 0 }.map(\.hostPort))
+        var port = try HostPorts.free(transport)
+        for _ in 0..<50 where chosen.contains(port) { port = try HostPorts.free(transport) }
+        return port
     }
 }
 
@@ -211,6 +255,29 @@ enum HostPorts {
     }
 
     static func isFree(_ port: UInt16, _ transport: PortForward.Transport) -> Bool { bind(port, transport) != nil }
+
+    /// Claims a preferred port for this process's life and checks it free.
+    /// The claim is a lock file, so concurrent skerry processes never both
+    /// hand one port to their QEMUs; a process that dies drops its claims.
+    static func claim(_ port: UInt16, _ transport: PortForward.Transport) -> Bool {
+        claimLock.lock()
+        defer { claimLock.unlock() }
+        let key = "\(transport.rawValue)-\(port)"
+        if claims[key] == nil {
+            let path = NSTemporaryDirectory() + "/skerry-port-\(key).lock"
+            let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return isFree(port, transport) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                close(fd)
+                return false
+            }
+            claims[key] = fd
+        }
+        return isFree(port, transport)
+    }
+
+    nonisolated(unsafe) private static var claims: [String: Int32] = [:]
+    private static let claimLock = NSLock()
 
     static func free(_ transport: PortForward.Transport) throws(BootSetupError) -> UInt16 {
         guard let port = bind(0, transport) else { throw .portInUse(transport.rawValue, 0, argument: nil) }

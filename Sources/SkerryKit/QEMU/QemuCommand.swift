@@ -73,6 +73,8 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
     /// The transport, the host port, and the `--forward` text that asked for it.
     case portInUse(String, UInt16, argument: String?)
     case tapUnavailable(String)
+    /// The `--console` socket cannot be served.
+    case console(String)
 
     public var description: String {
         switch self {
@@ -84,7 +86,7 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
             return "\(option) '\(pattern)' is not a valid regular expression: \(reason)"
         case .temporaryDirectory(let reason):
             return "cannot create a temporary directory: \(reason)"
-        case .tapUnavailable(let reason):
+        case .tapUnavailable(let reason), .console(let reason):
             return reason
         case .badForward(let text, let reason):
             return "bad --forward '\(text)': \(reason)"

@@ -1,0 +1,191 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The serial console served on a Unix stream socket, for `skerry top
+/// --attach … --console unix:PATH` or `socat - UNIX-CONNECT:PATH`.
+///
+/// skerry serves it (rather than QEMU's `-serial unix:…`) so the console
+/// keeps going to stdout, the log and the `--until`/`--fail` patterns, and
+/// several clients can watch at once. Every client gets the console's bytes
+/// from when it connects; the lines each one types reach the kernel shell,
+/// whole lines only, so two clients' keystrokes never interleave.
+///
+/// The relay runs on its owner's poll loop: `descriptors` to watch, `service`
+/// when one is readable. Limits: `maximumClients` at once (a new client
+/// replaces the one silent longest), a line of at most `maximumLineBytes`
+/// (longer input is sent in pieces of that size), and a client that stops
+/// reading until its socket buffer fills is disconnected rather than
+/// allowed to hold up the console.
+public final class ConsoleRelay {
+    public static let maximumClients = 8
+    public static let maximumLineBytes = 1024
+
+    public let path: String
+    private var listener: Int32
+    private var clients: [Client] = []
+    /// Bumped on every input; the client silent longest has the smallest mark.
+    private var clock: UInt64 = 0
+
+    private struct Client {
+        var fd: Int32
+        var line: [UInt8] = []
+        var lastHeard: UInt64
+    }
+
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case directoryMissing(String)
+        case notASocket(String)
+        case inUse(String)
+        case system(String, String)
+
+        public var description: String {
+            switch self {
+            case .directoryMissing(let path):
+                return "--console unix:\(path): the directory \((path as NSString).deletingLastPathComponent.nonEmpty ?? ".") does not exist"
+            case .notASocket(let path):
+                return "--console unix:\(path): a file that is not a socket is in the way; remove it or choose another path"
+            case .inUse(let path):
+                return "--console unix:\(path): another process serves a console there; choose another path"
+            case .system(let path, let reason):
+                return "--console unix:\(path): \(reason)"
+            }
+        }
+    }
+
+    /// Listens on `path`. A socket file nobody listens on (left by a VM that
+    /// was killed) is replaced; a live one, or any other file, is an error.
+    public init(path: String) throws(Failure) {
+        self.path = path
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(path) }
+            if ConsoleRelay.someoneListens(at: path) { throw .inUse(path) }
+            unlink(path)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw .system(path, String(cString: strerror(errno))) }
+        var address = ConsoleRelay.address(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 8) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            if code == ENOENT { throw .directoryMissing(path) }
+            throw .system(path, String(cString: strerror(code)))
+        }
+        listener = fd
+    }
+
+    deinit { close() }
+
+    /// The listener and every client: poll these for input.
+    public var descriptors: [Int32] { listener < 0 ? [] : [listener] + clients.map(\.fd) }
+
+    public var clientCount: Int { clients.count }
+
+    /// Accepts new clients and reads the readable ones; returns the whole
+    /// lines typed, newline included, in the order they completed.
+    public func service(readable: Set<Int32>) -> [UInt8] {
+        var typed: [UInt8] = []
+        if readable.contains(listener) { acceptAll() }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var index = 0
+        while index < clients.count {
+            guard readable.contains(clients[index].fd) else { index += 1; continue }
+            let count = recv(clients[index].fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
+                drop(at: index)
+                continue
+            }
+            if count > 0 {
+                clock += 1
+                clients[index].lastHeard = clock
+                for byte in buffer[0..<count] {
+                    clients[index].line.append(byte)
+                    if byte == 0x0A || clients[index].line.count >= ConsoleRelay.maximumLineBytes {
+                        typed += clients[index].line
+                        clients[index].line.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            index += 1
+        }
+        return typed
+    }
+
+    /// Sends console output to every client; one that cannot take it all is disconnected.
+    public func broadcast(_ bytes: ArraySlice<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        var index = 0
+        while index < clients.count {
+            if send(clients[index].fd, bytes, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) { index += 1 } else { drop(at: index) }
+        }
+    }
+
+    /// Disconnects every client, stops listening and removes the socket file.
+    public func close() {
+        guard listener >= 0 else { return }
+        for client in clients { Glibc.close(client.fd) }
+        clients = []
+        Glibc.close(listener)
+        listener = -1
+        unlink(path)
+    }
+
+    private func acceptAll() {
+        while true {
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else { return }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            if clients.count >= ConsoleRelay.maximumClients,
+                let quietest = clients.indices.min(by: { clients[$0].lastHeard < clients[$1].lastHeard })
+            {
+                _ = send(clients[quietest].fd, Array("skerry: console: another client took this connection's place\n".utf8)[...],
+                         Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                drop(at: quietest)
+            }
+            clock += 1
+            clients.append(Client(fd: fd, lastHeard: clock))
+        }
+    }
+
+    private func drop(at index: Int) {
+        Glibc.close(clients[index].fd)
+        clients.remove(at: index)
+    }
+
+    /// Sends all of `bytes` or reports that the client's buffer is full.
+    private func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>, _ flags: Int32) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, flags) }
+            if count > 0 { sent += count; continue }
+            if count < 0 && errno == EINTR { continue }
+            return false
+        }
+        return true
+    }
+
+    static func address(_ path: String) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[index] = byte }
+        }
+        return address
+    }
+
+    static func someoneListens(at path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { Glibc.close(fd) }
+        var address = address(path)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+    }
+}
