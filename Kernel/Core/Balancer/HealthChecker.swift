@@ -1,7 +1,14 @@
 /// Active health checks: a TCP connect from the appliance's private address
-/// to each backend every interval. A connection that reaches ESTABLISHED in
-/// time is a success (and is closed at once); a refusal, a reset or the
-/// timeout is a failure. Results go to the balancer's rise/fall machine.
+/// to each backend every interval. A connection that reaches ESTABLISHED
+/// within the timeout is a success (and is closed at once); a refusal, a
+/// reset or the timeout is a failure. Results go to the balancer's rise/fall
+/// machine.
+///
+/// A check's latency is its connect time: from the SYN leaving (the `now`
+/// its `tick` was given) to the SYN-ACK being processed (the time of the
+/// poll that received it). The result is settled from the connection's
+/// event, at that moment, not at the next tick, so the figure does not
+/// depend on how often `tick` runs; only a timeout waits for a tick.
 ///
 /// The checks never compete with clients for TCP connections: the checker
 /// reserves `reservedConnections` of the layer's table, which only active
@@ -13,6 +20,7 @@ public final class HealthChecker {
         var backend: LoadBalancer.Backend
         var nextCheck: Instant
         var connection: TCPConnection?
+        /// When the check's SYN went out.
         var started = Instant.zero
     }
 
@@ -40,35 +48,58 @@ public final class HealthChecker {
         tcp.configuration.reservedForActiveOpens = Swift.max(tcp.configuration.reservedForActiveOpens, reservedConnections)
     }
 
-    /// Starts the checks that are due and settles the ones in flight.
+    /// Times out the checks past their timeout and starts the ones that are due.
     public func tick(now: Instant) {
         for index in probes.indices {
-            var probe = probes[index]
-            let health = probe.service.configuration.health
-            if let connection = probe.connection {
-                if connection.state == .established || connection.state == .closeWait {
-                    balancer.recordCheck(service: probe.service, backend: probe.backend, success: true,
-                                         latency: now.since(probe.started), now: now)
-                    // A backend that never finishes the close cannot keep the slot past one interval.
-                    connection.idleTimeout = Swift.min(health.timeout, health.interval)
-                    connection.close()
-                    probe.connection = nil
-                } else if connection.isFinished || now.since(probe.started) >= health.timeout {
-                    if !connection.isFinished { connection.abort() }
-                    balancer.recordCheck(service: probe.service, backend: probe.backend, success: false, latency: nil, now: now)
-                    probe.connection = nil
-                }
-            }
-            if probe.connection == nil && now >= probe.nextCheck {
-                probe.nextCheck = now + health.interval
-                probe.started = now
-                let backend = probe.backend.configuration
-                probe.connection = tcp.connect(from: source, to: backend.address, port: backend.port, now: now)
-                if probe.connection == nil {
-                    balancer.recordCheck(service: probe.service, backend: probe.backend, success: false, latency: nil, now: now)
-                }
-            }
-            probes[index] = probe
+            if probes[index].connection != nil { settle(index, now: now) }
+            guard probes[index].connection == nil, now >= probes[index].nextCheck else { continue }
+            start(index, now: now)
         }
+    }
+
+    private func start(_ index: Int, now: Instant) {
+        let probe = probes[index]
+        let backend = probe.backend.configuration
+        probes[index].nextCheck = now + probe.service.configuration.health.interval
+        probes[index].started = now
+        guard let connection = tcp.connect(from: source, to: backend.address, port: backend.port, now: now) else {
+            balancer.recordCheck(service: probe.service, backend: probe.backend, success: false, latency: nil, now: now)
+            return
+        }
+        probes[index].connection = connection
+        // The handler holds the checker only until the check settles: it is
+        // dropped then, or by the layer when the connection ends.
+        connection.onEvent = { [self] connection in
+            guard probes[index].connection === connection else { return }
+            settle(index, now: tcp.now)
+        }
+    }
+
+    /// Records the check in flight on probe `index` if it has an outcome by `now`.
+    private func settle(_ index: Int, now: Instant) {
+        let probe = probes[index]
+        guard let connection = probe.connection else { return }
+        let health = probe.service.configuration.health
+        let elapsed = now.since(probe.started)
+        let established = connection.state == .established || connection.state == .closeWait
+        let success: Bool
+        if established && elapsed < health.timeout {
+            success = true
+        } else if established || connection.isFinished || elapsed >= health.timeout {
+            success = false
+        } else {
+            return
+        }
+        connection.onEvent = nil
+        probes[index].connection = nil
+        if success {
+            // A backend that never finishes the close cannot keep the slot past one interval.
+            connection.idleTimeout = Swift.min(health.timeout, health.interval)
+            connection.close()
+        } else if !connection.isFinished {
+            connection.abort()
+        }
+        balancer.recordCheck(service: probe.service, backend: probe.backend, success: success,
+                             latency: success ? elapsed : nil, now: now)
     }
 }
