@@ -52,14 +52,17 @@ struct TopCommand: ParsableCommand {
             let feed = DashboardFeed(interval: display.interval, address: attach.description)
             feed.attach(host: attach.host, port: attach.port)
             let serial = try console.map { path throws in try SerialSocket(path: path, feed: feed) }
-            DashboardLoop(feed: feed, vm: nil, token: token ?? environmentToken, readOnly: readOnly, display: display).run()
+            let ending = DashboardLoop(feed: feed, vm: nil, token: token ?? environmentToken, readOnly: readOnly, display: display).run()
             serial?.close()
+            if ending == .signalled { throw ExitStatus.interrupted.exitCode }
             return
         }
         let target = try TopCommand.prepare(image!, boot: boot, interval: display.interval)
         let vm = VMRunner(request: target.request, imageName: target.name, telemetryPort: target.telemetryPort, feed: target.feed)
         vm.start()
-        DashboardLoop(feed: target.feed, vm: vm, token: token ?? target.token ?? environmentToken, readOnly: readOnly, display: display).run()
+        let ending = DashboardLoop(feed: target.feed, vm: vm, token: token ?? target.token ?? environmentToken, readOnly: readOnly,
+                                   display: display).run()
+        if ending == .signalled { throw ExitStatus.interrupted.exitCode }
     }
 
     struct Target {
