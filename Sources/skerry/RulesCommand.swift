@@ -13,7 +13,8 @@ struct RulesCommand: ParsableCommand {
 struct RulesCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Report every error and warning in a rule file, and the size of its compiled decision structure.")
+        abstract: "Report every error and warning in a rule file, and the size of its compiled decision structure.",
+        discussion: ExitStatuses.help(ExitStatuses.plain))
 
     @Argument(help: "The rule file.")
     var file: String
@@ -30,7 +31,8 @@ struct RulesCheck: ParsableCommand {
 struct RulesCompile: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compile",
-        abstract: "Print the Swift classifier `skerry build` compiles into the kernel for a rule file.")
+        abstract: "Print the Swift classifier `skerry build` compiles into the kernel for a rule file.",
+        discussion: ExitStatuses.help(ExitStatuses.plain))
 
     @Argument(help: "The rule file.")
     var file: String
@@ -136,7 +138,8 @@ struct RulesMatch: ParsableCommand {
 struct RulesGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Print a large rule file in the shape of a big site's (how Samples/large is made).")
+        abstract: "Print a large rule file in the shape of a big site's (how Samples/large is made).",
+        discussion: ExitStatuses.help(ExitStatuses.plain))
 
     @Option(help: "Rules to generate.")
     var count: Int = 5000

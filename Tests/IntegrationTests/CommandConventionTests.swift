@@ -96,6 +96,27 @@ import Glibc
         }
     }
 
+    /// README's exit-code table says what each command's --help says.
+    @Test func readmeExitCodeTableMatchesTheHelp() throws {
+        let readme = try String(contentsOf: SkerryCLI.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "### Exit codes\n").map { readme[$0.upperBound...] })
+        let rows = section.split(separator: "\n").prefix { !$0.hasPrefix("### ") }
+            .filter { $0.hasPrefix("| `") }
+        #expect(rows.count >= 10, "\(rows)")
+        var helps: [String: String] = [:]
+        for row in rows {
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 3, let code = Int(cells[1]) else { continue }
+            for command in cells[0].split(separator: ",").map({ $0.trimmingCharacters(in: CharacterSet(charactersIn: " `")) }) {
+                let help = helps[command] ?? SkerryCLI.run(command.split(separator: " ").map(String.init) + ["--help"]).stdout
+                helps[command] = help
+                let listed = help.split(separator: "\n").contains { $0.hasPrefix("  \(code) ") }
+                #expect(listed, "README lists \(code) for \(command); its --help does not:\n\(help)")
+            }
+        }
+        #expect(helps.keys.sorted() == ["admin", "rules match", "smoke", "stats"], "\(helps.keys)")
+    }
+
     @Test func invalidCommandLinesExit64() {
         let cases: [[String]] = [
             ["admin", "127.0.0.1:9", "explode", "s0/b00"],
