@@ -80,7 +80,10 @@ struct AdminCommand: ParsableCommand {
             throw CLIError("\(address.description): \(error)\(error.reachedAppliance ? "" : "; is the appliance running, and its telemetry port forwarded?")",
                            status: ExitStatus(error))
         }
-        guard result.code == .ok else { throw CLIError("refused (\(result.code)): \(result.message)", status: ExitStatus(result.code)) }
+        guard result.code == .ok else {
+            let kind = result.code == .notFound ? "not found" : "refused (\(result.code))"
+            throw CLIError("\(kind): \(result.message)", status: ExitStatus(result.code))
+        }
         print(result.message)
     }
 }

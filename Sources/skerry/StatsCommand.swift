@@ -138,7 +138,7 @@ enum StatsReport {
             for (index, names) in schema.backendNames.enumerated() where index < snapshot.backends.count {
                 let backend = snapshot.backends[index]
                 lines.append(row([
-                    "\(names.service)/\(names.backend)", backend.up ? "UP" : "DOWN", "\(backend.administrative.label)", "\(backend.weight)",
+                    "\(names.service)/\(names.backend)", "\((backend.up ? BackendHealth.Status.up : .down).name)", "\(backend.administrative.label)", "\(backend.weight)",
                     "\(backend.traffic[.activeConnections])", "\(backend.traffic[.totalConnections])", "\(backend.traffic[.failedConnects])",
                     "\(backend.checkFailures)", backend.checkLatencyMicroseconds.map { String(format: "%.1fms", Double($0) / 1000) } ?? "-",
                 ]))
