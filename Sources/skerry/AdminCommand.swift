@@ -29,7 +29,8 @@ struct AdminCommand: ParsableCommand {
               skerry admin 127.0.0.1:9180 drain web/web2
               skerry admin 127.0.0.1:9180 weight web/web2 5
               skerry admin 127.0.0.1:9180 reset-counters
-            """)
+
+            """ + ExitStatuses.help(ExitStatuses.admin))
 
     @Argument(help: ArgumentHelp("The appliance's telemetry port.", valueName: "HOST:PORT"))
     var address: TelemetryAddress
@@ -62,7 +63,7 @@ struct AdminCommand: ParsableCommand {
 
     func run() throws {
         guard let token = token ?? ProcessInfo.processInfo.environment["SKERRY_ADMIN_TOKEN"], !token.isEmpty else {
-            throw CLIError("admin actions need the appliance's token: --token or SKERRY_ADMIN_TOKEN")
+            throw CLIError("admin actions need the appliance's token: --token or SKERRY_ADMIN_TOKEN", status: .refused)
         }
         let action = Telemetry.AdminAction(name: action)!  // validate() refused any other
         let parts = target.first?.split(separator: "/").map(String.init) ?? []
@@ -70,14 +71,19 @@ struct AdminCommand: ParsableCommand {
         do {
             let connection = try TelemetryConnection(host: address.host, port: address.port)
             if !connection.hello.adminEnabled {
-                throw CLIError("\(address.description) (\(connection.hello.appliance)) takes no admin actions: its appliance file sets no admin token")
+                throw CLIError("\(address.description) (\(connection.hello.appliance)) takes no admin actions: its appliance file sets no admin token",
+                               status: .refused)
             }
             result = try connection.admin(token: token, action: action, service: parts.first ?? "", backend: parts.last ?? "",
                                           weight: target.count == 2 ? UInt64(target[1]) ?? 0 : 0)
         } catch let error as TelemetryStreamError {
-            throw CLIError("\(address.description): \(error)\(error.reachedAppliance ? "" : "; is the appliance running, and its telemetry port forwarded?")")
+            throw CLIError("\(address.description): \(error)\(error.reachedAppliance ? "" : "; is the appliance running, and its telemetry port forwarded?")",
+                           status: ExitStatus(error))
         }
-        guard result.code == .ok else { throw CLIError("refused (\(result.code)): \(result.message)") }
+        guard result.code == .ok else {
+            let kind = result.code == .notFound ? "not found" : "refused (\(result.code))"
+            throw CLIError("\(kind): \(result.message)", status: ExitStatus(result.code))
+        }
         print(result.message)
     }
 }

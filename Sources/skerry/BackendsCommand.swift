@@ -7,11 +7,12 @@ struct BackendsCommand: ParsableCommand {
         commandName: "backends",
         abstract: "Run sample HTTP backends on the host's loopback.",
         discussion: """
-            Starts COUNT servers on 127.0.0.1, ports BASE-PORT upward, named PREFIX1, PREFIX2, … \\
-            Each answers every request with its name (body and X-Backend header) and logs it. \\
-            They run until interrupted. The sample appliances reach them from their private NIC \\
+            Starts COUNT servers on 127.0.0.1, ports BASE-PORT upward, named PREFIX1, PREFIX2, … \
+            Each answers every request with its name (body and X-Backend header) and logs it. \
+            They run until interrupted. The sample appliances reach them from their private NIC \
             at 10.0.3.2.
-            """)
+
+            """ + ExitStatuses.help(ExitStatuses.interactive))
 
     @Option(help: "How many backends.")
     var count: Int = 3
@@ -27,10 +28,12 @@ struct BackendsCommand: ParsableCommand {
 
     func validate() throws {
         if count < 1 || count > 64 { throw ValidationError("--count must be 1-64") }
-        if Int(basePort) + count - 1 > 65535 || basePort == 0 { throw ValidationError("--base-port leaves no room for \(count) backends") }
+        if Int(basePort) + count - 1 > 65535 || basePort == 0 { throw ValidationError("--base-port leaves no room for \(counted(count, "backend"))") }
     }
 
     func run() throws {
+        // Trapped before the first "listening" line: a signal from then on stops the servers.
+        let stop = SignalTrap.install()
         let log: @Sendable (String) -> Void = { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
@@ -43,9 +46,9 @@ struct BackendsCommand: ParsableCommand {
             }
         }
         for backend in backends { log("\(backend.name) listening on 127.0.0.1:\(backend.port)") }
-        let stop = SignalTrap.install()
         var pollDescriptor = pollfd(fd: stop, events: Int16(POLLIN), revents: 0)
         while !SignalTrap.drain() { _ = poll(&pollDescriptor, 1, 1000) }
         for backend in backends { backend.stop() }
+        throw ExitStatus.interrupted.exitCode
     }
 }

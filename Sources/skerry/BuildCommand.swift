@@ -9,7 +9,8 @@ struct BuildCommand: ParsableCommand {
         discussion: """
             Builds with the Embedded Swift flags and prints the image's path and size. \
             Builds are cached by content: an unchanged tree returns the previous image at once.
-            """)
+
+            """ + ExitStatuses.help(ExitStatuses.plain))
 
     @Argument(help: ArgumentHelp(
         "Appliance to build in: a directory holding appliance.conf (like Samples/web) or the file itself. Without one, the kernel has no balanced services.",
@@ -64,10 +65,15 @@ enum KernelBuild {
     }
 }
 
-/// An error the command line reports as `error: …` with exit code 1.
+/// An error the command line reports as `Error: …`, exiting with `status`.
 struct CLIError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    var status: ExitStatus
+
+    init(_ description: String, status: ExitStatus = .failure) {
+        self.description = description
+        self.status = status
+    }
 }
 
 enum ByteCountText {

@@ -8,6 +8,12 @@ import SkerryTerminal
 /// dashboard, its commands carried out, a frame drawn at the refresh rate.
 /// The terminal is restored and the VM (if ours) stopped on every way out.
 struct DashboardLoop {
+    /// How the dashboard ended: `q`, or SIGINT, SIGTERM or SIGHUP (the command then exits 130).
+    enum Ending {
+        case quit
+        case signalled
+    }
+
     var feed: DashboardFeed
     var vm: VMRunner?
     var token: String?
@@ -16,7 +22,8 @@ struct DashboardLoop {
     /// Called once a second while running (the demo's traffic, for instance).
     var everySecond: (() -> Void)?
 
-    func run() {
+    @discardableResult
+    func run() -> Ending {
         _ = SignalTrap.install()
         let signalsSeen = SignalTrap.count
         // Without --ascii the terminal's locale decides.
@@ -27,8 +34,12 @@ struct DashboardLoop {
         var lastTick = Date()
         var dirty = true
         let hasToken = token.map { !$0.isEmpty } ?? false
+        var ending = Ending.quit
         running: while true {
-            if SignalTrap.count != signalsSeen { break }
+            if SignalTrap.count != signalsSeen {
+                ending = .signalled
+                break
+            }
             let key = terminal.readKey(timeout: 0.1)
             var input = feed.input(readOnly: readOnly, hasToken: hasToken)
             if let key {
@@ -72,6 +83,7 @@ struct DashboardLoop {
         if vm != nil { FileHandle.standardError.write(Data("skerry: stopping the VM\n".utf8)) }
         vm?.stop()
         feed.detach()
+        return ending
     }
 
     /// Sends an admin action on a connection of its own; the result comes back through `results`.

@@ -13,12 +13,16 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             Starts web1-web3 on 127.0.0.1:8081-8083, builds and boots Samples/web with its service and \
             telemetry forwarded, opens `skerry top` on it, and sends a few requests a second through the \
-            balancer plus, now and then, a connection its firewall drops (SSH), so every view has something \
-            to show. q quits and stops everything.
-            """)
+            balancer once every backend is UP, plus, now and then, a connection its firewall drops (SSH), so \
+            every view has something to show. q quits and stops everything.
+
+            """ + ExitStatuses.help(ExitStatuses.interactive))
 
     @Option(help: "Requests a second through the balancer.")
     var rate = 3
+
+    @OptionGroup(title: "Access")
+    var access: AccessOptions
 
     @OptionGroup(title: "Boot")
     var boot: BootOptions
@@ -50,24 +54,35 @@ struct DemoCommand: ParsableCommand {
                                             interval: display.interval)
         let vm = VMRunner(request: target.request, imageName: "Samples/web", telemetryPort: target.telemetryPort, feed: target.feed)
         vm.start()
-        let traffic = DemoTraffic(vm: vm, rate: rate)
-        DashboardLoop(feed: target.feed, vm: vm, token: target.token, readOnly: false, display: display,
-                      everySecond: { traffic.tick() }).run()
+        let traffic = DemoTraffic(vm: vm, feed: target.feed, rate: rate)
+        let token = access.token ?? target.token ?? ProcessInfo.processInfo.environment["SKERRY_ADMIN_TOKEN"]
+        let ending = DashboardLoop(feed: target.feed, vm: vm, token: token, readOnly: access.readOnly, display: display,
+                                   everySecond: { traffic.tick() }).run()
+        if ending == .signalled { throw ExitStatus.interrupted.exitCode }
     }
 }
 
-/// A few requests a second through the balancer, and a blocked connection now and then.
+/// A few requests a second through the balancer, and a blocked connection now
+/// and then, from the first snapshot in which every backend is UP: sooner, the
+/// balancer would refuse them for want of a backend.
 final class DemoTraffic: @unchecked Sendable {
     let vm: VMRunner
+    let feed: DashboardFeed
     let rate: Int
     private var seconds = 0
+    private var started = false
 
-    init(vm: VMRunner, rate: Int) {
+    init(vm: VMRunner, feed: DashboardFeed, rate: Int) {
         self.vm = vm
+        self.feed = feed
         self.rate = rate
     }
 
     func tick() {
+        if !started {
+            guard let backends = feed.input(readOnly: true).model.snapshot?.backends, !backends.isEmpty, backends.allSatisfy(\.up) else { return }
+            started = true
+        }
         seconds += 1
         guard let web = vm.hostPort(role: .public, guestPort: 80) else { return }
         let ssh = seconds % 5 == 0 ? vm.hostPort(role: .public, guestPort: 22) : nil

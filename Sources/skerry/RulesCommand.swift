@@ -13,7 +13,8 @@ struct RulesCommand: ParsableCommand {
 struct RulesCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Report every error and warning in a rule file, and the size of its compiled decision structure.")
+        abstract: "Report every error and warning in a rule file, and the size of its compiled decision structure.",
+        discussion: ExitStatuses.help(ExitStatuses.plain))
 
     @Argument(help: "The rule file.")
     var file: String
@@ -21,15 +22,17 @@ struct RulesCheck: ParsableCommand {
     func run() throws {
         let ruleSet = try FirewallRuleFile.load(file)
         let shape = FirewallCodegen(ruleSet: ruleSet).generate().shape
-        print("\(file): \(ruleSet.rules.count) rules, \(ruleSet.warnings.count) warnings")
-        print("compiled: \(shape.nodes) decision nodes, \(shape.leaves) leaves, at most \(shape.largestLeaf) rules tested per packet")
+        print("\(file): no errors; \(counted(ruleSet.rules.count, "rule")), \(counted(ruleSet.warnings.count, "warning"))")
+        print("compiled: \(counted(shape.nodes, "decision node")), \(counted(shape.leaves, "leaf", plural: "leaves")), "
+            + "at most \(counted(shape.largestLeaf, "rule")) tested per packet")
     }
 }
 
 struct RulesCompile: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compile",
-        abstract: "Print the Swift classifier `skerry build` compiles into the kernel for a rule file.")
+        abstract: "Print the Swift classifier `skerry build` compiles into the kernel for a rule file.",
+        discussion: ExitStatuses.help(ExitStatuses.plain))
 
     @Argument(help: "The rule file.")
     var file: String
@@ -54,8 +57,11 @@ struct RulesCompile: ParsableCommand {
 struct RulesMatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "match",
-        abstract: "Show which rule decides a packet, by the reference interpreter.",
-        discussion: "Example: skerry rules match Samples/web/firewall.rules --on public --proto tcp --from 10.0.2.2:40000 --to 10.0.2.15:22")
+        abstract: "Show which rule decides a packet, by the reference interpreter; the exit code is the verdict.",
+        discussion: """
+            Example: skerry rules match Samples/web/firewall.rules --on public --proto tcp --from 10.0.2.2:40000 --to 10.0.2.15:22
+
+            """ + ExitStatuses.help(ExitStatuses.rulesMatch))
 
     @Argument(help: "The rule file.")
     var file: String
@@ -66,7 +72,7 @@ struct RulesMatch: ParsableCommand {
     @Option(help: "Interface: admin, public or private.")
     var on: String = "public"
 
-    @Option(help: "Protocol: tcp, udp, icmp or a number.")
+    @Option(help: "Protocol: \(FirewallLiteralNames.protocols.joined(separator: ", ")) or a number 0-255.")
     var proto: String = "tcp"
 
     @Option(help: ArgumentHelp("Source address and optional port.", valueName: "ADDRESS[:PORT]"))
@@ -75,8 +81,8 @@ struct RulesMatch: ParsableCommand {
     @Option(help: ArgumentHelp("Destination address and optional port.", valueName: "ADDRESS[:PORT]"))
     var to: String = "0.0.0.0"
 
-    @Option(help: "ICMP type number.")
-    var icmpType: UInt8 = 0
+    @Option(help: ArgumentHelp("ICMP type, by the rule language's name (echo-request, …) or number.", valueName: "type"))
+    var icmpType: String = "0"
 
     @Option(help: "Connection state: new, established, related or invalid.")
     var state: String = "new"
@@ -84,37 +90,47 @@ struct RulesMatch: ParsableCommand {
     func run() throws {
         let ruleSet = try FirewallRuleFile.load(file)
         guard let interface = InterfaceRole.allCases.first(where: { "\($0.name)" == on }) else {
-            throw ValidationError("--on must be admin, public or private")
+            throw CLIError("--on must be admin, public or private", status: .usage)
         }
-        let protocols: [String: UInt8] = ["tcp": 6, "udp": 17, "icmp": 1]
-        guard let protocolNumber = protocols[proto] ?? UInt8(proto) else {
-            throw ValidationError("--proto must be tcp, udp, icmp or a number 0-255")
+        let protocolNumber: UInt8
+        switch FirewallLiteralNames.protocolNumber(proto) {
+        case .success(let number): protocolNumber = number
+        case .failure(let error): throw CLIError("--proto: \(error)", status: .usage)
+        }
+        let icmpTypeNumber: UInt8
+        switch FirewallLiteralNames.icmpType(icmpType) {
+        case .success(let number): icmpTypeNumber = number
+        case .failure(let error): throw CLIError("--icmp-type: \(error)", status: .usage)
         }
         guard let connectionState = ConnectionState.allCases.first(where: { "\($0.name)" == state }) else {
-            throw ValidationError("--state must be new, established, related or invalid")
+            throw CLIError("--state must be new, established, related or invalid", status: .usage)
         }
         let (source, sourcePort) = try endpoint(from, option: "--from")
         let (destination, destinationPort) = try endpoint(to, option: "--to")
         let packet = FirewallPacket(
             direction: out ? .outbound : .inbound, interface: interface, protocolNumber: protocolNumber, source: source,
-            destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, icmpType: icmpType,
+            destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, icmpType: icmpTypeNumber,
             state: connectionState, length: 60)
         let index = FirewallInterpreter(ruleSet).classify(packet)
+        let verdict: FirewallAction
         if index >= 0 {
             let rule = ruleSet.rules[Int(index)]
+            verdict = rule.action
             print(TerminalText.escaped("rule '\(rule.name)' (\(rule.location)): \(rule.action.name)"))
         } else {
-            print("no rule matches: the default policy \(out ? "out" : "in") on \(on) decides: \(ruleSet.policy(packet.direction, interface).name)")
+            verdict = ruleSet.policy(packet.direction, interface)
+            print("no rule matches: the default policy \(out ? "out" : "in") on \(on) decides: \(verdict.name)")
         }
+        if verdict != .accept { throw ExitStatus.verdict(verdict).exitCode }
     }
 
     private func endpoint(_ text: String, option: String) throws -> (UInt32, UInt16) {
         let parts = text.split(separator: ":", maxSplits: 1)
         guard let address = IPv4Address(text: Array(parts[0].utf8)) else {
-            throw ValidationError("\(option): '\(parts[0])' is not an IPv4 address")
+            throw CLIError("\(option): '\(parts[0])' is not an IPv4 address", status: .usage)
         }
         guard parts.count == 2 else { return (address.value, 0) }
-        guard let port = UInt16(parts[1]) else { throw ValidationError("\(option): '\(parts[1])' is not a port") }
+        guard let port = UInt16(parts[1]) else { throw CLIError("\(option): '\(parts[1])' is not a port", status: .usage) }
         return (address.value, port)
     }
 }
@@ -122,7 +138,8 @@ struct RulesMatch: ParsableCommand {
 struct RulesGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Print a large rule file in the shape of a big site's (how Samples/large is made).")
+        abstract: "Print a large rule file in the shape of a big site's (how Samples/large is made).",
+        discussion: ExitStatuses.help(ExitStatuses.plain))
 
     @Option(help: "Rules to generate.")
     var count: Int = 5000

@@ -10,10 +10,11 @@ struct SmokeCommand: ParsableCommand {
             Each FILE is a suite: the appliance to boot, the backends to start, and steps (console \
             expectations, shell lines, HTTP and TCP checks through the public NIC, telemetry conditions, \
             admin actions, backends stopped and started, load, shutdown). Every file is checked before \
-            anything boots. Prints KTAP; exits 1 if any step fails, 2 if a file is invalid, 130 on Ctrl-C. \
+            anything boots. Prints KTAP. \
             Each suite's console is kept in --log-dir. Suites that declare the same backend ports run one \
             after the other even with --jobs. A boot option given here overrides what every suite sets.
-            """)
+
+            """ + ExitStatuses.help(ExitStatuses.smoke))
 
     @Argument(help: ArgumentHelp("Smoke scripts.", valueName: "FILE"))
     var files: [String]
@@ -47,7 +48,7 @@ struct SmokeCommand: ParsableCommand {
                 invalid = true
             }
         }
-        if invalid { throw ExitCode(2) }
+        if invalid { throw ExitStatus.smokeInvalid.exitCode }
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         var targets: [SmokeRunner.Target] = []
         for suite in suites {
@@ -73,8 +74,8 @@ struct SmokeCommand: ParsableCommand {
                 throw CLIError("cannot write \(junit): \(error)")
             }
         }
-        if stop() { throw ExitCode(130) }
-        if !results.allSatisfy(\.passed) { throw ExitCode(1) }
+        if stop() { throw ExitStatus.interrupted.exitCode }
+        if !results.allSatisfy(\.passed) { throw ExitStatus.smokeFailed.exitCode }
     }
 }
 

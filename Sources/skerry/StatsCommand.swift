@@ -12,13 +12,16 @@ struct StatsCommand: ParsableCommand {
             One summary by default; --json for a one-shot dump of everything the appliance reports; \
             --watch to print a fresh summary every --interval seconds, for dumb terminals and logs, with \
             rates worked out between snapshots, events as they arrive, and the data marked STALE with its \
-            age while the appliance cannot be reached (it reconnects with backoff).
-            """)
+            age while the appliance cannot be reached (it reconnects with backoff). --watch prints each \
+            snapshot once: an interval with no new snapshot prints nothing, or a STALE line.
+            --json keys everything by name, e.g. jq '.backends["web/web2"].state'.
+
+            """ + ExitStatuses.help(ExitStatuses.stats))
 
     @Argument(help: ArgumentHelp("The appliance's telemetry port.", valueName: "HOST:PORT"))
     var address: TelemetryAddress
 
-    @Flag(help: "Print one snapshot, with the schema that names its values, as JSON.")
+    @Flag(help: "Print one snapshot as JSON, keyed by name: backends as service/backend, counters, rules, policies as direction/interface.")
     var json = false
 
     @Flag(help: "Print a summary every --interval seconds until interrupted.")
@@ -37,14 +40,17 @@ struct StatsCommand: ParsableCommand {
     }
 
     func run() throws {
-        if watch { return watchForever() }
+        if watch {
+            watchUntilSignalled()
+            throw ExitStatus.interrupted.exitCode
+        }
         let model: TelemetryModel
         do {
             model = try Self.fetch(address, timeout: timeout)
         } catch {
-            throw CLIError("\(address.description): \(error)")
+            throw CLIError("\(address.description): \(error)", status: ExitStatus(error))
         }
-        print(json ? StatsReport.json(model, address: address.description) : StatsReport.summary(model))
+        print(json ? StatsDocument(model, address: address.description).json : StatsReport.summary(model))
     }
 
     /// Connects, subscribes, and returns the model once the first snapshot is in.
@@ -60,23 +66,31 @@ struct StatsCommand: ParsableCommand {
         return model
     }
 
-    private func watchForever() {
+    /// Prints each new snapshot once, events as they come, and STALE lines while
+    /// the appliance cannot be reached, until SIGINT, SIGTERM or SIGHUP.
+    private func watchUntilSignalled() {
+        _ = SignalTrap.install()
+        let signals = SignalTrap.count
         let monitor = TelemetryMonitor(host: address.host, port: address.port, interval: interval)
         var printedEvents = 0
         var lastPrinted = Date.distantPast
-        while true {
-            monitor.step(timeout: interval)
+        var printedSnapshot: Date?
+        while SignalTrap.count == signals {
+            monitor.step(timeout: min(interval, 0.5))
             let model = monitor.model
             let events = model.events.count
-            if events > printedEvents || events < printedEvents {
+            if events != printedEvents {
                 for event in model.events.suffix(max(0, events - printedEvents)) { print("event: \(model.describe(event))") }
                 printedEvents = events
+                fflush(nil)
             }
             guard Date().timeIntervalSince(lastPrinted) >= interval * 0.9 else { continue }
-            lastPrinted = Date()
             let stamp = ISO8601DateFormatter().string(from: Date())
             if monitor.isConnected, let age = model.age(), age < max(2 * interval, 3) {
-                print("--- \(address.description) at \(stamp)")
+                // A snapshot is printed once: an interval without a new one prints nothing.
+                guard model.updated != printedSnapshot else { continue }
+                printedSnapshot = model.updated
+                print("--- \(address.description) at \(stamp), snapshot \(model.snapshot?.sequence ?? 0)")
                 print(StatsReport.summary(model))
             } else {
                 let age = model.age().map { String(format: "%.0f s old", $0) } ?? "no data yet"
@@ -84,12 +98,13 @@ struct StatsCommand: ParsableCommand {
                 let retry = monitor.retryAt.map { String(format: "; retrying in %.0f s", max(0, $0.timeIntervalSinceNow)) } ?? ""
                 print("--- \(address.description) at \(stamp): STALE (\(age))\(reason)\(retry)")
             }
+            lastPrinted = Date()
             fflush(nil)
         }
     }
 }
 
-/// The text and JSON forms of `skerry stats`.
+/// The text form of `skerry stats` (the JSON form is `StatsDocument`).
 enum StatsReport {
     static func summary(_ model: TelemetryModel) -> String {
         guard let schema = model.schema, let snapshot = model.snapshot else { return "no data yet" }
@@ -106,8 +121,8 @@ enum StatsReport {
             let rates = model.rates
             let counters = values.counters
             lines.append(row([nic.role, nic.model, values.linkUp ? "up" : "down", "\(counters[.rxPackets])", "\(counters[.rxBytes])",
-                              "\(counters[.txPackets])", "\(counters[.txBytes])", rate(rates?.nicReceiveBytes, index, unit: "B"),
-                              rate(rates?.nicTransmitBytes, index, unit: "B")],
+                              "\(counters[.txPackets])", "\(counters[.txBytes])", rate(rates?.nicReceiveBytes, index),
+                              rate(rates?.nicTransmitBytes, index)],
                              widths: [8, 10, 5, 11, 12, 11, 12, 10, 10]))
         }
         for (index, nic) in schema.nics.enumerated() where index < snapshot.nics.count {
@@ -116,14 +131,14 @@ enum StatsReport {
         for (index, service) in schema.services.enumerated() where index < snapshot.services.count {
             let values = snapshot.services[index]
             lines.append("service \(service.name) (port \(service.port), \(service.algorithm)): \(values[.activeConnections]) active, "
-                + "\(values[.totalConnections]) total, \(values[.refusedConnections]) refused, \(values[.connectionRate])/s")
+                + "\(values[.totalConnections]) total, \(values[.refusedConnections]) refused, \(Format.rate(Double(values[.connectionRate])))")
         }
         if !schema.services.isEmpty {
             lines.append(row(["backend", "state", "admin", "weight", "active", "total", "failed", "checks-failed", "latency"]))
             for (index, names) in schema.backendNames.enumerated() where index < snapshot.backends.count {
                 let backend = snapshot.backends[index]
                 lines.append(row([
-                    "\(names.service)/\(names.backend)", backend.up ? "UP" : "DOWN", "\(backend.administrative.label)", "\(backend.weight)",
+                    "\(names.service)/\(names.backend)", "\((backend.up ? BackendHealth.Status.up : .down).name)", "\(backend.administrative.label)", "\(backend.weight)",
                     "\(backend.traffic[.activeConnections])", "\(backend.traffic[.totalConnections])", "\(backend.traffic[.failedConnects])",
                     "\(backend.checkFailures)", backend.checkLatencyMicroseconds.map { String(format: "%.1fms", Double($0) / 1000) } ?? "-",
                 ]))
@@ -158,20 +173,6 @@ enum StatsReport {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ model: TelemetryModel, address: String) -> String {
-        struct Dump: Encodable {
-            var address: String
-            var hello: Telemetry.Hello?
-            var schema: Telemetry.Schema?
-            var snapshot: Telemetry.Snapshot?
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        guard let data = try? encoder.encode(Dump(address: address, hello: model.hello, schema: model.schema, snapshot: model.snapshot))
-        else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// `label: name=value ...` for each counter of a set the schema names, in its order.
     private static func counterLine<Key: CounterKey>(_ label: String, _ names: CounterNames<Key>, _ set: CounterSet<Key>) -> String {
         label + ":" + names.keys.compactMap { $0 }.map { " \($0.name)=\(set[$0])" }.joined()
@@ -179,12 +180,10 @@ enum StatsReport {
 
     private static func mib(_ bytes: UInt64) -> Double { Double(bytes) / 1_048_576 }
 
-    private static func rate(_ values: [Double]?, _ index: Int, unit: String) -> String {
+    /// A bytes-a-second rate in the dashboard's units (`1.0K/s`).
+    private static func rate(_ values: [Double]?, _ index: Int) -> String {
         guard let values, index < values.count else { return "-" }
-        let value = values[index]
-        if value >= 1_048_576 { return String(format: "%.1fM%@/s", value / 1_048_576, unit) }
-        if value >= 1024 { return String(format: "%.1fK%@/s", value / 1024, unit) }
-        return String(format: "%.0f%@/s", value, unit)
+        return Format.bytes(values[index]) + "/s"
     }
 
     private static func row(_ cells: [String], widths: [Int] = [18, 6, 9, 7, 7, 8, 7, 14, 8]) -> String {

@@ -11,11 +11,12 @@ struct TopCommand: ParsableCommand {
         abstract: "The live dashboard: backends, connections, firewall hits and the serial console.",
         discussion: """
             Boots an appliance (as `skerry boot` does) and shows it, or attaches to one already running \
-            with --attach HOST:PORT (its telemetry port) and, optionally, --console SOCKET (a Unix socket \
-            carrying its serial console, as QEMU's `-serial unix:SOCKET,server,nowait` makes). \
-            Press ? in the dashboard for the keys. When telemetry is lost it says how stale the data is \
-            and reconnects; it never exits by itself. NO_COLOR turns colour off.
-            """)
+            with --attach HOST:PORT (its telemetry port) and, optionally, --console unix:PATH (the serial \
+            console's Unix socket, which `skerry boot --console unix:PATH` serves and whose ready summary \
+            prints this command). Press ? in the dashboard for the keys. When telemetry is lost it says how \
+            stale the data is and reconnects; it never exits by itself. NO_COLOR turns colour off.
+
+            """ + ExitStatuses.help(ExitStatuses.interactive))
 
     @Argument(help: ArgumentHelp("An appliance (a directory with appliance.conf, or the file) or a bootable image.",
                                  valueName: "appliance|image"))
@@ -24,14 +25,11 @@ struct TopCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Attach to a running appliance's telemetry port instead of booting one.", valueName: "HOST:PORT"))
     var attach: TelemetryAddress?
 
-    @Option(help: ArgumentHelp("With --attach: the serial console's Unix socket.", valueName: "SOCKET"))
+    @Option(help: ArgumentHelp("With --attach: the serial console's Unix socket (a bare PATH is one too).", valueName: "unix:PATH"))
     var console: String?
 
-    @Flag(name: .customLong("read-only"), help: "Change nothing: no drain, enable, disable or restart, and the console line sends only the shell's reporting commands.")
-    var readOnly = false
-
-    @Option(help: "The admin token for actions (default: the appliance file's, or $SKERRY_ADMIN_TOKEN).")
-    var token: String?
+    @OptionGroup(title: "Access")
+    var access: AccessOptions
 
     @OptionGroup(title: "Boot")
     var boot: BootOptions
@@ -52,14 +50,17 @@ struct TopCommand: ParsableCommand {
             let feed = DashboardFeed(interval: display.interval, address: attach.description)
             feed.attach(host: attach.host, port: attach.port)
             let serial = try console.map { address throws in try SerialSocket(path: try ConsoleAddress.socketPath(argument: address), feed: feed) }
-            DashboardLoop(feed: feed, vm: nil, token: token ?? environmentToken, readOnly: readOnly, display: display).run()
+            let ending = DashboardLoop(feed: feed, vm: nil, token: access.token ?? environmentToken, readOnly: access.readOnly, display: display).run()
             serial?.close()
+            if ending == .signalled { throw ExitStatus.interrupted.exitCode }
             return
         }
         let target = try TopCommand.prepare(image!, boot: boot, interval: display.interval)
         let vm = VMRunner(request: target.request, imageName: target.name, telemetryPort: target.telemetryPort, feed: target.feed)
         vm.start()
-        DashboardLoop(feed: target.feed, vm: vm, token: token ?? target.token ?? environmentToken, readOnly: readOnly, display: display).run()
+        let ending = DashboardLoop(feed: target.feed, vm: vm, token: access.token ?? target.token ?? environmentToken, readOnly: access.readOnly,
+                                   display: display).run()
+        if ending == .signalled { throw ExitStatus.interrupted.exitCode }
     }
 
     struct Target {
@@ -76,16 +77,13 @@ struct TopCommand: ParsableCommand {
                         base: (inout BootRequest) -> Void = { _ in }) throws -> Target {
         var isDirectory: ObjCBool = false
         let isAppliance = image.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory) && isDirectory.boolValue)
-        var telemetryPort: UInt16 = 9100
+        var description: ApplianceDescription?
         var token: String?
         let imageURL: URL
         var symbols: URL?
-        var servicePorts: [UInt16] = []
         if isAppliance {
-            let description = try ApplianceFile.load(image)
-            servicePorts = description.services.map(\.port)
-            telemetryPort = description.telemetryPort
-            token = description.adminToken
+            description = try ApplianceFile.load(image)
+            token = description?.adminToken
             let built = try KernelBuild.build(kernel: nil, output: nil, appliance: image, verbose: false)
             imageURL = built.bootable
             symbols = built.elf64
@@ -95,10 +93,12 @@ struct TopCommand: ParsableCommand {
         var request = BootRequest(image: imageURL)
         request.symbols = symbols
         base(&request)
-        // The telemetry port and the services' ports are forwarded unless --forward names them itself.
-        let shown = [PortForward(role: .admin, transport: .tcp, guestPort: telemetryPort)]
-            + servicePorts.map { PortForward(role: .public, transport: .tcp, guestPort: $0) } + extra
-        try boot.apply(to: &request, shown: shown)
+        // The telemetry port and the services' ports are forwarded to free host ports unless --forward names them:
+        // stable ones would make parallel dashboards and suites fight over 9180.
+        let plan = description.map { ApplianceBootPlan(description: $0) } ?? .standalone
+        try boot.apply(to: &request, shown: plan.forwards(stableHostPorts: false) + extra)
+        // Every plan made from a description, the standalone one included, has the telemetry endpoint.
+        let telemetryPort = plan.telemetry!.guestPort
         let name = URL(fileURLWithPath: image).lastPathComponent
         return Target(request: request, name: name, telemetryPort: telemetryPort, token: token,
                       feed: DashboardFeed(interval: interval, address: "127.0.0.1:?"))

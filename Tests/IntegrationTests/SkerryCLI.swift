@@ -7,9 +7,12 @@ import Glibc
 /// Runs the real `skerry` executable the way a user or CI script does.
 enum SkerryCLI {
     struct Run {
+        /// The exit status, or 128 + the signal that ended the process (as a shell reports it).
         var code: Int32
         var stdout: String
         var stderr: String
+        /// The signal that ended the process, when it did not exit by itself.
+        var signal: Int32? = nil
 
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
         /// JSON events, when the run used `--json`.
@@ -45,13 +48,20 @@ enum SkerryCLI {
 
     /// Runs skerry with `arguments`, feeding `input`, and calls `onLine` for
     /// each stdout line as it arrives (with the child, to signal it).
+    /// `environment` sets (or, with nil, removes) variables for this run alone.
     static func run(
         _ arguments: [String], input: String? = nil, keepInputOpen: Bool = false, timeout: Double = 60,
-        onLine: ((String, ChildProcess) -> Void)? = nil
+        environment: [String: String?] = [:], onLine: ((String, ChildProcess) -> Void)? = nil
     ) -> Run {
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(executable: executable, arguments: arguments, newProcessGroup: true)
+            if environment.isEmpty {
+                child = try ChildProcess.spawn(executable: executable, arguments: arguments, newProcessGroup: true)
+            } else {
+                let unset = environment.filter { $0.value == nil }.keys.sorted().flatMap { ["-u", $0] }
+                let set = environment.compactMap { name, value in value.map { "\(name)=\($0)" } }.sorted()
+                child = try ChildProcess.spawn(executable: "/usr/bin/env", arguments: unset + set + [executable] + arguments, newProcessGroup: true)
+            }
         } catch {
             return Run(code: -1, stdout: "", stderr: "\(error)")
         }
@@ -95,12 +105,15 @@ enum SkerryCLI {
         }
         let termination = child.wait(timeout: 30)
         let code: Int32
+        var signal: Int32?
         switch termination {
         case .exited(let status): code = status
-        case .signalled(let signal): code = 128 + signal
+        case .signalled(let number):
+            code = 128 + number
+            signal = number
         case nil: code = -1
         }
-        return Run(code: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return Run(code: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self), signal: signal)
     }
 
     /// Boots the kernel image headless under TCG with `--json`.
