@@ -10,11 +10,9 @@ struct BootCommand: ParsableCommand {
         discussion: BootCommand.discussion)
 
     static let discussion: String = {
-        let codes = BootOutcome.allCases.map { (code: $0.exitCode, meaning: "\($0.rawValue): \($0.meaning)") }
-            + [(BootOutcome.toolErrorExitCode, "skerry could not run: no QEMU or image, a failed build, a busy port"),
-               (64, "the command line is invalid")]
-        let list = codes.sorted { $0.code < $1.code }
-            .map { "  " + String($0.code).padding(toLength: 5, withPad: " ", startingAt: 0) + $0.meaning }
+        let statuses = BootOutcome.allCases.map { ExitStatus(code: Int32($0.exitCode), meaning: "\($0.rawValue): \($0.meaning)") }
+            + [ExitStatus(code: Int32(BootOutcome.toolErrorExitCode), meaning: "skerry could not run: no QEMU or image, a failed build, a busy port"),
+               .usage]
         return """
             Without IMAGE, builds the kernel in this tree (a cache hit when unchanged) and boots it. \
             An appliance's telemetry port and every service port are forwarded to 127.0.0.1: telemetry \
@@ -22,8 +20,7 @@ struct BootCommand: ParsableCommand {
             and to P above, when free; else to a free port, with a note. When the kernel is ready, a \
             summary names each address and the `skerry top --attach` command that watches the VM.
 
-            Exit codes:
-            """ + "\n" + list.joined(separator: "\n")
+            """ + ExitStatuses.help(statuses.sorted { $0.code < $1.code })
     }()
 
     @Argument(help: ArgumentHelp(
