@@ -1,5 +1,5 @@
 import Foundation
-import SkerryKit
+@testable import SkerryKit
 import Testing
 
 /// Smoke scripts are checked before anything boots, every problem at its file:line:col.
@@ -89,6 +89,17 @@ import Testing
         #expect(diagnostics("- a list\n").first?.contains("a smoke script is a mapping") == true)
         let missing = diagnostics("suite: x\n")
         #expect(missing.contains { $0.contains("needs an appliance") } && missing.contains { $0.contains("needs steps") })
+    }
+
+    /// A smoke diagnostic shows the script's line and a caret under the column, like the appliance's.
+    @Test func diagnosticsShowTheLineAndACaret() {
+        #expect { try SmokeParser.parse("suite: x\nappliance: ..\nsteps:\n  - {send: status, timout: 3}\n", file: "s.yaml") } throws: { error in
+            "\(error)" == """
+                s.yaml:4:20: error: unknown key timout in a step (did you mean timeout?); expected name, timeout, \(SmokeParser.actionKeys.joined(separator: ", "))
+                      - {send: status, timout: 3}
+                                       ^
+                """
+        }
     }
 
     @Test func garbageNeverCrashes() {
