@@ -121,7 +121,8 @@ enum ApplianceFile {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CLIError("no appliance at \(path)")
         }
-        let file = isDirectory.boolValue ? URL(fileURLWithPath: path).appendingPathComponent("appliance.conf").path : path
+        // As the user wrote it, so diagnostics name the files the way they were given.
+        let file = isDirectory.boolValue ? (path as NSString).appendingPathComponent("appliance.conf") : path
         do {
             return try ApplianceCheck.run(file)
         } catch {

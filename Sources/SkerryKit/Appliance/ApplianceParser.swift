@@ -193,8 +193,10 @@ public struct ApplianceParser {
     private mutating func parseFirewall(_ keyword: ConfigToken) {
         guard let path = expectWord(after: keyword, what: "the path of a rule file") else { return skipLine() }
         if description.firewallRules != nil { report(keyword, "the firewall rule file is given twice") }
-        let directory = URL(fileURLWithPath: lexer.file).deletingLastPathComponent()
-        let resolved = path.text.hasPrefix("/") ? path.text : directory.appendingPathComponent(path.text).standardizedFileURL.path
+        // Beside the appliance file, written the way its path was, so diagnostics name both alike.
+        let directory = (lexer.file as NSString).deletingLastPathComponent
+        let resolved = path.text.hasPrefix("/") || directory.isEmpty
+            ? path.text : ((directory as NSString).appendingPathComponent(path.text) as NSString).standardizingPath
         if let problem = SourceFile.problem(resolved) {
             report(path, "cannot read the rule file '\(path.text)': \(problem) (looked for \(resolved))")
         }
