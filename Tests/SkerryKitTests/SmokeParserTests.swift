@@ -102,6 +102,24 @@ import Testing
         }
     }
 
+    /// Every fixed vocabulary of a script names the near word.
+    @Test func didYouMeanForEveryFixedWord() {
+        let found = diagnostics("""
+            appliance: ..
+            nic-model: virtoi
+            accel: tgc
+            steps:
+              - admin: drian web/web1
+              - shutdown: clean-shutdwn
+            """)
+        for expected in ["2:12: nic-model is virtio or vmxnet3, not virtoi (did you mean virtio?)",
+                         "3:8: accel is auto, tcg or kvm, not tgc (did you mean tcg?)",
+                         "5:12: admin is drain, disable, enable or weight SERVICE/BACKEND [N], or reset-counters (did you mean drain?)",
+                         "6:15: shutdown expects an outcome: \(BootOutcome.allCases.map(\.rawValue).joined(separator: ", ")) (did you mean clean-shutdown?)"] {
+            #expect(found.contains(expected), "missing \(expected) in:\n\(found.joined(separator: "\n"))")
+        }
+    }
+
     @Test func garbageNeverCrashes() {
         var random = SeededRandom(seed: 5)
         let alphabet = Array("suite: appliance steps - {}[]\"'\n\t:wait backends[\"x\"].state == up http port 80 #&*!|>")

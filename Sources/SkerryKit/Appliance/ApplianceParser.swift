@@ -90,7 +90,10 @@ public struct ApplianceParser {
     static let serviceSettings = ["port", "algorithm", "max-connections", "health-check", "timeout", "backend"]
     static let healthSettings = ["interval", "timeout", "rise", "fall"]
     static let backendSettings = ["weight", "max-connections"]
-    static let flowStates = ["syn", "established", "fin", "closing", "closed"]
+    /// The `timeout STATE` names and the timeouts they set.
+    static var flowStates: [(name: String, field: WritableKeyPath<ConnectionTracker.Timeouts, Interval>)] {
+        [("syn", \.syn), ("established", \.established), ("fin", \.fin), ("closing", \.closing), ("closed", \.closed)]
+    }
     static var roles: [String] { InterfaceRole.allCases.map { "\($0.name)" } }
     static var algorithms: [String] { BalancingAlgorithm.allCases.map { "\($0.name)" } }
 
@@ -254,13 +257,10 @@ public struct ApplianceParser {
                 if let state = expectWord(after: token, what: "a flow state (syn, established, fin, closing or closed)"),
                     let duration = expectDuration(after: state)
                 {
-                    switch state.text {
-                    case "syn": service.timeouts.syn = duration
-                    case "established": service.timeouts.established = duration
-                    case "fin": service.timeouts.fin = duration
-                    case "closing": service.timeouts.closing = duration
-                    case "closed": service.timeouts.closed = duration
-                    default: report(state, Vocabulary.unknown("flow state", state.text, expected: Self.flowStates))
+                    if let field = Self.flowStates.first(where: { $0.name == state.text })?.field {
+                        service.timeouts[keyPath: field] = duration
+                    } else {
+                        report(state, Vocabulary.unknown("flow state", state.text, expected: Self.flowStates.map(\.name)))
                     }
                 }
                 endOfStatement()

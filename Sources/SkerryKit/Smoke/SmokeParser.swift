@@ -94,6 +94,11 @@ public enum SmokeParser {
             return text
         }
 
+        /// ` (did you mean x?)` for a word near one of `words`, else "".
+        static func hint(_ word: String, _ words: [String]) -> String {
+            Vocabulary.closest(to: word, in: words).map { " (did you mean \($0)?)" } ?? ""
+        }
+
         static func format(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
 
         /// Keys of `mapping` in order, checked against `allowed`.
@@ -106,8 +111,7 @@ public enum SmokeParser {
                     continue
                 }
                 guard allowed.contains(name) else {
-                    let hint = Vocabulary.closest(to: name, in: allowed).map { " (did you mean \($0)?)" } ?? ""
-                    error(key, "unknown key \(name) in \(what)\(hint); expected \(allowed.joined(separator: ", "))")
+                    error(key, "unknown key \(name) in \(what)\(Self.hint(name, allowed)); expected \(allowed.joined(separator: ", "))")
                     continue
                 }
                 guard seen.insert(name).inserted else {
@@ -136,12 +140,12 @@ public enum SmokeParser {
                     }
                 case "nic-model":
                     if let text = string(value, "nic-model") {
-                        if let model = NICModel(rawValue: text) { suite.nicModel = model } else { error(value, "nic-model is virtio or vmxnet3, not \(text)") }
+                        if let model = NICModel(rawValue: text) { suite.nicModel = model } else { error(value, "nic-model is virtio or vmxnet3, not \(text)" + Self.hint(text, NICModel.allCases.map(\.rawValue))) }
                     }
                 case "memory": suite.memoryMiB = number(value, "memory (MiB)", 16...3072).map { Int($0) } ?? suite.memoryMiB
                 case "accel":
                     if let text = string(value, "accel") {
-                        if let accel = Accelerator(rawValue: text) { suite.accelerator = accel } else { error(value, "accel is auto, tcg or kvm, not \(text)") }
+                        if let accel = Accelerator(rawValue: text) { suite.accelerator = accel } else { error(value, "accel is auto, tcg or kvm, not \(text)" + Self.hint(text, Accelerator.allCases.map(\.rawValue))) }
                     }
                 case "append": suite.append = string(value, "append") ?? ""
                 case "timeout": suite.timeout = number(value, "timeout (seconds)", 1...7200) ?? suite.timeout
@@ -313,7 +317,9 @@ public enum SmokeParser {
                 guard let text = string(value, "admin") else { return nil }
                 let words = text.split(separator: " ").map(String.init)
                 guard let first = words.first, let action = Telemetry.AdminAction(name: first) else {
-                    error(value, "admin is drain, disable, enable or weight SERVICE/BACKEND [N], or reset-counters")
+                    let names = Telemetry.AdminAction.allCases.map { "\($0.name)" }
+                    error(value, "admin is drain, disable, enable or weight SERVICE/BACKEND [N], or reset-counters"
+                        + Self.hint(words.first ?? "", names))
                     return nil
                 }
                 if action == .resetCounters {
@@ -362,7 +368,8 @@ public enum SmokeParser {
                 let text = string(value, "shutdown") ?? ""
                 let outcome = text.isEmpty ? .cleanShutdown : BootOutcome(rawValue: text)
                 guard let outcome else {
-                    error(value, "shutdown expects an outcome: \(BootOutcome.allCases.map(\.rawValue).joined(separator: ", "))")
+                    error(value, "shutdown expects an outcome: \(BootOutcome.allCases.map(\.rawValue).joined(separator: ", "))"
+                        + Self.hint(text, BootOutcome.allCases.map(\.rawValue)))
                     return nil
                 }
                 return .shutdown(outcome: outcome)
