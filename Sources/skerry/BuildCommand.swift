@@ -90,11 +90,14 @@ enum ApplianceFile {
         var firewall = FirewallCodegen.absent()
         var name = "standalone"
         if let path {
-            let description = try load(path)
-            configuration = ApplianceCodegen.source(for: description)
-            name = description.name
-            if let rules = description.firewallRules {
-                firewall = try FirewallRuleFile.generate(rules)
+            let check = try self.check(path)
+            for warning in check.warnings {
+                FileHandle.standardError.write(Data("\(warning)\n".utf8))
+            }
+            configuration = ApplianceCodegen.source(for: check.appliance)
+            name = check.appliance.name
+            if let ruleSet = check.ruleSet {
+                firewall = FirewallCodegen(ruleSet: ruleSet, sourceText: check.ruleText).generate().source
             }
         }
         do {
@@ -115,13 +118,19 @@ enum ApplianceFile {
 
     /// The appliance described at `path` (a directory holding appliance.conf, or the file).
     static func load(_ path: String) throws -> ApplianceDescription {
+        try check(path).appliance
+    }
+
+    /// The appliance at `path` and its firewall, checked together; every error of both stops it.
+    static func check(_ path: String) throws -> ApplianceCheck {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CLIError("no appliance at \(path)")
         }
-        let file = isDirectory.boolValue ? URL(fileURLWithPath: path).appendingPathComponent("appliance.conf").path : path
+        // As the user wrote it, so diagnostics name the files the way they were given.
+        let file = isDirectory.boolValue ? (path as NSString).appendingPathComponent("appliance.conf") : path
         do {
-            return try ApplianceParser.load(file)
+            return try ApplianceCheck.run(file)
         } catch {
             throw CLIError("invalid appliance, nothing was built:\n\(error)")
         }

@@ -77,6 +77,39 @@ import Testing
         ("appliance web\nservice web {\n    port 80\n    timeout idle 5s\n    backend b 10.0.3.2:1\n}\n", 4, 13, "unknown flow state 'idle'"),
         ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n", 2, 13, "this '{' is never closed"),
         ("appliance \"web\nservice x {\n}\n", 1, 11, "unterminated string"),
+        // Semantic checks point at the token to change.
+        ("appliance web\nservice web {\n    port 80\n    health-check interval 2s timeout 3s\n    backend b 10.0.3.2:1\n}\n", 4, 30,
+         "service 'web': the health-check timeout 3s must be shorter than its interval 2s"),
+        ("appliance web\nservice web {\n    port 80\n    health-check interval 500ms\n    backend b 10.0.3.2:1\n}\n", 4, 18,
+         "service 'web': the health-check timeout 1s (the default) must be shorter than its interval 500ms"),
+        ("appliance web\nservice web {\n    port 80\n    health-check timeout 2s\n    health-check interval 1s\n    backend b 10.0.3.2:1\n}\n", 5, 18,
+         "service 'web': the health-check timeout 2s must be shorter than its interval 1s"),
+        ("appliance w\nservice a {\n port 80\n backend b 10.0.3.2:1\n}\nservice b {\n port 80\n backend b 10.0.3.2:1\n}\n", 7, 7,
+         "services 'a' and 'b' both use port 80"),
+        ("appliance web\nnic public address 10.0.2.15/24 gateway 10.0.9.1\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 41,
+         "the public gateway is outside its network 10.0.2.0/24"),
+        ("appliance web\nfirewall /\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 10,
+         "cannot read the rule file '/': it is a directory (looked for /)"),
+        ("appliance web\nfirewall missing.rules\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 10,
+         "cannot read the rule file 'missing.rules': no such file"),
+        // "Did you mean" wherever a fixed word is expected.
+        ("appliance web\nservice web {\n    port 80\n    algorithm least-connection\n    backend b 10.0.3.2:1\n}\n", 4, 15,
+         "unknown algorithm 'least-connection'; did you mean 'least-connections'?"),
+        ("appliance web\nnic publc address 10.0.2.15/24\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 5,
+         "unknown NIC role 'publc'; did you mean 'public'?"),
+        ("appliance web\nservce web {\n", 2, 1,
+         "expected 'appliance', 'nic', 'service', 'firewall' or 'admin', found 'servce'; did you mean 'service'?"),
+        ("appliance web\nservice web {\n    prot 80\n    backend b 10.0.3.2:1\n}\n", 3, 5, "unknown service setting 'prot'; did you mean 'port'?"),
+        ("appliance web\nservice web {\n    port 80\n    health-check intervall 1s\n    backend b 10.0.3.2:1\n}\n", 4, 18,
+         "unknown health-check setting 'intervall'; did you mean 'interval'?"),
+        ("appliance web\nservice web {\n    port 80\n    timeout establshed 5s\n    backend b 10.0.3.2:1\n}\n", 4, 13,
+         "unknown flow state 'establshed'; did you mean 'established'?"),
+        ("appliance web\nservice web {\n    port 80\n    backend b 10.0.3.2:1 wieght 2\n}\n", 4, 26,
+         "unknown backend setting 'wieght'; did you mean 'weight'?"),
+        ("appliance web\nnic public adress 10.0.2.15/24\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 2, 12,
+         "unknown NIC setting 'adress'; did you mean 'address'?"),
+        ("appliance web\nadmin {\n    tokn \"0123456789abcdef\"\n}\nservice web {\n    port 80\n    backend b 10.0.3.2:1\n}\n", 3, 5,
+         "unknown admin setting 'tokn'; did you mean 'token'?"),
     ])
     func reportsEachProblemWhereItIs(text: String, line: Int, column: Int, message: String) {
         #expect { try ApplianceParser.parse(file: "Samples/x/appliance.conf", text: text) } throws: { error in
@@ -85,7 +118,7 @@ import Testing
             }
             let rendered = first.description
             return first.location.line == line && first.location.column == column
-                && rendered.hasPrefix("Samples/x/appliance.conf:\(line):\(column): error: ")
+                && rendered.hasPrefix("Samples/x/appliance.conf:\(line):\(column): error: \(message)")
                 && rendered.hasSuffix(String(repeating: " ", count: column - 1) + "^")
         }
     }
@@ -95,6 +128,12 @@ import Testing
         #expect { try ApplianceParser.parse(file: "f", text: text) } throws: { error in
             (error as? ConfigErrors)?.diagnostics.count == 3
         }
+    }
+
+    /// A backend is checked against the private network the file states, wherever it states it.
+    @Test func theNICMayComeAfterTheServices() throws {
+        let text = "appliance web\nservice web {\n    port 80\n    backend b 10.0.9.2:1\n}\nnic private address 10.0.9.15/24 gateway 10.0.9.2\n"
+        #expect(try ApplianceParser.parse(file: "f", text: text).services.first?.backends.first?.address == IPv4Address(10, 0, 9, 2))
     }
 
     @Test func twoServicesCannotShareAPort() {

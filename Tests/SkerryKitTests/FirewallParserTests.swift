@@ -164,7 +164,16 @@ import Testing
         ("rule a: accept proto tcp to port 70000\n", 1, 34, "port 70000 is more than 65535"),
         ("rule a: accept proto udp from port http\n", 1, 36, "'http' is not a port (a number 0-65535)"),
         ("rule a: accept proto 300\n", 1, 22, "protocol 300 is more than 255"),
-        ("rule a: accept proto sctp\n", 1, 22, "unknown protocol 'sctp' (expected tcp, udp, icmp or a number 0-255)"),
+        ("rule a: accept proto gre\n", 1, 22, "unknown protocol 'gre' (expected tcp, udp, icmp or a number 0-255)"),
+        ("rule a: accept proto tpc\n", 1, 22, "unknown protocol 'tpc'; did you mean 'tcp'? (or a number 0-255)"),
+        ("rule a: accept proto icmp icmp-type echo-requset\n", 1, 37, "unknown ICMP type 'echo-requset'; did you mean 'echo-request'? (or a number 0-255)"),
+        ("rule a: accept on publc\n", 1, 19, "unknown interface 'publc'; did you mean 'public'?"),
+        ("rule a: accept state establised\n", 1, 22, "unknown state 'establised'; did you mean 'established'?"),
+        ("rule a: acept\n", 1, 9, "expected an action (accept, drop or reject), found 'acept'; did you mean 'accept'?"),
+        ("rule a: accept form 10.0.0.1\n", 1, 16, "unknown clause 'form'; did you mean 'from'?"),
+        ("rule a: accept limit 5/secnd\n", 1, 24, "unknown unit 'secnd'; did you mean 'second'?"),
+        ("rul a: accept\n", 1, 1, "expected 'set', 'policy' or 'rule', found 'rul'; did you mean 'rule'?"),
+        ("policy inn on public drop\n", 1, 8, "expected 'in' or 'out' after 'policy', found 'inn'; did you mean 'in'?"),
         ("rule a: accept proto icmp icmp-type 256\n", 1, 37, "ICMP type 256 is more than 255"),
         ("rule a: accept proto icmp icmp-type ping\n", 1, 37, "unknown ICMP type 'ping' (expected echo-reply, destination-unreachable, source-quench, redirect, echo-request, router-advertisement, router-solicitation, time-exceeded, parameter-problem, timestamp-request, timestamp-reply or a number 0-255)"),
         ("rule a: accept to port 80\n", 1, 19, "'port' needs 'proto tcp', 'proto udp' or 'proto { tcp, udp }'"),
@@ -255,11 +264,44 @@ import Testing
         #expect(try FirewallParser.load(path).rules.map(\.name) == ["a"])
         #expect(try FirewallParser.load(path).source == path)
         #expect { try FirewallParser.load(path + ".missing") } throws: { error in
-            (error as? ConfigErrors)?.diagnostics.map(\.message) == ["cannot read the file"]
+            (error as? ConfigErrors)?.diagnostics.map(\.description) == ["\(path).missing:1:1: error: cannot read the file: no such file"]
+        }
+        #expect { try FirewallParser.load(FileManager.default.temporaryDirectory.path) } throws: { error in
+            (error as? ConfigErrors)?.diagnostics.map(\.message) == ["cannot read the file: it is a directory"]
         }
     }
 
     // MARK: Warnings
+
+    /// An error does not hide the warnings of the rest of the file; both come in file order.
+    @Test func warningsShowBesideErrors() {
+        let text = """
+            rule web: accept in proto tcp
+            rule http: accept in on public proto tcp to port 80
+            rule bad: accept on publc
+            policy out on private reject
+            """
+        #expect { try FirewallParser.parse(file: "fw.rules", text: text) } throws: { error in
+            let diagnostics = (error as? ConfigErrors)?.diagnostics ?? []
+            return diagnostics.map { "\($0.location.line):\($0.location.column) \($0.severity)" } == ["2:6 warning", "3:21 error", "4:23 warning"]
+                && diagnostics[0].message.hasPrefix("rule 'http' can never match: rule 'web' (line 1)")
+                && "\(error)".contains("fw.rules:3:21: error: unknown interface 'publc'; did you mean 'public'?\n    rule bad: accept on publc\n                        ^")
+        }
+    }
+
+    /// Beside errors, a rule with a mistake is no evidence that another can never match (it lost a
+    /// condition), and a set whose reference is misspelt or cut short is not called unused.
+    @Test(arguments: [
+        "rule web: accept in proto tcp to port 8o\nrule http: accept in on public proto tcp to port 80\n",
+        "set ports { 80 }\nrule web: accept in proto tcp to port $port\n",
+        "set ports { 80 }\nrule web: accept in proto tcp to port $ports limit\n",
+    ])
+    func aMistakeMakesNoFalseWarning(text: String) {
+        #expect { try FirewallParser.parse(file: "fw.rules", text: text) } throws: { error in
+            let diagnostics = (error as? ConfigErrors)?.diagnostics ?? []
+            return !diagnostics.isEmpty && diagnostics.allSatisfy { $0.severity == .error }
+        }
+    }
 
     @Test func warnsOfARuleAnEarlierRuleShadows() throws {
         let text = "rule web: accept in proto tcp\nrule http: accept in on public proto tcp to port 80 log\n"
@@ -339,12 +381,13 @@ import Testing
 
     // MARK: Helpers
 
+    /// The errors `text` has (warnings beside them left out).
     private func diagnostics(_ text: String) -> [ConfigDiagnostic] {
         do {
             _ = try FirewallParser.parse(file: "fw.rules", text: text)
             return []
         } catch {
-            return error.diagnostics
+            return error.errors
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import SkerryKit
+@testable import SkerryKit
 import Testing
 
 /// Smoke scripts are checked before anything boots, every problem at its file:line:col.
@@ -89,6 +89,35 @@ import Testing
         #expect(diagnostics("- a list\n").first?.contains("a smoke script is a mapping") == true)
         let missing = diagnostics("suite: x\n")
         #expect(missing.contains { $0.contains("needs an appliance") } && missing.contains { $0.contains("needs steps") })
+    }
+
+    /// A smoke diagnostic shows the script's line and a caret under the column, like the appliance's.
+    @Test func diagnosticsShowTheLineAndACaret() {
+        #expect { try SmokeParser.parse("suite: x\nappliance: ..\nsteps:\n  - {send: status, timout: 3}\n", file: "s.yaml") } throws: { error in
+            "\(error)" == """
+                s.yaml:4:20: error: unknown key timout in a step (did you mean timeout?); expected name, timeout, \(SmokeParser.actionKeys.joined(separator: ", "))
+                      - {send: status, timout: 3}
+                                       ^
+                """
+        }
+    }
+
+    /// Every fixed vocabulary of a script names the near word.
+    @Test func didYouMeanForEveryFixedWord() {
+        let found = diagnostics("""
+            appliance: ..
+            nic-model: virtoi
+            accel: tgc
+            steps:
+              - admin: drian web/web1
+              - shutdown: clean-shutdwn
+            """)
+        for expected in ["2:12: nic-model is virtio or vmxnet3, not virtoi (did you mean virtio?)",
+                         "3:8: accel is auto, tcg or kvm, not tgc (did you mean tcg?)",
+                         "5:12: admin is drain, disable, enable or weight SERVICE/BACKEND [N], or reset-counters (did you mean drain?)",
+                         "6:15: shutdown expects an outcome: \(BootOutcome.allCases.map(\.rawValue).joined(separator: ", ")) (did you mean clean-shutdown?)"] {
+            #expect(found.contains(expected), "missing \(expected) in:\n\(found.joined(separator: "\n"))")
+        }
     }
 
     @Test func garbageNeverCrashes() {

@@ -21,6 +21,8 @@ public struct ApplianceDescription: Sendable {
         public var fall = 3
         public var backends: [Backend] = []
         public var timeouts = ConnectionTracker.Timeouts()
+        /// Where the file gives the port, for diagnostics about it.
+        public var portLocation: ConfigLocation?
     }
 
     public var name = ""
@@ -37,14 +39,4 @@ public struct ApplianceDescription: Sendable {
 
     /// Ports the admin NIC's test services hold.
     static let adminServicePorts: [UInt16: String] = [7: "echo", 9: "discard", 19: "chargen"]
-
-    static let algorithmNames: [(String, BalancingAlgorithm)] = [
-        ("round-robin", .roundRobin), ("weighted-round-robin", .weightedRoundRobin),
-        ("least-connections", .leastConnections), ("weighted-least-connections", .weightedLeastConnections),
-        ("source-hash", .sourceHash),
-    ]
-
-    static func algorithmName(_ algorithm: BalancingAlgorithm) -> String {
-        algorithmNames.first { $0.1 == algorithm }!.0
-    }
 }

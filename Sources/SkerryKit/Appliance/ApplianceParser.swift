@@ -10,6 +10,10 @@ public struct ApplianceParser {
     private var problems: [ConfigDiagnostic] = []
     private var description = ApplianceDescription()
     private var sawAdmin = false
+    /// Each service's `port` value, where a port two services share is reported.
+    private var portTokens: [String: ConfigToken] = [:]
+    /// Backends' ADDRESS:PORT, checked against the private network once every NIC is read.
+    private var backendTargets: [(address: IPv4Address, token: ConfigToken)] = []
 
     public init(file: String, text: String) {
         lexer = ConfigLexer(file: file, text: text)
@@ -17,22 +21,29 @@ public struct ApplianceParser {
 
     /// Parses and validates; throws all problems found, in order.
     public static func parse(file: String, text: String) throws(ConfigErrors) -> ApplianceDescription {
-        var parser = ApplianceParser(file: file, text: text)
-        return try parser.run()
+        let (description, problems) = check(file: file, text: text)
+        if !problems.isEmpty { throw ConfigErrors(diagnostics: problems) }
+        return description
     }
 
     /// Reads `path`, or throws one diagnostic saying why it cannot.
     public static func load(_ path: String) throws(ConfigErrors) -> ApplianceDescription {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigErrors(diagnostics: [ConfigDiagnostic(
-                location: ConfigLocation(file: path, line: 1, column: 1), message: "cannot read the file", sourceLine: "")])
-        }
-        return try parse(file: path, text: String(decoding: data, as: UTF8.self))
+        try parse(file: path, text: ConfigDiagnostic.readSource(path))
     }
 
-    mutating func run() throws(ConfigErrors) -> ApplianceDescription {
-        tokens = try lexer.tokens()
+    /// Everything that could be read, and every problem found, in file order.
+    static func check(file: String, text: String) -> (ApplianceDescription, [ConfigDiagnostic]) {
+        var parser = ApplianceParser(file: file, text: text)
+        return parser.run()
+    }
+
+    mutating func run() -> (ApplianceDescription, [ConfigDiagnostic]) {
         description.source = lexer.file
+        do {
+            tokens = try lexer.tokens()
+        } catch {
+            return (description, error.diagnostics)
+        }
         var sawName = false
         while let token = next() {
             switch token.kind {
@@ -52,7 +63,8 @@ public struct ApplianceParser {
             case .word where token.text == "admin":
                 parseAdmin(token)
             default:
-                report(token, "expected 'appliance', 'nic', 'service', 'firewall' or 'admin', found \(show(token))")
+                let hint = token.kind == .word ? Vocabulary.suggestion(for: token.text, in: Self.statements) : ""
+                report(token, "expected 'appliance', 'nic', 'service', 'firewall' or 'admin', found \(show(token))\(hint)")
                 skipLine()
             }
         }
@@ -60,29 +72,42 @@ public struct ApplianceParser {
         if description.services.isEmpty && problems.isEmpty { report(line: 1, column: 1, "no 'service' is defined") }
         var ports: [UInt16: String] = [:]
         for service in description.services where service.port != 0 {
-            if let other = ports[service.port] {
-                report(line: 1, column: 1, "services '\(other)' and '\(service.name)' both use port \(service.port)")
+            if let other = ports[service.port], let token = portTokens[service.name] {
+                report(token, "services '\(other)' and '\(service.name)' both use port \(service.port)")
             }
             ports[service.port] = service.name
         }
-        if !problems.isEmpty {
-            throw ConfigErrors(diagnostics: problems.sorted {
-                ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
-            })
+        let privateNetwork = description.interfaces[InterfaceRole.private.rawValue].address
+        for (address, token) in backendTargets where !privateNetwork.contains(address) {
+            report(token, "backend \(token.text.split(separator: ":")[0]) is not on the private network")
         }
-        return description
+        return (description, ConfigDiagnostic.inFileOrder(problems))
     }
+
+    static let statements = ["appliance", "nic", "service", "firewall", "admin"]
+    static let nicSettings = ["address", "gateway", "mac"]
+    static let adminSettings = ["telemetry-port", "token"]
+    static let serviceSettings = ["port", "algorithm", "max-connections", "health-check", "timeout", "backend"]
+    static let healthSettings = ["interval", "timeout", "rise", "fall"]
+    static let backendSettings = ["weight", "max-connections"]
+    /// The `timeout STATE` names and the timeouts they set.
+    static var flowStates: [(name: String, field: WritableKeyPath<ConnectionTracker.Timeouts, Interval>)] {
+        [("syn", \.syn), ("established", \.established), ("fin", \.fin), ("closing", \.closing), ("closed", \.closed)]
+    }
+    static var roles: [String] { InterfaceRole.allCases.map { "\($0.name)" } }
+    static var algorithms: [String] { BalancingAlgorithm.allCases.map { "\($0.name)" } }
 
     // MARK: Statements
 
     private mutating func parseNIC(_ keyword: ConfigToken) {
         guard let roleToken = expectWord(after: keyword, what: "a NIC role (admin, public or private)") else { return skipLine() }
         guard let role = InterfaceRole(name: Array(roleToken.text.utf8)) else {
-            report(roleToken, "unknown NIC role '\(roleToken.text)' (expected admin, public or private)")
+            report(roleToken, Vocabulary.unknown("NIC role", roleToken.text, expected: Self.roles))
             return skipLine()
         }
         var configuration = InterfaceConfiguration.standard(role)
         var sawAddress = false
+        var gatewayToken: ConfigToken?
         while let token = peek(), token.kind == .word {
             position += 1
             guard let value = expectWord(after: token, what: "a value for '\(token.text)'") else { return skipLine() }
@@ -100,6 +125,7 @@ public struct ApplianceParser {
                     continue
                 }
                 configuration.gateway = gateway
+                gatewayToken = value
             case "mac":
                 guard let mac = MACAddress(text: Array(value.text.utf8)) else {
                     report(value, "'\(value.text)' is not a MAC address, like 52:54:00:12:34:56")
@@ -107,12 +133,13 @@ public struct ApplianceParser {
                 }
                 configuration.hardware = mac
             default:
-                report(token, "unknown NIC setting '\(token.text)' (expected address, gateway or mac)")
+                report(token, Vocabulary.unknown("NIC setting", token.text, expected: Self.nicSettings))
             }
         }
         if !sawAddress { report(keyword, "nic \(roleToken.text) needs an 'address'") }
         if let gateway = configuration.gateway, !configuration.address.contains(gateway) {
-            report(keyword, "the \(roleToken.text) gateway is outside its network")
+            report(gatewayToken ?? keyword, "the \(roleToken.text) gateway is outside its network "
+                + "\(RuleLiteral.dotted(configuration.address.network.value))/\(configuration.address.prefixLength)")
         }
         description.interfaces[role.rawValue] = configuration
         endOfStatement()
@@ -159,7 +186,7 @@ public struct ApplianceParser {
                 }
                 endOfStatement()
             default:
-                report(token, "unknown admin setting '\(token.text)' (expected telemetry-port or token)")
+                report(token, Vocabulary.unknown("admin setting", token.text, expected: Self.adminSettings))
                 skipLine()
             }
         }
@@ -169,10 +196,12 @@ public struct ApplianceParser {
     private mutating func parseFirewall(_ keyword: ConfigToken) {
         guard let path = expectWord(after: keyword, what: "the path of a rule file") else { return skipLine() }
         if description.firewallRules != nil { report(keyword, "the firewall rule file is given twice") }
-        let directory = URL(fileURLWithPath: lexer.file).deletingLastPathComponent()
-        let resolved = path.text.hasPrefix("/") ? path.text : directory.appendingPathComponent(path.text).standardizedFileURL.path
-        if !FileManager.default.isReadableFile(atPath: resolved) {
-            report(path, "cannot read the rule file '\(path.text)' (looked for \(resolved))")
+        // Beside the appliance file, written the way its path was, so diagnostics name both alike.
+        let directory = (lexer.file as NSString).deletingLastPathComponent
+        let resolved = path.text.hasPrefix("/") || directory.isEmpty
+            ? path.text : ((directory as NSString).appendingPathComponent(path.text) as NSString).standardizingPath
+        if let problem = SourceFile.problem(resolved) {
+            report(path, "cannot read the rule file '\(path.text)': \(problem) (looked for \(resolved))")
         }
         description.firewallRules = resolved
         endOfStatement()
@@ -188,6 +217,7 @@ public struct ApplianceParser {
         }
         var closed = false
         var sawPort = false
+        var health = HealthTokens()
         while let token = next() {
             if token.kind == .newline { continue }
             if token.kind == .close {
@@ -202,14 +232,19 @@ public struct ApplianceParser {
             switch token.text {
             case "port":
                 sawPort = true
-                if let port = expectPort(after: token) { service.port = port }
+                let value = peek()
+                if let port = expectPort(after: token), let value {
+                    service.port = port
+                    service.portLocation = ConfigLocation(file: lexer.file, line: value.line, column: value.column)
+                    portTokens[service.name] = value
+                }
                 endOfStatement()
             case "algorithm":
                 if let value = expectWord(after: token, what: "an algorithm") {
-                    if let algorithm = ApplianceDescription.algorithmNames.first(where: { $0.0 == value.text })?.1 {
+                    if let algorithm = BalancingAlgorithm.allCases.first(where: { "\($0.name)" == value.text }) {
                         service.algorithm = algorithm
                     } else {
-                        report(value, "unknown algorithm '\(value.text)' (expected \(ApplianceDescription.algorithmNames.map(\.0).joined(separator: ", ")))")
+                        report(value, Vocabulary.unknown("algorithm", value.text, expected: Self.algorithms))
                     }
                 }
                 endOfStatement()
@@ -217,25 +252,22 @@ public struct ApplianceParser {
                 if let count = expectNumber(after: token, range: 1...1_000_000) { service.maximumConnections = count }
                 endOfStatement()
             case "health-check":
-                parseHealth(token, into: &service)
+                parseHealth(token, into: &service, tokens: &health)
             case "timeout":
                 if let state = expectWord(after: token, what: "a flow state (syn, established, fin, closing or closed)"),
                     let duration = expectDuration(after: state)
                 {
-                    switch state.text {
-                    case "syn": service.timeouts.syn = duration
-                    case "established": service.timeouts.established = duration
-                    case "fin": service.timeouts.fin = duration
-                    case "closing": service.timeouts.closing = duration
-                    case "closed": service.timeouts.closed = duration
-                    default: report(state, "unknown flow state '\(state.text)' (expected syn, established, fin, closing or closed)")
+                    if let field = Self.flowStates.first(where: { $0.name == state.text })?.field {
+                        service.timeouts[keyPath: field] = duration
+                    } else {
+                        report(state, Vocabulary.unknown("flow state", state.text, expected: Self.flowStates.map(\.name)))
                     }
                 }
                 endOfStatement()
             case "backend":
                 parseBackend(token, into: &service)
             default:
-                report(token, "unknown service setting '\(token.text)' (expected port, algorithm, max-connections, health-check, timeout or backend)")
+                report(token, Vocabulary.unknown("service setting", token.text, expected: Self.serviceSettings))
                 skipLine()
             }
         }
@@ -243,27 +275,46 @@ public struct ApplianceParser {
         if !sawPort { report(name, "service '\(name.text)' needs a 'port'") }
         if service.backends.isEmpty { report(name, "service '\(name.text)' has no 'backend'") }
         if service.healthTimeout >= service.healthInterval {
-            report(name, "service '\(name.text)': the health-check timeout must be shorter than its interval")
+            // The setting written last in the file is the one to change; a default is not written at all.
+            let culprit = [health.timeout, health.interval].compactMap { $0 }.max { ($0.line, $0.column) < ($1.line, $1.column) }
+            let timeout = health.timeout == nil ? "\(Self.duration(service.healthTimeout)) (the default)" : Self.duration(service.healthTimeout)
+            let interval = health.interval == nil ? "\(Self.duration(service.healthInterval)) (the default)" : Self.duration(service.healthInterval)
+            report(culprit ?? name,
+                   "service '\(name.text)': the health-check timeout \(timeout) must be shorter than its interval \(interval)")
         }
         description.services.append(service)
     }
 
-    private mutating func parseHealth(_ keyword: ConfigToken, into service: inout ApplianceDescription.Service) {
+    /// Where a service's health-check interval and timeout are written.
+    private struct HealthTokens {
+        var interval: ConfigToken?
+        var timeout: ConfigToken?
+    }
+
+    private mutating func parseHealth(
+        _ keyword: ConfigToken, into service: inout ApplianceDescription.Service, tokens health: inout HealthTokens
+    ) {
         var any = false
         while let token = peek(), token.kind == .word {
             position += 1
             any = true
             switch token.text {
             case "interval":
-                if let value = expectDuration(after: token) { service.healthInterval = value }
+                if let value = expectDuration(after: token) {
+                    service.healthInterval = value
+                    health.interval = token
+                }
             case "timeout":
-                if let value = expectDuration(after: token) { service.healthTimeout = value }
+                if let value = expectDuration(after: token) {
+                    service.healthTimeout = value
+                    health.timeout = token
+                }
             case "rise":
                 if let value = expectNumber(after: token, range: 1...100) { service.rise = value }
             case "fall":
                 if let value = expectNumber(after: token, range: 1...100) { service.fall = value }
             default:
-                report(token, "unknown health-check setting '\(token.text)' (expected interval, timeout, rise or fall)")
+                report(token, Vocabulary.unknown("health-check setting", token.text, expected: Self.healthSettings))
                 _ = next()
             }
         }
@@ -279,10 +330,7 @@ public struct ApplianceParser {
             report(target, "'\(target.text)' is not ADDRESS:PORT, like 10.0.3.2:8081")
             return skipLine()
         }
-        let privateNetwork = description.interfaces[InterfaceRole.private.rawValue].address
-        if !privateNetwork.contains(address) {
-            report(target, "backend \(parts[0]) is not on the private network")
-        }
+        backendTargets.append((address, target))
         if service.backends.contains(where: { $0.name == name.text }) {
             report(name, "backend '\(name.text)' is defined twice in service '\(service.name)'")
         }
@@ -295,7 +343,7 @@ public struct ApplianceParser {
             case "max-connections":
                 if let value = expectNumber(after: token, range: 1...1_000_000) { backend.maximumConnections = value }
             default:
-                report(token, "unknown backend setting '\(token.text)' (expected weight or max-connections)")
+                report(token, Vocabulary.unknown("backend setting", token.text, expected: Self.backendSettings))
                 _ = next()
             }
         }
@@ -347,6 +395,13 @@ public struct ApplianceParser {
         }
         report(token, "'\(text)' is not a duration like 500ms, 2s or 1m (at most an hour)")
         return nil
+    }
+
+    /// `500ms`, `2s` or `1m`, as the file writes durations.
+    static func duration(_ interval: Interval) -> String {
+        let milliseconds = interval.milliseconds
+        if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
     }
 
     // MARK: Tokens and recovery

@@ -18,17 +18,47 @@ public struct ConfigDiagnostic: Error, Sendable, CustomStringConvertible {
     public var sourceLine: String
     public var severity: Severity = .error
 
-    /// The file's text (the line, and words of it quoted in the message) has its control characters escaped.
+    /// The file's text (the line, and words of it quoted in the message) has
+    /// its control characters escaped. A problem with no line to show (the
+    /// file cannot be read, or the line is empty) is the heading alone.
     public var description: String {
+        let heading = "\(TerminalText.escaped(location.description)): \(severity.rawValue): \(TerminalText.escaped(message))"
+        guard !sourceLine.isEmpty else { return heading }
         let caret = TerminalText.caretPadding(sourceLine, characters: location.column - 1) + "^"
-        return "\(TerminalText.escaped(location.description)): \(severity.rawValue): \(TerminalText.escaped(message))\n"
-            + "    \(TerminalText.escaped(sourceLine))\n    \(caret)"
+        return heading + "\n    \(TerminalText.escaped(sourceLine))\n    \(caret)"
     }
 }
 
-/// All the problems found, in file order.
+extension ConfigDiagnostic {
+    /// Sorted by file (in the order the files first appear), then line and
+    /// column; diagnostics at one position keep their order.
+    public static func inFileOrder(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
+        var files: [String: Int] = [:]
+        for diagnostic in diagnostics where files[diagnostic.location.file] == nil {
+            files[diagnostic.location.file] = files.count
+        }
+        return diagnostics.enumerated().sorted {
+            let a = $0.element.location, b = $1.element.location
+            return (files[a.file]!, a.line, a.column, $0.offset) < (files[b.file]!, b.line, b.column, $1.offset)
+        }.map(\.element)
+    }
+
+    /// The text of the file at `path`, or one diagnostic saying why it cannot be read.
+    public static func readSource(_ path: String) throws(ConfigErrors) -> String {
+        do throws(SourceFile.Problem) {
+            return try SourceFile.read(path)
+        } catch {
+            throw ConfigErrors(diagnostics: [ConfigDiagnostic(
+                location: ConfigLocation(file: path, line: 1, column: 1), message: "cannot read the file: \(error)", sourceLine: "")])
+        }
+    }
+}
+
+/// All the problems found, in file order: the errors, and the warnings found beside them.
 public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [ConfigDiagnostic]
+    /// The diagnostics that are errors, not warnings.
+    public var errors: [ConfigDiagnostic] { diagnostics.filter { $0.severity == .error } }
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
 

@@ -6,24 +6,28 @@ import Yams
 /// is reported, each at its `file:line:col`.
 public enum SmokeParser {
     public static func load(_ path: String) throws(SmokeError) -> SmokeSuite {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw .invalid([SmokeDiagnostic(file: path, line: 1, column: 1, message: "cannot read the file")])
+        let text: String
+        do throws(SourceFile.Problem) {
+            text = try SourceFile.read(path)
+        } catch {
+            throw .invalid([SmokeDiagnostic(file: path, line: 1, column: 1, message: "cannot read the file: \(error)")])
         }
         return try parse(text, file: path)
     }
 
     public static func parse(_ text: String, file: String) throws(SmokeError) -> SmokeSuite {
-        var reader = Reader(file: file)
+        var reader = Reader(file: file, lines: text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map(String.init))
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
             throw .invalid([reader.yamlDiagnostic(error)])
         } catch {
-            throw .invalid([SmokeDiagnostic(file: file, line: 1, column: 1, message: "\(error)")])
+            throw .invalid([reader.diagnostic(line: 1, column: 1, "\(error)")])
         }
         guard let root, case .mapping(let mapping) = root else {
-            throw .invalid([SmokeDiagnostic(file: file, line: 1, column: 1, message: "a smoke script is a mapping with suite, appliance and steps")])
+            throw .invalid([reader.diagnostic(line: root?.mark?.line ?? 1, column: root?.mark?.column ?? 1,
+                                              "a smoke script is a mapping with suite, appliance and steps")])
         }
         let suite = reader.suite(mapping, root: root)
         if !reader.diagnostics.isEmpty { throw .invalid(reader.diagnostics) }
@@ -36,18 +40,25 @@ public enum SmokeParser {
 
     struct Reader {
         let file: String
+        /// The script's lines, which diagnostics quote.
+        let lines: [String]
         var diagnostics: [SmokeDiagnostic] = []
 
+        func diagnostic(line: Int, column: Int, _ message: String) -> SmokeDiagnostic {
+            SmokeDiagnostic(file: file, line: line, column: column, message: message,
+                            sourceLine: line >= 1 && line <= lines.count ? lines[line - 1] : "")
+        }
+
         mutating func error(_ node: Node?, _ message: String) {
-            diagnostics.append(SmokeDiagnostic(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1, message: message))
+            diagnostics.append(diagnostic(line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1, message))
         }
 
         func yamlDiagnostic(_ error: YamlError) -> SmokeDiagnostic {
             switch error {
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-                return SmokeDiagnostic(file: file, line: mark.line, column: mark.column, message: "not YAML: \(problem)")
+                return diagnostic(line: mark.line, column: mark.column, "not YAML: \(problem)")
             default:
-                return SmokeDiagnostic(file: file, line: 1, column: 1, message: "not YAML: \(error)")
+                return diagnostic(line: 1, column: 1, "not YAML: \(error)")
             }
         }
 
@@ -83,6 +94,11 @@ public enum SmokeParser {
             return text
         }
 
+        /// ` (did you mean x?)` for a word near one of `words`, else "".
+        static func hint(_ word: String, _ words: [String]) -> String {
+            Vocabulary.closest(to: word, in: words).map { " (did you mean \($0)?)" } ?? ""
+        }
+
         static func format(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
 
         /// Keys of `mapping` in order, checked against `allowed`.
@@ -95,9 +111,7 @@ public enum SmokeParser {
                     continue
                 }
                 guard allowed.contains(name) else {
-                    let near = allowed.min { Self.distance($0, name) < Self.distance($1, name) }
-                    let hint = near.map { Self.distance($0, name) <= 3 ? " (did you mean \($0)?)" : "" } ?? ""
-                    error(key, "unknown key \(name) in \(what)\(hint); expected \(allowed.joined(separator: ", "))")
+                    error(key, "unknown key \(name) in \(what)\(Self.hint(name, allowed)); expected \(allowed.joined(separator: ", "))")
                     continue
                 }
                 guard seen.insert(name).inserted else {
@@ -107,21 +121,6 @@ public enum SmokeParser {
                 result.append((name, key, value))
             }
             return result
-        }
-
-        static func distance(_ a: String, _ b: String) -> Int {
-            let a = Array(a), b = Array(b)
-            var row = Array(0...b.count)
-            for i in 1...max(1, a.count) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in 1...max(1, b.count) where !b.isEmpty {
-                    let saved = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = saved
-                }
-            }
-            return row[b.count]
         }
 
         mutating func suite(_ mapping: Node.Mapping, root: Node) -> SmokeSuite {
@@ -141,12 +140,12 @@ public enum SmokeParser {
                     }
                 case "nic-model":
                     if let text = string(value, "nic-model") {
-                        if let model = NICModel(rawValue: text) { suite.nicModel = model } else { error(value, "nic-model is virtio or vmxnet3, not \(text)") }
+                        if let model = NICModel(rawValue: text) { suite.nicModel = model } else { error(value, "nic-model is virtio or vmxnet3, not \(text)" + Self.hint(text, NICModel.allCases.map(\.rawValue))) }
                     }
                 case "memory": suite.memoryMiB = number(value, "memory (MiB)", 16...3072).map { Int($0) } ?? suite.memoryMiB
                 case "accel":
                     if let text = string(value, "accel") {
-                        if let accel = Accelerator(rawValue: text) { suite.accelerator = accel } else { error(value, "accel is auto, tcg or kvm, not \(text)") }
+                        if let accel = Accelerator(rawValue: text) { suite.accelerator = accel } else { error(value, "accel is auto, tcg or kvm, not \(text)" + Self.hint(text, Accelerator.allCases.map(\.rawValue))) }
                     }
                 case "append": suite.append = string(value, "append") ?? ""
                 case "timeout": suite.timeout = number(value, "timeout (seconds)", 1...7200) ?? suite.timeout
@@ -318,7 +317,9 @@ public enum SmokeParser {
                 guard let text = string(value, "admin") else { return nil }
                 let words = text.split(separator: " ").map(String.init)
                 guard let first = words.first, let action = Telemetry.AdminAction(name: first) else {
-                    error(value, "admin is drain, disable, enable or weight SERVICE/BACKEND [N], or reset-counters")
+                    let names = Telemetry.AdminAction.allCases.map { "\($0.name)" }
+                    error(value, "admin is drain, disable, enable or weight SERVICE/BACKEND [N], or reset-counters"
+                        + Self.hint(words.first ?? "", names))
                     return nil
                 }
                 if action == .resetCounters {
@@ -367,7 +368,8 @@ public enum SmokeParser {
                 let text = string(value, "shutdown") ?? ""
                 let outcome = text.isEmpty ? .cleanShutdown : BootOutcome(rawValue: text)
                 guard let outcome else {
-                    error(value, "shutdown expects an outcome: \(BootOutcome.allCases.map(\.rawValue).joined(separator: ", "))")
+                    error(value, "shutdown expects an outcome: \(BootOutcome.allCases.map(\.rawValue).joined(separator: ", "))"
+                        + Self.hint(text, BootOutcome.allCases.map(\.rawValue)))
                     return nil
                 }
                 return .shutdown(outcome: outcome)

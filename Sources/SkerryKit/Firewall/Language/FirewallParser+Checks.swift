@@ -7,9 +7,17 @@ extension FirewallParser {
     static let portProtocols = ValueSet(values: [6, 17])
     static let icmpProtocol = ValueSet(values: [1])
 
-    /// The rules, with every list resolved against the sets.
-    mutating func resolveRules() -> [FirewallRule] {
-        drafts.map { resolve($0) }
+    /// The rules, with every list resolved against the sets, and whether
+    /// each had a mistake (so some of its conditions are missing).
+    mutating func resolveRules() -> (rules: [FirewallRule], damaged: [Bool]) {
+        var rules: [FirewallRule] = []
+        var damaged: [Bool] = []
+        for draft in drafts {
+            let before = problems.count
+            rules.append(resolve(draft))
+            damaged.append(draft.isDamaged || problems.count > before)
+        }
+        return (rules, damaged)
     }
 
     private mutating func resolve(_ draft: RuleDraft) -> FirewallRule {
@@ -42,6 +50,7 @@ extension FirewallParser {
         for reference in list.references where !reference.text.isEmpty {
             guard let index = sets.firstIndex(where: { $0.name.text == reference.text }) else {
                 report(reference, unknownSetMessage(reference.text))
+                unknownReference = true
                 complete = false
                 continue
             }
@@ -63,9 +72,7 @@ extension FirewallParser {
     }
 
     private func unknownSetMessage(_ name: String) -> String {
-        let candidates = sets.map { ($0.name.text, editDistance($0.name.text, name)) }.filter { $0.1 <= 2 }
-        guard let closest = candidates.min(by: { $0.1 < $1.1 }) else { return "unknown set '$\(name)'" }
-        return "unknown set '$\(name)'; did you mean '$\(closest.0)'?"
+        "unknown set '$\(name)'" + Vocabulary.suggestion(for: name, in: sets.map(\.name.text), prefix: "$")
     }
 
     // MARK: Warnings
@@ -112,23 +119,11 @@ extension FirewallParser {
         }
     }
 
+    /// A set nothing refers to. Not said of a set with a mistake of its own
+    /// (already reported), nor when some reference is missing or names no
+    /// set: it may be the one meant.
     mutating func checkUnusedSets() {
-        for set in sets where !set.isUsed { warn(set.name, "set '\(set.name.text)' is never used") }
+        guard !abandonedRule, !unknownReference else { return }
+        for set in sets where !set.isUsed && set.kind != nil { warn(set.name, "set '\(set.name.text)' is never used") }
     }
-}
-
-/// Levenshtein distance: the fewest single-character insertions, deletions
-/// and substitutions that turn `a` into `b`.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a)
-    let b = Array(b)
-    var previous = Array(0...b.count)
-    for i in a.indices {
-        var current = [i + 1]
-        for j in b.indices {
-            current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (a[i] == b[j] ? 0 : 1)))
-        }
-        previous = current
-    }
-    return previous[b.count]
 }

@@ -84,7 +84,10 @@ extension FirewallParser {
             } else if item.kind == .word, let role = InterfaceRole(name: Array(item.text.utf8)) {
                 roles.append((role, item))
             } else {
-                report(item, "unknown interface \(item.shown) (expected admin, public, private or any)")
+                let names = InterfaceRole.allCases.map { "\($0.name)" } + ["any"]
+                report(item, item.kind == .word
+                    ? Vocabulary.unknown("interface", item.text, expected: names)
+                    : "unknown interface \(item.shown) (expected \(Vocabulary.spoken(names)))")
             }
         }
         return roles
@@ -113,7 +116,10 @@ extension FirewallParser {
             if item.kind == .word, let state = ConnectionState.allCases.first(where: { "\($0.name)" == item.text }) {
                 values.append(UInt32(state.rawValue))
             } else {
-                report(item, "unknown state \(item.shown) (expected new, established, related or invalid)")
+                let names = ConnectionState.allCases.map { "\($0.name)" }
+                report(item, item.kind == .word
+                    ? Vocabulary.unknown("state", item.text, expected: names)
+                    : "unknown state \(item.shown) (expected \(Vocabulary.spoken(names)))")
             }
         }
         return (ValueSet(values: values), values.count == items.count)

@@ -9,7 +9,7 @@ enum RuleClause: String, CaseIterable {
 }
 
 extension FirewallParser {
-    static let actions: [(String, FirewallAction)] = [("accept", .accept), ("drop", .drop), ("reject", .reject)]
+    static let statements = ["set", "policy", "rule"]
     static let maximumNameLength = 48
     static let maximumRate: UInt64 = 1_000_000
 
@@ -25,7 +25,8 @@ extension FirewallParser {
         case .word where token.text == "rule":
             parseRule()
         default:
-            report(token, "expected 'set', 'policy' or 'rule', found \(token.shown)")
+            let hint = token.kind == .word ? Vocabulary.suggestion(for: token.text, in: Self.statements) : ""
+            report(token, "expected 'set', 'policy' or 'rule', found \(token.shown)\(hint)")
             skipStatement()
         }
     }
@@ -96,7 +97,8 @@ extension FirewallParser {
     mutating func parsePolicy() {
         let directionToken = peek()
         guard directionToken.isWord("in") || directionToken.isWord("out") else {
-            report(directionToken, "expected 'in' or 'out' after 'policy', found \(directionToken.shown)")
+            let hint = directionToken.kind == .word ? Vocabulary.suggestion(for: directionToken.text, in: ["in", "out"]) : ""
+            report(directionToken, "expected 'in' or 'out' after 'policy', found \(directionToken.shown)\(hint)")
             return skipStatement()
         }
         position += 1
@@ -121,6 +123,9 @@ extension FirewallParser {
     // MARK: rule NAME: ACTION CLAUSE...
 
     mutating func parseRule() {
+        let before = problems.count
+        var kept = false
+        defer { if !kept { abandonedRule = true } }
         guard let name = expectName("a rule name after 'rule'") else { return skipStatement() }
         if let earlier = ruleNames[name.text] {
             report(name, "rule '\(name.text)' is already defined on line \(earlier.line)")
@@ -153,14 +158,16 @@ extension FirewallParser {
         if action == .reject && draft.rule.directions == [.outbound] {
             warn(actionToken, "reject on outbound traffic acts as drop")
         }
+        draft.isDamaged = problems.count > before
         drafts.append(draft)
+        kept = true
     }
 
     private func unknownClauseMessage(_ token: RuleToken) -> String {
         if token.isWord("port") { return "'port' must follow 'from' or 'to', as in 'to port 22'" }
         let clauses = RuleClause.allCases.map(\.rawValue)
-        let expected = "expected \(clauses.dropLast().joined(separator: ", ")) or \(clauses.last!)"
-        return token.kind == .word ? "unknown clause '\(token.text)' (\(expected))" : "\(expected), found \(token.shown)"
+        guard token.kind == .word else { return "expected \(Vocabulary.spoken(clauses)), found \(token.shown)" }
+        return Vocabulary.unknown("clause", token.text, expected: clauses)
     }
 
     /// Reads one clause's values; false when the rest of the statement cannot be read.
@@ -222,13 +229,14 @@ extension FirewallParser {
         }
         let units: [(String, UInt64)] = [("second", 1), ("minute", 60), ("hour", 3600)]
         let unit = units.first { $0.0 == parts[1] }?.1
+        let unitNames = units.map(\.0)
         if packets == 0 || packets > Self.maximumRate {
             report(rate, "the limit must be from 1 to \(Self.maximumRate) packets, not \(packets)")
         }
         if unit == nil {
             var unitToken = rate
             unitToken.column += parts[0].count + 1
-            report(unitToken, "unknown unit '\(parts[1])' (expected second, minute or hour)")
+            report(unitToken, Vocabulary.unknown("unit", String(parts[1]), expected: unitNames))
         }
         var burst = packets
         if peek().isWord("burst") {
@@ -271,8 +279,10 @@ extension FirewallParser {
 
     mutating func expectAction() -> (FirewallAction, RuleToken)? {
         let token = peek()
-        guard token.kind == .word, let action = Self.actions.first(where: { $0.0 == token.text })?.1 else {
-            report(token, "expected an action (accept, drop or reject), found \(token.shown)")
+        guard token.kind == .word, let action = FirewallAction(name: token.text) else {
+            let names = FirewallAction.allCases.map { "\($0.name)" }
+            let hint = token.kind == .word ? Vocabulary.suggestion(for: token.text, in: names) : ""
+            report(token, "expected an action (\(Vocabulary.spoken(names))), found \(token.shown)\(hint)")
             return nil
         }
         position += 1

@@ -18,44 +18,47 @@ public struct FirewallParser {
     var ruleNames: [String: RuleToken] = [:]
     var drafts: [RuleDraft] = []
     var policies: [(policy: FirewallPolicy, token: RuleToken)] = []
+    /// A rule statement was abandoned part-way, so set references after the mistake went unseen.
+    var abandonedRule = false
+    /// A `$name` names no set.
+    var unknownReference = false
 
     init(file: String, text: String) {
         lexer = RuleLexer(file: file, text: text)
     }
 
-    /// Parses and checks; throws every error found, in file order. Warnings
-    /// are returned in the rule set.
+    /// Parses and checks; throws every error found, with the warnings found
+    /// beside them, in file order. Without errors, warnings are returned in
+    /// the rule set.
     public static func parse(file: String, text: String) throws(ConfigErrors) -> FirewallRuleSet {
-        var parser = FirewallParser(file: file, text: text)
-        return try parser.run()
+        let (ruleSet, errors) = check(file: file, text: text)
+        if !errors.isEmpty { throw ConfigErrors(diagnostics: ConfigDiagnostic.inFileOrder(errors + ruleSet.warnings)) }
+        return ruleSet
     }
 
     /// Reads `path`, or throws one diagnostic saying why it cannot.
     public static func load(_ path: String) throws(ConfigErrors) -> FirewallRuleSet {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigErrors(diagnostics: [ConfigDiagnostic(
-                location: ConfigLocation(file: path, line: 1, column: 1), message: "cannot read the file", sourceLine: "")])
-        }
-        return try parse(file: path, text: String(decoding: data, as: UTF8.self))
+        try parse(file: path, text: ConfigDiagnostic.readSource(path))
     }
 
-    mutating func run() throws(ConfigErrors) -> FirewallRuleSet {
+    /// The rules as far as they could be read, with their warnings, and every error, in file order.
+    static func check(file: String, text: String) -> (FirewallRuleSet, errors: [ConfigDiagnostic]) {
+        var parser = FirewallParser(file: file, text: text)
+        return parser.run()
+    }
+
+    mutating func run() -> (FirewallRuleSet, errors: [ConfigDiagnostic]) {
         (tokens, problems) = lexer.tokens()
         while peek().kind != .end { parseStatement() }
-        var ruleSet = FirewallRuleSet(rules: resolveRules(), policies: policies.map(\.policy))
+        let (rules, damaged) = resolveRules()
+        var ruleSet = FirewallRuleSet(rules: rules, policies: policies.map(\.policy))
         ruleSet.source = lexer.file
-        guard problems.isEmpty else { throw ConfigErrors(diagnostics: Self.inFileOrder(problems)) }
-        checkShadowedRules(ruleSet.rules)
+        // Beside errors, only what the mistakes cannot distort is checked:
+        // rules read in full, and unused sets when no rule was cut short.
+        checkShadowedRules(rules.indices.filter { !damaged[$0] }.map { rules[$0] })
         checkUnusedSets()
-        ruleSet.warnings = Self.inFileOrder(warnings)
-        return ruleSet
-    }
-
-    private static func inFileOrder(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
-        diagnostics.enumerated().sorted {
-            ($0.element.location.line, $0.element.location.column, $0.offset)
-                < ($1.element.location.line, $1.element.location.column, $1.offset)
-        }.map(\.element)
+        ruleSet.warnings = ConfigDiagnostic.inFileOrder(warnings)
+        return (ruleSet, ConfigDiagnostic.inFileOrder(problems))
     }
 
     // MARK: Tokens

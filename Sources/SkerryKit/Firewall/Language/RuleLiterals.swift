@@ -64,8 +64,11 @@ enum RuleLiteral {
             guard value <= 255 else { throw LiteralError(message: "\(what) \(text) is more than 255") }
             return UInt32(value)
         }
-        let expected = names.map(\.0).joined(separator: ", ")
-        throw LiteralError(message: "unknown \(what) '\(text)' (expected \(expected) or a number 0-255)")
+        let words = names.map(\.0)
+        if let near = Vocabulary.closest(to: text, in: words) {
+            throw LiteralError(message: "unknown \(what) '\(text)'; did you mean '\(near)'? (or a number 0-255)")
+        }
+        throw LiteralError(message: "unknown \(what) '\(text)' (expected \(words.joined(separator: ", ")) or a number 0-255)")
     }
 
     /// Exactly four decimal octets.

@@ -42,4 +42,6 @@ struct RuleDraft {
     var lists: [MatchField: ValueList] = [:]
     /// Fields with a value that could not be read, so checks that depend on them are skipped.
     var unreadable: Set<MatchField> = []
+    /// Some part of the statement was reported as a mistake.
+    var isDamaged = false
 }
