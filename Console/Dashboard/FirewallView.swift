@@ -13,7 +13,7 @@ extension Frame {
             return
         }
         let firewall = input.model.snapshot?.firewall
-        screen.put(glyphs.fit("\(schema.rules.count) rules, first match wins   invalid packets \(firewall?.invalidPackets ?? 0)   "
+        screen.put(glyphs.fit("\(counted(schema.rules.count, "rule")), first match wins   invalid packets \(firewall?.invalidPackets ?? 0)   "
                               + "log lines suppressed \(firewall?.logsSuppressed ?? 0)", width - 2), x: 1, y: top, style: Style(.dim))
         top += 1
         let rows = dashboard.ruleRows(input)

@@ -36,7 +36,7 @@ extension Frame {
         }
         label("Appliance", y)
         screen.put(glyphs.fit("\(model.hello?.appliance ?? "?")  up \(Format.milliseconds(snapshot.uptimeMilliseconds))  "
-                              + "\(schema.services.count) services  \(schema.backendNames.count) backends  \(schema.rules.count) rules",
+                              + "\(counted(schema.services.count, "service"))  \(counted(schema.backendNames.count, "backend"))  \(counted(schema.rules.count, "rule"))",
                               width - 14), x: 13, y: y)
         y += 1
         label("Heap", y)
