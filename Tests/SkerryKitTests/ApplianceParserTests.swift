@@ -82,7 +82,7 @@ import Testing
          "service 'web': the health-check timeout 3s must be shorter than its interval 2s"),
         ("appliance web\nservice web {\n    port 80\n    health-check interval 500ms\n    backend b 10.0.3.2:1\n}\n", 4, 18,
          "service 'web': the health-check timeout 1s (the default) must be shorter than its interval 500ms"),
-        ("appliance web\nservice web {\n    port 80\n    health-check timeout 2s\n    health-check interval 1s\n    backend b 10.0.3.2:1\n}\n", 5, 18,
+        ("appliance web\nservice web {\n    port 80\n    health-check timeout 2s\n    health-check interval 1s\n    backend b 10.0.3.2:1\n}\n", 4, 18,
          "service 'web': the health-check timeout 2s must be shorter than its interval 1s"),
         ("appliance w\nservice a {\n port 80\n backend b 10.0.3.2:1\n}\nservice b {\n port 80\n backend b 10.0.3.2:1\n}\n", 7, 7,
          "services 'a' and 'b' both use port 80"),

@@ -275,8 +275,9 @@ public struct ApplianceParser {
         if !sawPort { report(name, "service '\(name.text)' needs a 'port'") }
         if service.backends.isEmpty { report(name, "service '\(name.text)' has no 'backend'") }
         if service.healthTimeout >= service.healthInterval {
-            // The setting written last in the file is the one to change; a default is not written at all.
-            let culprit = [health.timeout, health.interval].compactMap { $0 }.max { ($0.line, $0.column) < ($1.line, $1.column) }
+            // The timeout is what a check waits, so it is the setting to change; a default one is not written, so
+            // then the interval is.
+            let culprit = health.timeout ?? health.interval
             let timeout = health.timeout == nil ? "\(Self.duration(service.healthTimeout)) (the default)" : Self.duration(service.healthTimeout)
             let interval = health.interval == nil ? "\(Self.duration(service.healthInterval)) (the default)" : Self.duration(service.healthInterval)
             report(culprit ?? name,
