@@ -84,9 +84,7 @@ public final class VMRunner: @unchecked Sendable {
     private func kind(of forward: PortForward) -> HostPort.Kind {
         guard forward.role == .admin else { return .guest }
         if forward.transport == .tcp && forward.guestPort == telemetryPort { return .telemetry }
-        let services: [(UInt16, TCPTestService.Kind)] = [(Appliance.echoPort, .echo), (Appliance.discardPort, .discard),
-                                                         (Appliance.chargenPort, .chargen)]
-        return services.first { $0.0 == forward.guestPort }.map { .testService("\($0.1)") } ?? .guest
+        return ApplianceBootPlan.testServices.first { $0.forward(in: [forward]) != nil }.map { .testService($0.name) } ?? .guest
     }
 
     private func observe(_ event: BootEvent) {
