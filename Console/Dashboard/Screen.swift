@@ -1,3 +1,5 @@
+import SkerryKit
+
 /// What a cell means, not how it looks: the terminal backend maps roles to
 /// colours (256, 16) or, without colour, to attributes.
 public enum ColorRole: UInt8, CaseIterable, Sendable {
@@ -52,7 +54,8 @@ public struct Screen: Equatable, Sendable {
         let end = limit >= width ? width : min(width, x + max(0, limit))
         for scalar in text.unicodeScalars {
             guard column < end else { break }
-            if scalar.value < 0x20 { continue }
+            // A terminal acts on controls (and bidi overrides reorder what follows): they take no cell.
+            if scalar == "\t" || TerminalText.escape(scalar) != nil { continue }
             cells[y * width + column] = Cell(scalar: scalar, style: style)
             column += 1
         }

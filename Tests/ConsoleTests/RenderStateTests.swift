@@ -68,3 +68,14 @@ import Testing
         #expect(request.backend == rows[rows.count - 1].name)
     }
 }
+
+/// Text from the stream or the console cannot drive the terminal: controls
+/// and bidi overrides take no cell, so what is drawn is what is shown.
+@Suite struct ScreenTextTests {
+    @Test func controlsAndBidiOverridesAreNotDrawn() {
+        var screen = Screen(width: 20, height: 1)
+        let written = screen.put("a\u{202E}b\u{1B}[2Jc\u{85}d\u{7F}e\tf\u{2066}g", x: 0, y: 0)
+        #expect(screen.lines == ["ab[2Jcdefg"])
+        #expect(written == 10)
+    }
+}

@@ -19,7 +19,7 @@ public enum TerminalText {
     }
 
     /// The escape for one scalar, or nil when it prints as itself.
-    static func escape(_ scalar: Unicode.Scalar) -> String? {
+    public static func escape(_ scalar: Unicode.Scalar) -> String? {
         switch scalar.value {
         case 0x09: return nil
         case 0x07: return "\\a"
