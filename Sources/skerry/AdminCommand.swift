@@ -77,8 +77,7 @@ struct AdminCommand: ParsableCommand {
             result = try connection.admin(token: token, action: action, service: parts.first ?? "", backend: parts.last ?? "",
                                           weight: target.count == 2 ? UInt64(target[1]) ?? 0 : 0)
         } catch let error as TelemetryStreamError {
-            throw CLIError("\(address.description): \(error)\(error.reachedAppliance ? "" : "; is the appliance running, and its telemetry port forwarded?")",
-                           status: ExitStatus(error))
+            throw CLIError(error.explained(at: address.description), status: ExitStatus(error))
         }
         guard result.code == .ok else {
             let kind = result.code == .notFound ? "not found" : "refused (\(result.code))"

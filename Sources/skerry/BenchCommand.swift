@@ -6,6 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (see BENCHMARKS.md).",
+        discussion: "Every benchmark prints its figures and ends with one of these.\n" + ExitStatuses.help(ExitStatuses.plain),
         subcommands: [BootBench.self, UDPBench.self, TCPBench.self, DataPathBench.self, BalancerBench.self, FirewallBench.self, TelemetryBench.self, DashboardBench.self, SoakBench.self])
 }
 

@@ -64,3 +64,11 @@ extension ConsoleAddress {
         }
     }
 }
+
+extension BootOptions {
+    /// The options given on the command line, as typed, for commands that boot nothing and must refuse them.
+    var given: [String] {
+        [accel.map { _ in "--accel" }, memory.map { _ in "--memory" }, nicModel.map { _ in "--nic-model" },
+         forward.isEmpty ? nil : "--forward", append.map { _ in "--append" }].compactMap { $0 }
+    }
+}

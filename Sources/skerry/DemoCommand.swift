@@ -32,10 +32,10 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         if rate < 0 || rate > 100 { throw ValidationError("--rate must be 0-100 requests a second") }
-        guard isatty(STDOUT_FILENO) == 1 else { throw ValidationError("skerry demo needs a terminal") }
     }
 
     func run() throws {
+        guard isatty(STDOUT_FILENO) == 1 else { throw CLIError("skerry demo needs a terminal") }
         guard let layout = ProjectLayout.find() else { throw CLIError("run skerry demo inside the Skerry tree (it boots Samples/web)") }
         var backends: [SampleBackend] = []
         for index in 1...3 {

@@ -11,13 +11,13 @@ struct ExitStatus: Equatable, Sendable {
     var meaning: String
 
     /// Something went wrong that no other status names: an invalid file, a failed build, a file that cannot be written.
-    static let failure = ExitStatus(code: 1, meaning: "skerry could not do it: an invalid file, a failed build, no such file")
+    static let failure = ExitStatus(code: 1, meaning: "skerry could not do what was asked; the message says why")
     /// ArgumentParser's own status for a command line it refuses (sysexits' EX_USAGE).
     static let usage = ExitStatus(code: ExitCode.validationFailure.rawValue, meaning: "invalid command line")
     /// sysexits' EX_NOUSER: the addressee is unknown.
     static let notFound = ExitStatus(code: 67, meaning: "the appliance has no such service or backend")
     /// sysexits' EX_UNAVAILABLE.
-    static let unreachable = ExitStatus(code: 69, meaning: "no telemetry port answered: is the appliance up, its port forwarded?")
+    static let unreachable = ExitStatus(code: 69, meaning: "no telemetry port answered, or it stayed silent: is it the telemetry port, and the appliance up?")
     /// sysexits' EX_TEMPFAIL: the same command may work later.
     static let busy = ExitStatus(code: 75, meaning: "the appliance refused the connection: all telemetry slots are taken")
     /// sysexits' EX_PROTOCOL.

@@ -48,7 +48,7 @@ struct StatsCommand: ParsableCommand {
         do {
             model = try Self.fetch(address, timeout: timeout)
         } catch {
-            throw CLIError("\(address.description): \(error)", status: ExitStatus(error))
+            throw CLIError(error.explained(at: address.description), status: ExitStatus(error))
         }
         print(json ? StatsDocument(model, address: address.description).json : StatsReport.summary(model))
     }

@@ -41,10 +41,13 @@ struct TopCommand: ParsableCommand {
         if attach == nil && image == nil { throw ValidationError("give an appliance or image to boot, or --attach HOST:PORT") }
         if attach != nil && image != nil { throw ValidationError("boot an appliance or --attach to one, not both") }
         if console != nil && attach == nil { throw ValidationError("--console goes with --attach") }
-        guard isatty(STDOUT_FILENO) == 1 else { throw ValidationError("skerry top needs a terminal; use skerry stats --watch for logs") }
+        if attach != nil, let option = boot.given.first {
+            throw ValidationError("\(option) sets how a VM boots; with --attach nothing is booted")
+        }
     }
 
     func run() throws {
+        guard isatty(STDOUT_FILENO) == 1 else { throw CLIError("skerry top needs a terminal; use skerry stats --watch for logs") }
         let environmentToken = ProcessInfo.processInfo.environment["SKERRY_ADMIN_TOKEN"]
         if let attach {
             let feed = DashboardFeed(interval: display.interval, address: attach.description)

@@ -80,7 +80,7 @@ final class TelemetryScenario: @unchecked Sendable {
 
         // A wrong token is refused and changes nothing; the right one drains web2, which then gets nothing.
         #expect(scenario.refused?.code == .unauthorized, "\(String(describing: scenario.refused))")
-        #expect(scenario.drained == Telemetry.AdminResult(request: 2, code: .ok, message: "web/web2 is DRAIN"))
+        #expect(scenario.drained == Telemetry.AdminResult(request: 2, code: .ok, message: "web/web2 is draining"))
         #expect(scenario.afterDrain["web2"] == nil && scenario.afterDrain.values.reduce(0, +) == 6, "\(scenario.afterDrain)")
         #expect(scenario.events.contains { $0.kind == .administrative(service: 0, backend: 1, state: .draining) }, "\(scenario.events)")
         #expect(scenario.events.contains {

@@ -16,7 +16,7 @@ import Glibc
         #expect(monitor.isConnected && monitor.model.hello?.appliance == "loopback")
         #expect(monitor.model.schema?.services.first?.backends.count == 3)
         let admin = try monitor.admin(token: "loopback-admin-token", action: .drain, service: "s0", backend: "b00")
-        #expect(admin.code == .ok && admin.message == "s0/b00 is DRAIN")
+        #expect(admin.code == .ok && admin.message == "s0/b00 is draining")
         let refused = try monitor.admin(token: "wrong", action: .enable, service: "s0", backend: "b00")
         #expect(refused.code == .unauthorized)
 

@@ -169,7 +169,7 @@ import Testing
         let backend = appliance.balancer.services[0].backends[1]
         #expect(backend.administrative == .enabled, "nothing changed without the token")
         let drained = try ask("a-long-enough-admin-token", .drain)
-        #expect(drained == Telemetry.AdminResult(request: 9, code: .ok, message: "s0/b01 is DRAIN"))
+        #expect(drained == Telemetry.AdminResult(request: 9, code: .ok, message: "s0/b01 is draining"))
         #expect(backend.administrative == .draining)
         #expect(logged == ["b01 DRAIN stream"])
         #expect(try ask("a-long-enough-admin-token", .weight, weight: 1001)?.code == .badRequest)

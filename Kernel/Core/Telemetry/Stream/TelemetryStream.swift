@@ -159,7 +159,7 @@ public final class TelemetryStream {
                 let state = code.administrativeState ?? .enabled
                 actions.perform(.state(state, target, member), peer: peer, channel: .stream)
                 message.write(" is ")
-                message.write(state.name)
+                message.write(state.label)
             }
             return (.ok, message.bytes)
         }

@@ -65,7 +65,13 @@ public final class TelemetryConnection {
         while true {
             if let message = try decoder.next() { return message }
             let remaining = deadline.timeIntervalSinceNow
-            guard remaining > 0 else { throw .connection("no data from \(host):\(port) for \(Self.format(timeout))") }
+            guard remaining > 0 else {
+                // Through a QEMU forward every port accepts, so silence is all a wrong port or a booting appliance shows.
+                if hello.version == 0 {
+                    throw .connection("no hello from \(host):\(port) within \(Self.format(timeout)): not a telemetry port, or the appliance is not up yet")
+                }
+                throw .connection("no data from \(host):\(port) for \(Self.format(timeout))")
+            }
             var poller = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(min(remaining * 1000, 60_000)) + 1)
             if ready < 0 && errno == EINTR { continue }

@@ -31,10 +31,17 @@ public enum TelemetryStreamError: Error, Equatable, CustomStringConvertible {
         return true
     }
 
+    /// The error for an operator who asked for `address`: the address
+    /// once, and where nothing answered, what to check.
+    public func explained(at address: String) -> String {
+        let text = description.contains(address) ? description : "\(address): \(description)"
+        return reachedAppliance ? text : text + "; is the appliance running, and its telemetry port forwarded?"
+    }
+
     public var description: String {
         switch self {
         case .notTelemetry: return "the peer is not a Skerry telemetry port (it did not answer the SKTP hello)"
-        case .unsupportedVersion(let version): return "the appliance speaks telemetry protocol version \(version); this skerry speaks 1"
+        case .unsupportedVersion(let version): return "the appliance speaks telemetry protocol version \(version); this skerry speaks \(TelemetryProtocol.version)"
         case .frameTooLarge(let length): return "a frame of \(length) bytes is over the client's limit"
         case .unknownMessage(let type): return "unknown message type 0x\(String(type, radix: 16))"
         case .truncated(let message, let field): return "\(message) frame ends before its \(field)"
