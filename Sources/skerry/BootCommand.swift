@@ -101,8 +101,9 @@ struct BootCommand: ParsableCommand {
         request.forwardInput = input
         request.networkMode = network
         request.console = try console.map { try ConsoleAddress(parsing: $0) }
-        // The appliance's services and telemetry, on stable host ports when free.
-        request.forwards = plan.forwards(stableHostPorts: true)
+        // The appliance's services and telemetry, on stable host ports when free, unless the caller boots several
+        // appliances at once and wants none of them to take another's port.
+        request.forwards = plan.forwards(stableHostPorts: ProcessInfo.processInfo.environment["SKERRY_HOST_PORTS"] != "free")
         if network == .tap && !boot.forward.isEmpty {
             throw CLIError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
         }

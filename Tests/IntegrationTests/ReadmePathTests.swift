@@ -46,7 +46,7 @@ import Glibc
 
     /// A command line run by the shell in the package root, as a user types it.
     static func shell(_ line: String) throws -> ChildProcess {
-        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "cd '\(root)' && exec \(line)"])
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "unset SKERRY_HOST_PORTS; cd '\(root)' && exec \(line)"])
         child.closeInput()
         return child
     }

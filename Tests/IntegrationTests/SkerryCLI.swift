@@ -26,6 +26,8 @@ enum SkerryCLI {
 
     /// The `skerry` binary SwiftPM built next to this test bundle.
     static let executable: String = {
+        // Suites boot appliances in parallel: none takes the stable host ports README's own path needs (ReadmePathTests).
+        setenv("SKERRY_HOST_PORTS", "free", 1)
         let bundleDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         var candidate = bundleDirectory
         for _ in 0..<4 {
