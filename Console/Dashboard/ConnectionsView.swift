@@ -14,19 +14,30 @@ extension Frame {
         var y = top
         let fill = Double(table.entries) / Double(max(1, schema.connectionCapacity))
         label("Table", y)
-        screen.put(glyphs.meter(fill, width: 30), x: 13, y: y, style: Style(fill > 0.9 ? .warning : .spark))
-        screen.put(String(format: " %d of %d (%.1f%%)", table.entries, schema.connectionCapacity, fill * 100), x: 43, y: y)
+        // A meter as wide as the Overview's, so the half-open count fits at 80 columns.
+        screen.put(glyphs.meter(fill, width: 20), x: 13, y: y, style: Style(fill > 0.9 ? .warning : .spark))
+        let halfOpen = "  half-open \(table.halfOpen) of \(schema.halfOpenLimit)"
+        screen.put(glyphs.fit(String(format: " %d of %d (%.1f%%)", table.entries, schema.connectionCapacity, fill * 100) + halfOpen, width - 34),
+                   x: 33, y: y)
         y += 1
-        label("Events", y)
-        // Every connection-table counter, by the core's names.
-        var events: [String] = []
-        table.counters.forEach { key, value in events.append("\(key.name) \(Format.count(value))") }
-        screen.put(glyphs.fit(events.joined(separator: "  "), width - 14), x: 13, y: y)
-        y += 2
+        // Every counter set the serial `conns` prints, under its label there, by the core's names: whole pairs, wrapped.
+        var conntrack: [String] = []
+        table.counters.forEach { key, value in conntrack.append("\(key.name) \(Format.count(value))") }
+        var balancer: [String] = []
+        snapshot.balancer?.forEach { key, value in balancer.append("\(key.name) \(Format.count(value))") }
+        for (name, pairs) in [("Conntrack", conntrack), ("Balancer", balancer)] where !pairs.isEmpty {
+            label(name, y)
+            for line in glyphs.wrap(pairs, width: width - 14) {
+                screen.put(line, x: 13, y: y)
+                y += 1
+            }
+        }
+        y += 1
         // Active connections over time, as a bar chart.
         let series = dashboard.history.activeConnections
         let rate = dashboard.history.connectionRate
-        let chartHeight = max(3, min(12, bottom - y - 3 - schema.services.count))
+        // Under the chart: its title, the new/s line, a blank, the services' header and a row per service.
+        let chartHeight = max(3, min(12, bottom - y - 4 - schema.services.count))
         let peak = max(1, series.max() ?? 0)
         screen.put("Active connections (peak \(Format.count(peak)), one column per snapshot)", x: 1, y: y, style: Style(.header, bold: true))
         y += 1

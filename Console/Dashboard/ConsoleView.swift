@@ -4,14 +4,30 @@ extension Frame {
     /// The farthest the console scrolls back: its first line at the top of a full page
     /// (in a frame `state.height` high; without one, the last line shown alone).
     static func consoleMaximumOffset(_ input: DashboardInput, _ state: DashboardState) -> Int {
-        let visible = state.height.map { max(1, $0 - 1 - bodyTop(input, state)) } ?? 1
+        let visible = state.height.map { consoleRows(input, state, height: $0) } ?? 1
         return max(0, input.console.count - visible)
+    }
+
+    /// The console lines a frame `height` high shows: under the banners, above the footer.
+    static func consoleRows(_ input: DashboardInput, _ state: DashboardState, height: Int) -> Int {
+        max(1, height - 1 - bodyTop(input, state))
+    }
+
+    /// What the Console view says before its first line: waiting on a console it can type into, on a VM
+    /// still to print, or that there is no console at all.
+    static func emptyConsoleNote(_ input: DashboardInput) -> String {
+        if input.consoleWritable {
+            let key = KeyBinding.binding(of: .typeLine)?.keys.first?.key.name ?? "i"
+            return "waiting for console output (\(key) to type a command)"
+        }
+        if input.vm != nil { return "no console output yet" }
+        return "no serial console (attach with --console SOCKET)"
     }
 
     mutating func drawConsole(top: Int, bottom: Int) {
         let lines = input.console
         guard !lines.isEmpty else {
-            drawEmpty(input.vm == nil ? "no serial console (attach with --console SOCKET)" : "no console output yet", top: top, bottom: bottom)
+            drawEmpty(Self.emptyConsoleNote(input), top: top, bottom: bottom)
             return
         }
         let visible = bottom - top

@@ -23,6 +23,21 @@ public final class Dashboard {
         history.record(input.model)
         if let height { state.height = height }
         settle(input)
+        followRestart(input)
+    }
+
+    /// Replaces "restarting the VM..." once the new VM (a later start) is ready, or has exited.
+    private func followRestart(_ input: DashboardInput) {
+        guard let pending = state.pendingRestart, let vm = input.vm, vm.startedAt != pending.replacing else { return }
+        switch vm.state {
+        case .booting:
+            return
+        case .running:
+            setMessage(vm.readyAfter.map { String(format: "VM restarted; ready after %.2f s", $0) } ?? "VM restarted")
+        case .exited(let reason):
+            setMessage("the restarted VM exited: \(reason)", error: true)
+        }
+        state.pendingRestart = nil
     }
 
     /// Keeps the current list's selection on one of its rows, and its scroll where that
@@ -51,7 +66,13 @@ public final class Dashboard {
             return KeyBinding.lookup(key)?.action == .quit ? [.quit] : []
         case .confirm(let command, _):
             state.mode = .normal
-            if key == .character("y") || key == .character("Y") { return [command] }
+            if key == .character("y") || key == .character("Y") {
+                if command == .restartVM {
+                    state.pendingRestart = PendingRestart(replacing: input.vm?.startedAt)
+                    setMessage("restarting the VM...")
+                }
+                return [command]
+            }
             setMessage("cancelled")
             return []
         case .filtering:
@@ -140,6 +161,7 @@ public final class Dashboard {
         case .switchView(let step): switchView(by: step)
         case .showView(let view): state.view = view
         case .move(let step): move(step, input)
+        case .page(let pages): page(pages, input)
         case .filter:
             state.mode = .filtering
             state.editing = state.view == .console ? state.consoleSearch : state.filter[state.view, default: ""]
@@ -185,6 +207,26 @@ public final class Dashboard {
         case .overview, .connections:
             break
         }
+    }
+
+    /// The rows PgUp and PgDn move in the current view: a page of it (in a frame `state.height` high, or the
+    /// smallest usable one), less one row that stays in sight.
+    public func pageRows(_ input: DashboardInput) -> Int {
+        let height = state.height ?? Self.minimumHeight
+        let visible = switch state.view {
+        case .backends, .firewall: Frame.listRows(state.view, input, state, height: height)
+        case .console, .overview, .connections: Frame.consoleRows(input, state, height: height)
+        }
+        return max(1, visible - 1)
+    }
+
+    /// Moves a page: a list's selection and its scroll together, so its rows turn over; the console's lines.
+    private func page(_ pages: Int, _ input: DashboardInput) {
+        let step = pages * pageRows(input)
+        if state.view == .backends || state.view == .firewall {
+            state.scroll[state.view] = max(0, state.scroll[state.view, default: 0] + step)
+        }
+        move(step, input)
     }
 
     /// Scrolls the console so that the next line (upwards) holding the search term is shown.

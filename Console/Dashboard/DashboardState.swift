@@ -1,3 +1,5 @@
+import Foundation
+
 /// The views, in Tab order; the number keys pick them directly.
 public enum DashboardView: Int, CaseIterable, Sendable {
     case overview, backends, firewall, connections, console
@@ -73,6 +75,13 @@ public struct DashboardState: Equatable, Sendable {
     /// A one-line message for the footer (an action's result), and when it was set.
     public var message: String?
     public var messageIsError = false
+    /// A restart the operator confirmed, until the new VM is ready or gone: the start of the VM it replaces.
+    public var pendingRestart: PendingRestart?
 
     public init() {}
+}
+
+/// A VM restart under way, known by the start time of the VM it replaces.
+public struct PendingRestart: Equatable, Sendable {
+    public var replacing: Date?
 }

@@ -9,6 +9,8 @@ public enum KeyAction: Equatable, Sendable {
     case showView(DashboardView)
     /// Moves the selection (or scrolls the console) by this many rows; `KeyBinding.end` rows reach an end.
     case move(Int)
+    /// Moves by this many pages: the rows the view shows, less one kept in sight.
+    case page(Int)
     /// Filters the list; in the Console view, searches.
     case filter
     case nextMatch
@@ -34,7 +36,7 @@ extension KeyAction {
         case .admin(let action): "\(action.name)"
         case .restartVM: "restart"
         case .typeLine: state.view == .console ? "type" : nil
-        case .showView, .move, .clearFilter: nil
+        case .showView, .move, .page, .clearFilter: nil
         }
     }
 
@@ -108,8 +110,6 @@ public struct KeyBinding: Sendable {
         self.detail = detail
     }
 
-    /// Rows moved by PgUp and PgDn.
-    static let page = 10
     /// Rows moved by Home and End: past either end, and far from overflowing when added.
     static let end = Int.max / 2
 
@@ -121,7 +121,7 @@ public struct KeyBinding: Sendable {
                    + DashboardView.allCases.map { (.character(Character("\($0.rawValue + 1)")), .showView($0)) },
                    "next, previous view; a digit picks one"),
         KeyBinding([(.up, .move(-1)), (.down, .move(1))], "move the selection, or scroll the console"),
-        KeyBinding([(.pageUp, .move(-page)), (.pageDown, .move(page)), (.home, .move(-end)), (.end, .move(end))],
+        KeyBinding([(.pageUp, .page(-1)), (.pageDown, .page(1)), (.home, .move(-end)), (.end, .move(end))],
                    "a page up, down; the top, the bottom"),
         KeyBinding([(.character("/"), .filter)], "filter the list; in Console, search", views: [.backends, .firewall, .console]),
         KeyBinding([(.character("n"), .nextMatch)], "next match (Console)", views: [.console]),

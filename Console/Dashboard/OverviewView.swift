@@ -21,8 +21,8 @@ extension Frame {
             y += 1
             if !vm.ports.isEmpty {
                 label("Ports", y)
-                for line in Self.portLines(vm.ports, model.schema, width: width - 14) {
-                    screen.put(glyphs.fit(line, width - 14), x: 13, y: y)
+                for line in Self.portLines(vm.ports, model.schema, width: width - 14, glyphs: glyphs) {
+                    screen.put(line, x: 13, y: y)
                     y += 1
                 }
             }
@@ -132,8 +132,8 @@ extension Frame {
 
     /// "telemetry 127.0.0.1:40001  web 127.0.0.1:40002  echo 127.0.0.1:40003 ...": each forward named by what
     /// listens on its guest port (a UDP test service as `echo/udp`),
-    /// wrapped at `width` columns onto at most three lines.
-    static func portLines(_ ports: [HostPort], _ schema: Telemetry.Schema?, width: Int) -> [String] {
+    /// wrapped at `width` columns onto at most three lines, the last ending in "… N more" when more are left.
+    static func portLines(_ ports: [HostPort], _ schema: Telemetry.Schema?, width: Int, glyphs: Glyphs) -> [String] {
         let entries = ports.map { port in
             var name = "\(port.role) \(port.transport) \(port.guestPort)"
             switch port.kind {
@@ -146,15 +146,7 @@ extension Frame {
             }
             return "\(name) 127.0.0.1:\(port.hostPort)"
         }
-        var lines: [String] = []
-        for entry in entries {
-            if let last = lines.last, last.count + 2 + entry.count <= width {
-                lines[lines.count - 1] = last + "  " + entry
-            } else {
-                lines.append(entry)
-            }
-        }
-        return Array(lines.prefix(3))
+        return glyphs.wrap(entries, width: width, maximumLines: 3)
     }
 
     mutating func label(_ text: String, _ y: Int) {

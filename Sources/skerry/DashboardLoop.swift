@@ -52,7 +52,7 @@ struct DashboardLoop {
                         perform(request, address: input.telemetry.address, results: results)
                         dashboard.setMessage("\(request.action.name) \(request.target)...")
                     case .restartVM:
-                        dashboard.setMessage("restarting the VM...")
+                        // The dashboard says "restarting the VM..." until the new VM is ready.
                         let vm = self.vm
                         Thread.detachNewThread { vm?.restart() }
                     case .console(let line):

@@ -35,7 +35,7 @@ import Testing
         _ = dashboard.handle(.character("5"), input)
         _ = dashboard.handle(.pageUp, input)
         _ = dashboard.handle(.pageUp, input)
-        #expect(dashboard.state.consoleOffset == 20)
+        #expect(dashboard.state.consoleOffset == 2 * dashboard.pageRows(input) && dashboard.state.consoleOffset > 0)
         _ = dashboard.handle(.character("i"), input)
         for character in "status" { _ = dashboard.handle(.character(character), input) }
         #expect(dashboard.handle(.enter, input) == [.console("status")])

@@ -1,10 +1,14 @@
 import Foundation
 import SkerryKit
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The dashboard items of the operator-experience review, end to end in tmux:
 /// attached at 80×24 without a token under TERM=vt100 (a synthetic appliance,
-/// no VM), and a booted VM that shuts down.
+/// no VM), an attached console that has sent nothing yet, and a booted VM that
+/// restarts and shuts down.
 @Suite(.serialized) struct DashboardUsabilityTests {
     static let sample = SkerryCLI.packageRoot.appendingPathComponent("Samples/web").path
 
@@ -88,6 +92,62 @@ import Testing
         #expect(terminal.wait(10) { $0.contains("SKERRY-TOP-EXITED") }.0)
     }
 
+    /// A console socket that accepts `skerry top` and sends nothing until closed, as QEMU's does before the VM prints.
+    final class SilentConsoleSocket: @unchecked Sendable {
+        let path = NSTemporaryDirectory() + "skerry-silent-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).sock"
+        private let listener: Int32
+        private let lock = NSLock()
+        private var client: Int32 = -1
+
+        init() throws {
+            let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            self.listener = listener
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard bound == 0, listen(listener, 1) == 0 else { throw CLIErrorForTests("cannot listen on \(path)") }
+            Thread.detachNewThread { [self] in
+                let fd = accept(listener, nil, nil)
+                guard fd >= 0 else { return }
+                lock.withLock { client = fd }
+            }
+        }
+
+        func close() {
+            lock.withLock { if client >= 0 { Glibc.close(client) } }
+            Glibc.close(listener)
+            unlink(path)
+        }
+    }
+
+    /// Attached to a console that has printed nothing: the Console view waits for it and offers `i`;
+    /// PgUp and PgDn are a page in help, as in the docs.
+    @Test func anAttachedSilentConsoleIsWaitedFor() throws {
+        let telemetry = try SyntheticTelemetryServer(services: 1, backends: 3, rules: 5)
+        defer { telemetry.stop() }
+        let console = try SilentConsoleSocket()
+        defer { console.close() }
+        let terminal = TmuxTerminal()
+        defer { terminal.stop() }
+        terminal.start("LANG=C.UTF-8 \(SkerryCLI.executable) top --attach 127.0.0.1:\(telemetry.port) --console unix:\(console.path) "
+            + "--interval 0.2; echo SKERRY-TOP-EXITED; sleep 60", width: 80, height: 24)
+        let (attached, first) = terminal.wait(30) { $0.contains("attached") && $0.contains("3 backends") }
+        #expect(attached, "\(first)")
+        terminal.keys("5")
+        let (waiting, screen) = terminal.wait(10) { $0.contains("waiting for console output (i to type a command)") }
+        #expect(waiting && !screen.contains("no serial console"), "\(screen)")
+        terminal.keys("?")
+        #expect(terminal.wait(5) { $0.contains("PgUp, PgDn, Home, End") && $0.contains("a page up, down") }.0)
+        terminal.keys("Escape")
+        terminal.keys("q")
+        #expect(terminal.wait(10) { $0.contains("SKERRY-TOP-EXITED") }.0)
+    }
+
     @Test func aVMThatShutsDownShowsItsPortsThenAnEndedStream() throws {
         let terminal = TmuxTerminal()
         defer { terminal.stop() }
@@ -114,6 +174,17 @@ import Testing
         #expect(ports, "\(portsScreen)")
         let (rates, ratesScreen) = terminal.wait(10) { Self.lines($0).contains { $0.hasPrefix(" public ") && $0.contains(" up ") && $0.contains("/s") } }
         #expect(rates, "a running VM's NICs are up, with rates:\n\(ratesScreen)")
+
+        // A restart: the footer says so until the new VM is ready, then says it is.
+        terminal.keys("r")
+        #expect(terminal.wait(5) { $0.contains("Restart the VM?") }.0)
+        terminal.keys("y")
+        // A fast restart may be over before a capture sees "restarting the VM..." (the unit tests hold that step).
+        let (restarting, restartingScreen) = terminal.wait(10) { $0.contains(" restarting the VM...") || $0.contains(" VM restarted; ready after ") }
+        #expect(restarting, "\(restartingScreen)")
+        let (restarted, restartedScreen) = terminal.wait(300) { $0.contains(" VM restarted; ready after ") && $0.contains(" running ") }
+        #expect(restarted, "\(restartedScreen)")
+        #expect(!restartedScreen.contains("restarting the VM..."))
 
         // A clean shutdown from the kernel shell.
         terminal.keys("5")
