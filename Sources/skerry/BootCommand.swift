@@ -64,6 +64,16 @@ struct BootCommand: ParsableCommand {
 
     func validate() throws {
         if let timeout, let problem = SecondsOption.timeout().problem(timeout) { throw ValidationError(problem) }
+        if network == .tap && !boot.forward.isEmpty {
+            throw ValidationError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
+        }
+        do {
+            for (option, patterns) in [("--until", until.map { [$0] } ?? []), ("--fail", fail)] {
+                for pattern in patterns { try BootSession.check(pattern: pattern, option: option) }
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
         if let console {
             do {
                 try ConsoleAddress(parsing: console).requireSupported()
@@ -104,9 +114,6 @@ struct BootCommand: ParsableCommand {
         // The appliance's services and telemetry, on stable host ports when free, unless the caller boots several
         // appliances at once and wants none of them to take another's port.
         request.forwards = plan.forwards(stableHostPorts: ProcessInfo.processInfo.environment["SKERRY_HOST_PORTS"] != "free")
-        if network == .tap && !boot.forward.isEmpty {
-            throw CLIError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
-        }
         try boot.apply(to: &request)
 
         let output = try BootOutput(json: json, logPath: log,
@@ -114,6 +121,8 @@ struct BootCommand: ParsableCommand {
         let result: BootResult
         do {
             let session = try BootSession(request: request, observe: output.emit)
+            let stop = session.stopHandle.forClosedOutput
+            output.onOutputClosed = { stop.stop() }
             result = try session.run()
         } catch {
             throw CLIError("\(error)")
@@ -140,6 +149,10 @@ final class BootOutput {
     let ready: ([PortForward]) -> ReadySummary
     private var forwards: [PortForward] = []
     private var announced = false
+    /// Called once when a write to stdout fails (its reader went, as in
+    /// `skerry boot … | head -1`); nothing more is written there.
+    var onOutputClosed: () -> Void = {}
+    private var outputClosed = false
 
     init(json: Bool, logPath: String?, ready: @escaping ([PortForward]) -> ReadySummary = { _ in ReadySummary() }) throws {
         self.json = json
@@ -209,6 +222,16 @@ final class BootOutput {
     }
 
     private func write(_ text: String, to handle: FileHandle) {
-        handle.write(Data(text.utf8))
+        if handle === FileHandle.standardOutput {
+            guard !outputClosed else { return }
+            do {
+                try handle.write(contentsOf: Data(text.utf8))
+            } catch {
+                outputClosed = true
+                onOutputClosed()
+            }
+        } else {
+            try? handle.write(contentsOf: Data(text.utf8))
+        }
     }
 }

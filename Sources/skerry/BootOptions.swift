@@ -30,6 +30,11 @@ struct BootOptions: ParsableArguments {
 
     func validate() throws {
         if let memory, memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
+        do {
+            _ = try PortForward.parse(arguments: forward)
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     /// Sets what was given on `request`; `--forward`s replace the request's forwards of

@@ -146,4 +146,17 @@ final class HealthCheckBench {
         #expect(bench.health.checkFailures == 1)
         #expect(bench.health.lastLatency == nil)
     }
+
+    /// A backend that refuses every check is checked, and refused, once an interval for as long as it refuses.
+    @Test func everyIntervalsRefusalIsCounted() {
+        let bench = HealthCheckBench(health: Self.health, toBackend: .milliseconds(2), toAppliance: .milliseconds(3), listening: false)
+        bench.run(until: bench.start + .seconds(2) + .milliseconds(4))
+        #expect(bench.health.checkFailures == 2)
+        bench.run(until: bench.start + .seconds(2) + .milliseconds(6))
+        #expect(bench.health.checkFailures == 3)
+        bench.run(until: bench.start + .seconds(10) + .milliseconds(6))
+        #expect(bench.health.checkFailures == 11)
+        #expect(bench.health.status == .down)
+        #expect(bench.world.server.tcp.connectionCount == 0, "no refused check keeps a connection")
+    }
 }

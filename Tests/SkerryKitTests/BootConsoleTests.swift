@@ -168,4 +168,74 @@ import Glibc
         for _ in 0..<5 where typed.count < ConsoleRelay.maximumLineBytes { typed += Self.pump(relay) }
         #expect(typed.count == ConsoleRelay.maximumLineBytes)
     }
+
+    @Test func theSocketIsPrivateWhateverTheUmask() throws {
+        let path = Self.temporaryPath()
+        let old = umask(0)
+        let relay: ConsoleRelay
+        do {
+            defer { umask(old) }
+            relay = try ConsoleRelay(path: path)
+        }
+        defer { relay.close() }
+        var status = stat()
+        try #require(lstat(path, &status) == 0)
+        #expect(status.st_mode & 0o777 == 0o600, "mode \(String(status.st_mode & 0o777, radix: 8))")
+        // Another user cannot connect; the owner can.
+        let setpriv = try #require(findExecutable("setpriv"), "setpriv (util-linux) runs the client as another user")
+        let python = try #require(["/usr/bin/python3", "/bin/python3"].first { (path: String) in access(path, X_OK) == 0 }, "a system python3 another user can run")
+        let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print('connected')\nexcept OSError as e: print(e.strerror)"
+        let other = try CapturedRun.run(setpriv, ["--reuid", "65534", "--regid", "65534", "--clear-groups", python, "-c", script, path])
+        #expect(other.output == "Permission denied\n", "uid 65534: \(other.output)")
+        let owner = try CapturedRun.run(python, ["-c", script, path])
+        #expect(owner.output == "connected\n")
+    }
+
+    @Test func aListenerWithAFullBacklogCountsAsInUseWithoutHanging() throws {
+        let path = Self.temporaryPath()
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener); unlink(path) }
+        var address = ConsoleRelay.address(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0 && listen(listener, 0) == 0)
+        // Clients nobody accepts fill the backlog.
+        var fillers: [Int32] = []
+        defer { fillers.forEach { close($0) } }
+        for _ in 0..<4 {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            fillers.append(fd)
+        }
+        let done = DispatchSemaphore(value: 0)
+        let message = ManagedMessage()
+        Thread.detachNewThread {
+            do throws(ConsoleRelay.Failure) {
+                _ = try ConsoleRelay(path: path)
+                message.set("served")
+            } catch {
+                message.set("\(error)")
+            }
+            done.signal()
+        }
+        try #require(done.wait(timeout: .now() + 5) == .success, "ConsoleRelay(path:) still blocked after 5 s")
+        #expect(message.value == "--console unix:\(path): another process serves a console there; choose another path")
+    }
+
+    @Test func aDirectoryThatExistsButRefusesTheSocketSaysWhy() throws {
+        #expect { try ConsoleRelay(path: "/proc/skerry-console.sock") } throws: {
+            "\($0)".hasPrefix("--console unix:/proc/skerry-console.sock: cannot create the socket: ")
+        }
+    }
+}
+
+/// A string one thread sets and another reads.
+final class ManagedMessage: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = ""
+    var value: String { lock.withLock { stored } }
+    func set(_ value: String) { lock.withLock { stored = value } }
 }

@@ -53,7 +53,7 @@ public enum BootOutcome: String, CaseIterable, Sendable, Codable {
         case .timeout: return "--timeout expired; skerry stopped the VM"
         case .qemuStartFailed: return "QEMU failed to start"
         case .qemuDied: return "QEMU ended in a way the kernel did not announce"
-        case .interrupted: return "SIGINT, SIGTERM or SIGHUP; skerry stopped the VM"
+        case .interrupted: return "SIGINT, SIGTERM, SIGHUP or stdout closed; the VM was stopped"
         }
     }
 

@@ -22,7 +22,12 @@ public final class BootSession {
     private var panicHeadline: String?
     private var failureReason: String?
     private var partialLine: [UInt8] = []
+    /// Console input not yet taken by QEMU: whole lines from the clients,
+    /// `--input` and `sendConsole`, at most about `maximumPendingInput`.
     private var pendingInput: [UInt8] = []
+    /// Lines `sendConsole` queued from other threads, for the monitor loop.
+    private var injected: [UInt8] = []
+    private let injectedLock = NSLock()
     /// Written to by `stop()` from any thread; watched by the monitor loop.
     private let stopPipe: [Int32]
     /// QEMU's stdin (the serial console), once it runs.
@@ -31,7 +36,11 @@ public final class BootSession {
     private var relay: ConsoleRelay?
 
     static let keptLines = 40
-    static let maximumPendingInput = 65536
+    /// Input held for QEMU's stdin. While this much waits (before the ready
+    /// line, or while the guest reads slowly) skerry stops reading the
+    /// console's clients and `--input`, so their writes block instead of
+    /// input being lost or QEMU's output stalling behind a blocked write.
+    public static let maximumPendingInput = 65536
 
     public init(request: BootRequest, observe: @escaping (BootEvent) -> Void) throws(BootSetupError) {
         self.request = request
@@ -62,19 +71,45 @@ public final class BootSession {
     /// A token another thread can keep to stop this session's VM.
     public struct StopHandle: Sendable {
         let fd: Int32
+        /// What ended the run, as the `interrupted` outcome's detail says.
+        var reason: StopReason = .caller
         public func stop() {
-            var byte: UInt8 = 1
+            var byte = reason.rawValue
             _ = write(fd, &byte, 1)
+        }
+        /// The same handle, stopping for the reason that standard output was closed.
+        public var forClosedOutput: StopHandle { StopHandle(fd: fd, reason: .outputClosed) }
+    }
+
+    /// Bytes on the stop pipe: why the monitor loop was woken.
+    enum StopReason: UInt8 {
+        case wake = 0
+        case caller = 1
+        case outputClosed = 2
+
+        var detail: String {
+            switch self {
+            case .wake, .caller: return "its caller asked"
+            case .outputClosed: return "standard output was closed"
+            }
         }
     }
 
     public var stopHandle: StopHandle { StopHandle(fd: stopPipe[1]) }
 
-    /// Types `text` on the serial console (the kernel shell). Text sent
-    /// before the kernel is ready is lost, as on a real serial line.
+    /// Types `text` (whole lines) on the serial console, the kernel shell,
+    /// from any thread. It reaches the kernel after its ready line, behind
+    /// input already waiting; when `maximumPendingInput` bytes already wait,
+    /// `text` is dropped whole.
     public func sendConsole(_ text: String) {
-        guard consoleInput >= 0 else { return }
-        _ = text.withCString { write(consoleInput, $0, strlen($0)) }
+        injectedLock.withLock { injected += Array(text.utf8) }
+        var byte = StopReason.wake.rawValue
+        _ = write(stopPipe[1], &byte, 1)
+    }
+
+    /// Refuses a `--until`/`--fail` pattern that is not a regular expression.
+    public static func check(pattern: String, option: String) throws(BootSetupError) {
+        _ = try compile(pattern, option: option)
     }
 
     static func compile(_ pattern: String, option: String) throws(BootSetupError) -> Regex<AnyRegexOutput> {
@@ -133,6 +168,9 @@ public final class BootSession {
 
         let signalFD = SignalTrap.install()
         _ = SignalTrap.drain()
+        // A write to a reader that went (QEMU's stdin, a closed stdout) is an
+        // error to handle, not a signal that kills skerry and leaves the VM.
+        signal(SIGPIPE, SIG_IGN)
         let started = Date()
         let child: ChildProcess
         let (direct, directArguments) = tap?.wrap(qemu, command.arguments) ?? (qemu, command.arguments)
@@ -144,6 +182,9 @@ public final class BootSession {
         }
         consoleInput = child.standardInput
         defer { consoleInput = -1 }
+        // Never block on QEMU's stdin: a guest reading slowly while its
+        // output fills would otherwise deadlock the loop that drains it.
+        _ = fcntl(consoleInput, F_SETFL, fcntl(consoleInput, F_GETFL) | O_NONBLOCK)
         observe(.started(pid: child.pid, accelerator: accelerator, command: [qemu] + command.arguments))
         if let tap { observe(.namespace(tap.namespace)) }
         for forward in command.networks?.forwards ?? [] { observe(.forwarded(forward)) }
@@ -158,7 +199,8 @@ public final class BootSession {
     }
 
     /// Reads console and QEMU output until QEMU exits (nil) or a reason to
-    /// stop it arises.
+    /// stop it arises. Input moves to QEMU's non-blocking stdin as it
+    /// drains; while `maximumPendingInput` bytes wait, no more is read.
     private func monitor(child: ChildProcess, signalFD: Int32, started: Date) -> (outcome: BootOutcome, detail: String)? {
         var fds = [
             pollfd(fd: child.standardOutput, events: Int16(POLLIN), revents: 0),
@@ -166,13 +208,24 @@ public final class BootSession {
             pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
             pollfd(fd: request.forwardInput ? 0 : -1, events: Int16(POLLIN), revents: 0),
             pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0),
+            pollfd(fd: -1, events: Int16(POLLOUT), revents: 0),
         ]
         let fixed = fds.count
+        var standardInputOpen = request.forwardInput
         var stderrPartial: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while fds[0].fd >= 0 || fds[1].fd >= 0 {
+            let full = pendingInput.count >= BootSession.maximumPendingInput
+            // The UART drops what arrives before the kernel sets it up, so
+            // input waits for the ready line.
+            let writable = readyAfter != nil && !pendingInput.isEmpty && child.standardInput >= 0
+            fds[3].fd = standardInputOpen && !full ? 0 : -1
+            fds[5].fd = writable ? child.standardInput : -1
             fds.removeSubrange(fixed...)
-            fds += (relay?.descriptors ?? []).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if let relay {
+                let watched = full ? relay.listenerDescriptors : relay.descriptors
+                fds += watched.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            }
             var wait: Int32 = 250
             if let timeout = request.timeout {
                 let remaining = timeout - Date().timeIntervalSince(started)
@@ -186,31 +239,23 @@ public final class BootSession {
             if fds[2].revents != 0 && SignalTrap.drain() {
                 return (.interrupted, "received signal \(SignalTrap.lastSignal)")
             }
-            if fds[4].revents != 0 {
-                return (.interrupted, "its caller asked")
+            if fds[4].revents != 0, let reason = drainStopPipe() {
+                return (.interrupted, reason.detail)
             }
             if let relay, fds.count > fixed {
                 let readable = Set(fds[fixed...].filter { $0.revents != 0 }.map(\.fd))
                 if !readable.isEmpty { pendingInput += relay.service(readable: readable) }
-                // Before the ready line the input waits; a client flooding it loses the oldest bytes.
-                if pendingInput.count > BootSession.maximumPendingInput {
-                    pendingInput.removeFirst(pendingInput.count - BootSession.maximumPendingInput)
-                }
             }
             if fds[3].fd >= 0 && fds[3].revents != 0 {
-                let count = read(0, &buffer, buffer.count)
+                let room = max(1, BootSession.maximumPendingInput - pendingInput.count)
+                let count = read(0, &buffer, min(room, buffer.count))
                 if count > 0 {
                     pendingInput.append(contentsOf: buffer[0..<count])
-                } else {
-                    fds[3].fd = -1
+                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    standardInputOpen = false
                 }
             }
-            // The UART drops what arrives before the kernel sets it up, so
-            // input waits for the ready line.
-            if readyAfter != nil && !pendingInput.isEmpty {
-                _ = pendingInput.withUnsafeBytes { write(child.standardInput, $0.baseAddress, $0.count) }
-                pendingInput.removeAll()
-            }
+            if fds[5].fd >= 0 && fds[5].revents != 0 { writePendingInput(to: child) }
             if fds[1].fd >= 0 && fds[1].revents != 0 {
                 let count = read(fds[1].fd, &buffer, buffer.count)
                 if count > 0 {
@@ -248,6 +293,40 @@ public final class BootSession {
             child.terminate()
         }
         return nil
+    }
+
+    /// Writes what QEMU's stdin takes now; the rest waits for the next turn.
+    private func writePendingInput(to child: ChildProcess) {
+        let written = pendingInput.withUnsafeBytes { write(child.standardInput, $0.baseAddress, $0.count) }
+        if written > 0 {
+            pendingInput.removeFirst(written)
+        } else if written < 0 && errno != EAGAIN && errno != EINTR {
+            // QEMU closed its stdin (it is exiting): nobody will read the rest.
+            pendingInput.removeAll()
+            child.closeInput()
+        }
+    }
+
+    /// Empties the stop pipe and queues the lines `sendConsole` left;
+    /// returns why to stop, if a stop was asked for.
+    private func drainStopPipe() -> StopReason? {
+        var stop: StopReason?
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while true {
+            var pfd = pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0)
+            guard Glibc.poll(&pfd, 1, 0) > 0 else { break }
+            let count = read(stopPipe[0], &bytes, bytes.count)
+            guard count > 0 else { break }
+            for byte in bytes[0..<count] {
+                if let reason = StopReason(rawValue: byte), reason != .wake { stop = stop ?? reason }
+            }
+        }
+        let lines = injectedLock.withLock {
+            defer { injected.removeAll() }
+            return injected
+        }
+        if !lines.isEmpty && pendingInput.count < BootSession.maximumPendingInput { pendingInput += lines }
+        return stop
     }
 
     private func flushPartialLine(started: Date) {

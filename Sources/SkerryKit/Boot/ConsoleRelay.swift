@@ -17,7 +17,8 @@ import Glibc
 /// replaces the one silent longest), a line of at most `maximumLineBytes`
 /// (longer input is sent in pieces of that size), and a client that stops
 /// reading until its socket buffer fills is disconnected rather than
-/// allowed to hold up the console.
+/// allowed to hold up the console. The socket file has mode 0600 whatever
+/// the umask: only its owner (and root) can connect.
 public final class ConsoleRelay {
     public static let maximumClients = 8
     public static let maximumLineBytes = 1024
@@ -36,6 +37,7 @@ public final class ConsoleRelay {
 
     public enum Failure: Error, Sendable, CustomStringConvertible {
         case directoryMissing(String)
+        case cannotCreate(String, String)
         case notASocket(String)
         case inUse(String)
         case system(String, String)
@@ -44,6 +46,8 @@ public final class ConsoleRelay {
             switch self {
             case .directoryMissing(let path):
                 return "--console unix:\(path): the directory \((path as NSString).deletingLastPathComponent.nonEmpty ?? ".") does not exist"
+            case .cannotCreate(let path, let reason):
+                return "--console unix:\(path): cannot create the socket: \(reason)"
             case .notASocket(let path):
                 return "--console unix:\(path): a file that is not a socket is in the way; remove it or choose another path"
             case .inUse(let path):
@@ -70,11 +74,19 @@ public final class ConsoleRelay {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, listen(fd, 8) == 0 else {
+        guard bound == 0 else {
             let code = errno
             Glibc.close(fd)
-            if code == ENOENT { throw .directoryMissing(path) }
-            throw .system(path, String(cString: strerror(code)))
+            if code == ENOENT && !ConsoleRelay.directoryExists(of: path) { throw .directoryMissing(path) }
+            throw .cannotCreate(path, String(cString: strerror(code)))
+        }
+        // Nobody can connect before listen(): make the file private first, so
+        // the umask never decides who may type on the kernel shell.
+        guard chmod(path, 0o600) == 0, ConsoleRelay.isPrivateSocket(path), listen(fd, 8) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            unlink(path)
+            throw .system(path, code == 0 ? "the socket file changed under skerry" : String(cString: strerror(code)))
         }
         listener = fd
     }
@@ -83,6 +95,10 @@ public final class ConsoleRelay {
 
     /// The listener and every client: poll these for input.
     public var descriptors: [Int32] { listener < 0 ? [] : [listener] + clients.map(\.fd) }
+
+    /// The listener alone: poll this while typed input cannot be taken, so
+    /// clients still connect and see the console but their input waits.
+    public var listenerDescriptors: [Int32] { listener < 0 ? [] : [listener] }
 
     public var clientCount: Int { clients.count }
 
@@ -179,13 +195,29 @@ public final class ConsoleRelay {
         return address
     }
 
+    /// Whether a live server listens at `path`. The connect never waits: a
+    /// server whose backlog is full (EAGAIN) is busy, so it is live.
     static func someoneListens(at path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { Glibc.close(fd) }
         var address = address(path)
-        return withUnsafePointer(to: &address) {
+        let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
+        }
+        return result == 0 || errno == EAGAIN || errno == EINPROGRESS
+    }
+
+    static func directoryExists(of path: String) -> Bool {
+        var status = stat()
+        let directory = (path as NSString).deletingLastPathComponent.nonEmpty ?? "."
+        return stat(directory, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// The file at `path` is a socket of ours with mode 0600.
+    static func isPrivateSocket(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFSOCK
+            && status.st_mode & 0o777 == 0o600 && status.st_uid == geteuid()
     }
 }
