@@ -45,7 +45,8 @@ public struct ApplianceParser {
             return (description, error.diagnostics)
         }
         var sawName = false
-        while let token = next() {
+        // Past the error limit the rest is not read: a file of garbage costs no more than a short one.
+        while problems.count <= ConfigDiagnostic.errorLimit, let token = next() {
             switch token.kind {
             case .newline:
                 continue

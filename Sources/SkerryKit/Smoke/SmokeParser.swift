@@ -49,8 +49,15 @@ public enum SmokeParser {
                             sourceLine: line >= 1 && line <= lines.count ? lines[line - 1] : "")
         }
 
+        /// Reports a problem; past `ConfigDiagnostic.errorLimit`, one saying there are too many stands for the rest.
         mutating func error(_ node: Node?, _ message: String) {
-            diagnostics.append(diagnostic(line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1, message))
+            guard diagnostics.count <= ConfigDiagnostic.errorLimit else { return }
+            let (line, column) = (node?.mark?.line ?? 1, node?.mark?.column ?? 1)
+            if diagnostics.count == ConfigDiagnostic.errorLimit {
+                diagnostics.append(SmokeDiagnostic(file: file, line: line, column: column, message: ConfigDiagnostic.tooManyErrors))
+                return
+            }
+            diagnostics.append(diagnostic(line: line, column: column, message))
         }
 
         func yamlDiagnostic(_ error: YamlError) -> SmokeDiagnostic {

@@ -48,8 +48,10 @@ extension FirewallParser {
         var ranges = list.literals
         var complete = !list.isDamaged && !list.references.contains { $0.text.isEmpty }
         for reference in list.references where !reference.text.isEmpty {
-            guard let index = sets.firstIndex(where: { $0.name.text == reference.text }) else {
-                report(reference, unknownSetMessage(reference.text))
+            guard let index = setIndex[reference.text] else {
+                // Past the error limit nothing more is shown, so no suggestion is looked for.
+                let shown = problems.count <= ConfigDiagnostic.errorLimit
+                report(reference, shown ? unknownSetMessage(reference.text) : "unknown set '$\(reference.text)'")
                 unknownReference = true
                 complete = false
                 continue

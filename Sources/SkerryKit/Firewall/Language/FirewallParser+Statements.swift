@@ -35,14 +35,14 @@ extension FirewallParser {
 
     mutating func parseSet() {
         guard let name = expectName("a set name after 'set'") else { return skipStatement() }
-        let earlier = sets.first { $0.name.text == name.text }
+        let earlier = setIndex[name.text].map { sets[$0] }
         if let earlier { report(name, "set '\(name.text)' is already defined on line \(earlier.name.line)") }
         guard peek().kind == .open else {
             report(peek(), "expected '{' after the set name, found \(peek().shown)")
             return skipStatement()
         }
         guard let (open, items) = parseItems("an address or a port") else {
-            if earlier == nil { sets.append(NamedSet(name: name, kind: nil, values: ValueSet([]))) }
+            if earlier == nil { add(NamedSet(name: name, kind: nil, values: ValueSet([]))) }
             return skipStatement()
         }
         if items.isEmpty, let open { report(open, "set '\(name.text)' is empty") }
@@ -63,10 +63,13 @@ extension FirewallParser {
             kind = itemKind
             ranges.append(range)
         }
-        if earlier == nil {
-            sets.append(NamedSet(name: name, kind: damaged ? nil : kind, values: ValueSet(ranges)))
-        }
+        if earlier == nil { add(NamedSet(name: name, kind: damaged ? nil : kind, values: ValueSet(ranges))) }
         endOfStatement()
+    }
+
+    private mutating func add(_ set: NamedSet) {
+        setIndex[set.name.text] = sets.count
+        sets.append(set)
     }
 
     /// An element of a set: an address (it has dots) or a port (it starts with a digit).

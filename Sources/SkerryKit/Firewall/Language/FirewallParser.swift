@@ -15,6 +15,8 @@ public struct FirewallParser {
     var problems: [ConfigDiagnostic] = []
     var warnings: [ConfigDiagnostic] = []
     var sets: [NamedSet] = []
+    /// Each set's index in `sets`, by name: a lookup costs the same however many sets there are.
+    var setIndex: [String: Int] = [:]
     var ruleNames: [String: RuleToken] = [:]
     var drafts: [RuleDraft] = []
     var policies: [(policy: FirewallPolicy, token: RuleToken)] = []
@@ -49,7 +51,14 @@ public struct FirewallParser {
 
     mutating func run() -> (FirewallRuleSet, errors: [ConfigDiagnostic]) {
         (tokens, problems) = lexer.tokens()
-        while peek().kind != .end { parseStatement() }
+        while peek().kind != .end {
+            // Past the limit the rest is not read: a file of garbage costs no more than a short one.
+            guard problems.count <= ConfigDiagnostic.errorLimit else {
+                abandonedRule = true
+                break
+            }
+            parseStatement()
+        }
         let (rules, damaged) = resolveRules()
         var ruleSet = FirewallRuleSet(rules: rules, policies: policies.map(\.policy))
         ruleSet.source = lexer.file

@@ -47,15 +47,17 @@ struct RuleLexer {
         lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map(String.init)
     }
 
-    /// The tokens, and a diagnostic for each character the language has no use for.
+    /// The tokens, and a diagnostic for each character the language has no
+    /// use for, up to just past `ConfigDiagnostic.errorLimit` of them.
     func tokens() -> (tokens: [RuleToken], problems: [ConfigDiagnostic]) {
         var tokens: [RuleToken] = []
         var problems: [ConfigDiagnostic] = []
-        for (lineIndex, line) in lines.enumerated() {
+        // Past the error limit the parser stops, so the rest of the file is not split either.
+        for (lineIndex, line) in lines.enumerated() where problems.count <= ConfigDiagnostic.errorLimit {
             let number = lineIndex + 1
             let characters = Array(line)
             var index = 0
-            while index < characters.count {
+            while index < characters.count, problems.count <= ConfigDiagnostic.errorLimit {
                 let character = characters[index]
                 let column = index + 1
                 index += 1
