@@ -37,7 +37,8 @@ struct BootCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop with exit code 3 when a console line matches (repeatable).", valueName: "regex"))
     var fail: [String] = []
 
-    @Option(help: ArgumentHelp("Stop with exit code 6 after this many seconds (above 0, at most 604800: a week).", valueName: "seconds"))
+    // Unconditional, so a negative number reaches the range check instead of reading as an option.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop with exit code 6 after this many seconds (above 0, at most 604800: a week).", valueName: "seconds"))
     var timeout: Double?
 
     @OptionGroup(title: "Boot")
@@ -90,8 +91,8 @@ struct BootCommand: ParsableCommand {
         let isAppliance = image.map {
             $0.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue)
         } ?? false
-        // A prebuilt image says nothing about itself: only the test services are known.
-        let plan = try image.map { ApplianceBootPlan(description: isAppliance ? try ApplianceFile.load($0) : nil) } ?? .standalone
+        // A prebuilt image says nothing about itself: the default telemetry port and the test services are assumed.
+        let plan = try isAppliance ? image.map { ApplianceBootPlan(description: try ApplianceFile.load($0)) } ?? .standalone : .standalone
         if let image, !isAppliance {
             imageURL = URL(fileURLWithPath: image)
             let elf64 = imageURL.deletingPathExtension().appendingPathExtension("elf")

@@ -4,7 +4,8 @@ import SkerryTerminal
 
 /// The options of every command that shows the dashboard (`top`, `demo`).
 struct DashboardOptions: ParsableArguments {
-    @Option(help: "Seconds between telemetry snapshots and screen refreshes (0.1 to 60).")
+    // Unconditional, so a negative number reaches the range check instead of reading as an option.
+    @Option(parsing: .unconditional, help: "Seconds between telemetry snapshots and screen refreshes (0.1 to 60).")
     var interval: Double = 1
 
     @Option(help: ArgumentHelp("Colours: mono, ansi16 or ansi256 (default: what the terminal offers).", valueName: "mode"))

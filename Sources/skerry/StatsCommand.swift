@@ -27,10 +27,11 @@ struct StatsCommand: ParsableCommand {
     @Flag(help: "Print a summary every --interval seconds until interrupted.")
     var watch = false
 
-    @Option(help: "Seconds between snapshots with --watch (0.1 to 60).")
+    // Unconditional, so a negative number reaches the range check instead of reading as an option.
+    @Option(parsing: .unconditional, help: "Seconds between snapshots with --watch (0.1 to 60).")
     var interval: Double = 2
 
-    @Option(help: "Seconds to wait for the appliance before giving up (without --watch).")
+    @Option(parsing: .unconditional, help: "Seconds to wait for the appliance before giving up (without --watch).")
     var timeout: Double = 10
 
     func validate() throws {

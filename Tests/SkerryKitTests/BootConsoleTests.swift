@@ -15,7 +15,7 @@ import Glibc
         #expect(tcp == .tcp(host: "127.0.0.1", port: 4555))
         #expect(try ConsoleAddress(parsing: "telnet:localhost:23") == .telnet(host: "localhost", port: 23))
         #expect { try tcp.requireSupported() } throws: {
-            "\($0)" == "--console 'tcp:127.0.0.1:4555': only unix:PATH is supported; tcp: and telnet: consoles are not yet"
+            "\($0)" == "--console 'tcp:127.0.0.1:4555': only unix:PATH is supported; tcp: and telnet: consoles are not supported yet"
         }
         #expect { try ConsoleAddress(parsing: "tcp:4555") } throws: { "\($0)" == "--console 'tcp:4555': expected tcp:HOST:PORT" }
         #expect { try ConsoleAddress(parsing: "unix:") } throws: { "\($0)" == "--console 'unix:': expected unix:PATH" }

@@ -29,7 +29,7 @@ public enum ConsoleAddress: Sendable, Equatable, CustomStringConvertible {
             case .pathTooLong(let path, let bytes):
                 return "--console 'unix:\(path)': the path is \(bytes) bytes; a Unix socket path has at most \(ConsoleAddress.maximumPathBytes - 1) (use a shorter one, e.g. under /tmp)"
             case .notYetSupported(let text):
-                return "--console '\(text)': only unix:PATH is supported; tcp: and telnet: consoles are not yet"
+                return "--console '\(text)': only unix:PATH is supported; tcp: and telnet: consoles are not supported yet"
             }
         }
     }
