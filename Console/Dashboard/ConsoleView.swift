@@ -21,7 +21,7 @@ extension Frame {
             return "waiting for console output (\(key) to type a command)"
         }
         if input.vm != nil { return "no console output yet" }
-        return "no serial console (attach with --console SOCKET)"
+        return "no serial console (attach with --console unix:PATH)"
     }
 
     mutating func drawConsole(top: Int, bottom: Int) {

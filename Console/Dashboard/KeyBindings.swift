@@ -71,7 +71,7 @@ public enum KeyRequirement: Sendable {
 
     var refusal: String {
         switch self {
-        case .writableConsole: "no console to type into (attach with --console SOCKET)"
+        case .writableConsole: "no console to type into (attach with --console unix:PATH)"
         case .restartableVM: "this dashboard did not start the VM, so it cannot restart it"
         case .adminToken: "no admin token: pass --token or set SKERRY_ADMIN_TOKEN"
         }

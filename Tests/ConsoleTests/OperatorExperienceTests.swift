@@ -56,7 +56,7 @@ import Testing
         _ = dashboard.handle(.character("3"), input)
         _ = dashboard.handle(.character("i"), input)
         #expect(dashboard.state.view == .firewall && dashboard.state.mode == .normal)
-        #expect(dashboard.render(input, width: 80, height: 24).lines.last == " no console to type into (attach with --console SOCKET)")
+        #expect(dashboard.render(input, width: 80, height: 24).lines.last == " no console to type into (attach with --console unix:PATH)")
     }
 
     // MARK: 80×24

@@ -74,7 +74,7 @@ import Testing
         #expect(text().contains("waiting for console output (i to type a command)"), "\(text())")
         #expect(!text().contains("no serial console"))
         input.consoleWritable = false
-        #expect(text().contains("no serial console (attach with --console SOCKET)"), "\(text())")
+        #expect(text().contains("no serial console (attach with --console unix:PATH)"), "\(text())")
         input.vm = DashboardFixtures.vm
         #expect(text().contains("no console output yet"), "\(text())")
     }
