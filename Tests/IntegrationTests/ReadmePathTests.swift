@@ -187,7 +187,9 @@ import Glibc
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         } && listen(listener, 1) == 0
 
-        let run = SkerryCLI.run(["boot", BootConsoleCommandTests.sample, "--accel", "tcg", "--until", "skerry: ready", "--timeout", "120"], timeout: 180)
+        // The stable ports are what this test is about, so it does not take the suites' free ones.
+        let run = SkerryCLI.run(["boot", BootConsoleCommandTests.sample, "--accel", "tcg", "--until", "skerry: ready", "--timeout", "120"],
+                                timeout: 180, environment: ["SKERRY_HOST_PORTS": nil])
         #expect(run.code == 2, "\(run.stderr)")
         let lines = run.stderr.split(separator: "\n").map(String.init)
         let telemetryNote = try #require(lines.first { $0.hasPrefix("skerry: 127.0.0.1:9180/tcp is taken; admin tcp/9100 at 127.0.0.1:") },
