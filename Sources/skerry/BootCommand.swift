@@ -154,14 +154,14 @@ final class BootOutput {
     /// `skerry boot … | head -1`); nothing more is written there.
     var onOutputClosed: () -> Void = {}
     private var outputClosed = false
+    private var logFailed = false
 
     init(json: Bool, logPath: String?, ready: @escaping ([PortForward]) -> ReadySummary = { _ in ReadySummary() }) throws {
         self.json = json
         self.ready = ready
         if let logPath {
-            guard FileManager.default.createFile(atPath: logPath, contents: nil),
-                let handle = FileHandle(forWritingAtPath: logPath)
-            else { throw CLIError("cannot write log file \(logPath)") }
+            let opened = OutputFile.openLog(logPath)
+            guard let handle = opened.handle else { throw CLIError("cannot write the log file \(logPath): \(opened.problem ?? "")") }
             log = handle
         } else {
             log = nil
@@ -175,23 +175,23 @@ final class BootOutput {
         switch event {
         case .note(let message):
             if !json { write("skerry: \(message)\n", to: .standardError) }
-            log?.write(Data("# \(message)\n".utf8))
+            logLine("# \(message)\n")
         case .started(let pid, let accelerator, let command):
             if !json { write("skerry: QEMU pid \(pid), \(accelerator.rawValue)\n", to: .standardError) }
-            log?.write(Data("# \(command.joined(separator: " "))\n".utf8))
+            logLine("# \(command.joined(separator: " "))\n")
         case .namespace(let name):
             if !json {
                 write("skerry: NICs on bridges in network namespace \(name) (gateways 10.0.1.2, 10.0.2.2, 10.0.3.2); `ip netns exec \(name) …` reaches the appliance\n", to: .standardError)
             }
-            log?.write(Data("# namespace \(name)\n".utf8))
+            logLine("# namespace \(name)\n")
         case .forwarded(let forward):
             forwards.append(forward)
             if !json { write("skerry: \(forward)\n", to: .standardError) }
-            log?.write(Data("# \(forward)\n".utf8))
+            logLine("# \(forward)\n")
         case .console(let time, let line):
             let text = BootEvent.stamp(time) + " " + line + "\n"
             if !json { write(text, to: .standardOutput) }
-            log?.write(Data(text.utf8))
+            logLine(text)
             if !announced && line.hasPrefix(KernelContract.readyLine.description) {
                 announced = true
                 announce(ready(forwards), time: time)
@@ -199,12 +199,12 @@ final class BootOutput {
         case .qemu(let time, let line):
             let text = BootEvent.stamp(time) + " qemu: " + line + "\n"
             if !json { write(text, to: .standardError) }
-            log?.write(Data(text.utf8))
+            logLine(text)
         case .finished(let result):
             var text = "skerry: \(result.outcome.rawValue) (exit \(result.outcome.exitCode)): \(result.sentence)"
             if let ready = result.readyAfter { text += String(format: " (ready after %.3f s)", ready) }
             if !json { write(text + "\n", to: .standardError) }
-            log?.write(Data("# \(text)\n".utf8))
+            logLine("# \(text)\n")
         }
     }
 
@@ -219,7 +219,19 @@ final class BootOutput {
         } else {
             for line in summary.lines { write("skerry: \(line)\n", to: .standardError) }
         }
-        for line in summary.lines { log?.write(Data("# \(line)\n".utf8)) }
+        for line in summary.lines { logLine("# \(line)\n") }
+    }
+
+    /// Appends to the log; a log that stops taking writes (a full disk) is
+    /// said once and left, and the boot goes on.
+    private func logLine(_ text: String) {
+        guard let log, !logFailed else { return }
+        do {
+            try log.write(contentsOf: Data(text.utf8))
+        } catch {
+            logFailed = true
+            write("skerry: the log file stopped taking writes (\(error.localizedDescription)); the boot goes on without it\n", to: .standardError)
+        }
     }
 
     private func write(_ text: String, to handle: FileHandle) {

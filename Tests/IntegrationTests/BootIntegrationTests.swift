@@ -80,6 +80,28 @@ import Glibc
         expectQEMUGone(run)
     }
 
+    /// `--log` writes where it points: a FIFO stays a FIFO (a device such as
+    /// /dev/null is never replaced by a file), and a log that stops taking
+    /// writes is said once while the boot goes on.
+    @Test func theLogIsWrittenInPlaceAndItsFailureDoesNotStopTheBoot() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skerry-log-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("console.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = try ChildProcess.spawn(executable: "/bin/cat", arguments: [fifo])
+        defer { reader.terminate() }
+        let piped = SkerryCLI.boot(["--until", "skerry: ready", "--timeout", "30", "--log", fifo])
+        #expect(piped.code == BootOutcome.untilMatched.exitCode, "\(piped.stderr)")
+        var status = stat()
+        #expect(stat(fifo, &status) == 0 && (status.st_mode & S_IFMT) == S_IFIFO, "the FIFO was replaced by a file")
+
+        let full = SkerryCLI.boot(["--until", "skerry: ready", "--timeout", "30", "--log", "/dev/full"])
+        #expect(full.code == BootOutcome.untilMatched.exitCode, "\(full.stderr)")
+        #expect(full.stderr.components(separatedBy: "the log file stopped taking writes").count == 2, "said once: \(full.stderr)")
+        #expect(stat("/dev/full", &status) == 0 && (status.st_mode & S_IFMT) == S_IFCHR, "/dev/full is still the device")
+    }
+
     @Test func failStopsOnAMatchingLineBeforeUntil() {
         let run = SkerryCLI.boot(["--fail", "cpu features", "--until", "skerry: ready", "--timeout", "30"])
         #expect(run.code == BootOutcome.failMatched.exitCode)

@@ -43,7 +43,7 @@ public final class SmokeRunner: @unchecked Sendable {
         let started = Date()
         var result = SmokeResult(suite: suite.name, file: suite.file, steps: [], failure: nil, lastConsoleLines: [], consoleLog: logPath,
                                  seconds: 0)
-        if let logPath, FileManager.default.createFile(atPath: logPath, contents: nil) { log = FileHandle(forWritingAtPath: logPath) }
+        if let logPath { log = OutputFile.openLog(logPath).handle }
         defer {
             cleanUp()
             try? log?.close()
@@ -138,11 +138,11 @@ public final class SmokeRunner: @unchecked Sendable {
         switch event {
         case .console(let time, let line):
             lock.withLock { console.append(line) }
-            log?.write(Data(String(format: "[%8.3f] %@\n", time, line).utf8))
+            try? log?.write(contentsOf: Data(String(format: "[%8.3f] %@\n", time, line).utf8))
         case .qemu(_, let line):
-            log?.write(Data("qemu: \(line)\n".utf8))
+            try? log?.write(contentsOf: Data("qemu: \(line)\n".utf8))
         case .note(let message):
-            log?.write(Data("skerry: \(message)\n".utf8))
+            try? log?.write(contentsOf: Data("skerry: \(message)\n".utf8))
         case .forwarded(let forward):
             lock.withLock { forwards.append(forward) }
         default:

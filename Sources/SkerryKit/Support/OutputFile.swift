@@ -3,6 +3,16 @@ import Foundation
 /// A file a command writes at its end (a report): checked before the work
 /// starts, so a bad path fails in a second rather than after a long run.
 public enum OutputFile {
+    /// Opens `path` for a log written as it grows: a regular file is
+    /// created or emptied; a FIFO, a device or a terminal is written where
+    /// it is, never replaced by a file (`--log /dev/null` as root must not
+    /// turn /dev/null into a file). Nil and why, when it cannot be opened.
+    public static func openLog(_ path: String) -> (handle: FileHandle?, problem: String?) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return (nil, String(cString: strerror(errno))) }
+        return (FileHandle(fileDescriptor: fd, closeOnDealloc: true), nil)
+    }
+
     /// nil when `path` can be written (created or replaced); otherwise why not.
     /// Replacing is atomic (a temporary file in the same directory, renamed),
     /// so the directory must be writable too.
