@@ -1,4 +1,5 @@
 import Foundation
+import SkerryKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,19 +24,11 @@ public final class SerialSocket: @unchecked Sendable {
     public init(path: String, feed: DashboardFeed) throws {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard path.utf8.count < ConsoleAddress.maximumPathBytes else {
             Glibc.close(fd)
             throw Failure.cannotConnect(path, "the path is too long")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let result = UnixSocketAddress.connect(fd, to: path)
         guard result == 0 else {
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)

@@ -47,10 +47,7 @@ import Glibc
                 defer { done.signal() }
                 let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
                 defer { close(fd) }
-                var address = ConsoleRelay.address(path)
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
+                let connected = UnixSocketAddress.connect(fd, to: path)
                 guard connected == 0 else { return }
                 var offset = 0
                 var buffer = [UInt8](repeating: 0, count: 65536)

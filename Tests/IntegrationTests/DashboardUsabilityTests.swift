@@ -102,14 +102,7 @@ import Glibc
         init() throws {
             let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             self.listener = listener
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-            }
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let bound = UnixSocketAddress.bind(listener, to: path)
             guard bound == 0, listen(listener, 1) == 0 else { throw CLIErrorForTests("cannot listen on \(path)") }
             Thread.detachNewThread { [self] in
                 let fd = accept(listener, nil, nil)

@@ -213,14 +213,7 @@ import Glibc
     /// A plain Unix socket client.
     static func connect(_ path: String) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let connected = UnixSocketAddress.connect(fd, to: path)
         if connected != 0 {
             close(fd)
             return -1
@@ -284,14 +277,7 @@ import Glibc
         // A socket file a killed skerry left behind.
         let path = Self.socketPath()
         let dead = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(dead, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        _ = UnixSocketAddress.bind(dead, to: path)
         close(dead)
         try #require(access(path, F_OK) == 0)
         let stale = SkerryCLI.run(["boot", SkerryCLI.image, "--accel", "tcg", "--console", "unix:\(path)", "--until", "skerry: ready", "--timeout", "60"])

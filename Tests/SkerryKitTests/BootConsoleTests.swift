@@ -43,10 +43,7 @@ import Glibc
         let fd: Int32
         init(_ path: String) throws {
             fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = ConsoleRelay.address(path)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let connected = UnixSocketAddress.connect(fd, to: path)
             try #require(connected == 0, "connect \(path): \(String(cString: strerror(errno)))")
         }
         deinit { close(fd) }
@@ -96,10 +93,7 @@ import Glibc
         let path = Self.temporaryPath()
         // A socket file whose server died: bound, then closed without unlinking.
         let dead = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = ConsoleRelay.address(path)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(dead, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = UnixSocketAddress.bind(dead, to: path)
         try #require(bound == 0)
         close(dead)
         #expect(access(path, F_OK) == 0)
@@ -195,19 +189,14 @@ import Glibc
         let path = Self.temporaryPath()
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener); unlink(path) }
-        var address = ConsoleRelay.address(path)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = UnixSocketAddress.bind(listener, to: path)
         try #require(bound == 0 && listen(listener, 0) == 0)
         // Clients nobody accepts fill the backlog.
         var fillers: [Int32] = []
         defer { fillers.forEach { close($0) } }
         for _ in 0..<4 {
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            _ = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            _ = UnixSocketAddress.connect(fd, to: path)
             fillers.append(fd)
         }
         let done = DispatchSemaphore(value: 0)

@@ -30,17 +30,7 @@ public final class QMPClient {
         var lastError = "socket never appeared"
         while connected < 0 && Date() < deadline {
             let candidate = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let pathBytes = Array(socketPath.utf8)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (index, byte) in pathBytes.prefix(raw.count - 1).enumerated() { raw[index] = byte }
-            }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(candidate, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            let result = UnixSocketAddress.connect(candidate, to: socketPath)
             if result == 0 {
                 connected = candidate
             } else {
