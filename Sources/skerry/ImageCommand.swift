@@ -16,7 +16,7 @@ struct ImageCommand: ParsableCommand {
             Formats: iso (hybrid ISO), raw (its bytes as a disk, .img), qcow2, vmdk (streamOptimized), \
             ova (vSphere), libvirt (a domain XML at -o and its qcow2 beside it, .qcow2 in place of .xml).
 
-            """ + ImageCommand.optionTable + "\n" + ExitStatuses.help(ExitStatuses.plain))
+            """ + "\n" + ImageCommand.optionTable + "\n" + ExitStatuses.help(ExitStatuses.plain))
 
     /// Which formats each option changes, from `ImageOption`.
     static var optionTable: String {
@@ -49,7 +49,7 @@ struct ImageCommand: ParsableCommand {
     var firmware: String?
 
     @Option(name: .customLong("nic-model"),
-            help: ArgumentHelp("NIC model of the three interfaces (default: virtio for libvirt).", valueName: "vmxnet3|virtio"))
+            help: ArgumentHelp("NIC model of the three interfaces (default: virtio in a libvirt domain, vmxnet3 in an OVA).", valueName: "vmxnet3|virtio"))
     var nicModel: NICModel?
 
     @Option(help: ArgumentHelp("The serial console: a pty, or a telnet server on 127.0.0.1:PORT (default: pty).", valueName: "pty|tcp:PORT"))

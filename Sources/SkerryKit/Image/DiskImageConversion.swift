@@ -12,7 +12,7 @@ public struct DiskImageConversion: Sendable {
         } catch {
             throw .missingTool(error)
         }
-        return DiskImageConversion(qemuImg: path, fingerprint: ToolVersion.firstLine(of: path))
+        return DiskImageConversion(qemuImg: path, fingerprint: ToolVersion.text(of: path))
     }
 
     /// `qemu-img`'s output format and options for `format`; nil when the ISO's own bytes are the image.

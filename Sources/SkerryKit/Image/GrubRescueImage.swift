@@ -34,7 +34,7 @@ public struct GrubRescueImage: Sendable {
                 throw .missingTool(error)
             }
         }
-        let versions = [paths[0], paths[3], paths[4]].map { ToolVersion.firstLine(of: $0) }
+        let versions = [paths[0], paths[3], paths[4]].map { ToolVersion.text(of: $0) }
         return GrubRescueImage(
             grubMkrescue: paths[0], xorriso: paths[3],
             fingerprint: (versions + options).joined(separator: "\n"))
@@ -75,12 +75,13 @@ enum ToolRun {
     }
 }
 
-/// A tool's version line, for cache keys.
+/// What a tool says about its version, for cache keys.
 enum ToolVersion {
-    static func firstLine(of executable: String) -> String {
+    static func text(of executable: String) -> String {
         let flag = executable.hasSuffix("xorriso") ? "-version" : "--version"
         let output = (try? CapturedRun.run(executable, [flag]))?.output ?? ""
-        let line = output.split(separator: "\n").first.map(String.init) ?? ""
-        return "\((executable as NSString).lastPathComponent): \(line)"
+        // Sorted: stdout and stderr arrive interleaved in no fixed order (xorriso writes to both).
+        let lines = output.split(separator: "\n").map(String.init).sorted()
+        return "\((executable as NSString).lastPathComponent): " + lines.joined(separator: " | ")
     }
 }

@@ -55,6 +55,8 @@ public struct ImageCache: Sendable {
             try? FileManager.default.removeItem(at: entry)
             try FileManager.default.moveItem(at: staging, to: entry)
         } catch {
+            // Another skerry published the same key first: its file has the same content.
+            if let published = lookup(key, fileName: fileName) { return published }
             throw .io("cannot write \(entry.path): \(error.localizedDescription)")
         }
         prune(keeping: key)
