@@ -160,6 +160,33 @@ enum OVAFixture {
         #expect(result.message == "opened" && result.left == ["web-disk1.vmdk"], "\(result)")
     }
 
+    /// A streamOptimized VMDK made by qemu-img, as `skerry image` makes
+    /// one, comes out of the package as the same disk: qemu-img reads it
+    /// as a VMDK of the descriptor's capacity with the raw image's content.
+    @Test func aQemuImgStreamOptimizedDiskSurvivesPackaging() throws {
+        let qemuImg = try #require(["/usr/bin/qemu-img", "/bin/qemu-img"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                   "scripts/setup installs qemu-utils")
+        let directory = try OVAFixture.directory()
+        defer { directory.remove() }
+        let raw = try OVAFixture.disk(in: directory, bytes: 4 << 20)
+        let vmdk = directory.path + "/web-disk1.vmdk"
+        let converted = try CapturedRun.run(qemuImg, ["convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw.path, vmdk])
+        try #require(converted.succeeded, "\(converted.output)")
+        var descriptor = OVAFixture.descriptor()
+        descriptor.disk.capacityBytes = 4 << 20
+        let ova = URL(fileURLWithPath: directory.path + "/web.ova")
+        try OVAPackage.write(descriptor: descriptor, disk: URL(fileURLWithPath: vmdk), to: ova)
+        let into = directory.path + "/opened"
+        try FileManager.default.createDirectory(atPath: into, withIntermediateDirectories: true)
+        let opened = try OVAPackage.open(ova, into: URL(fileURLWithPath: into))
+        #expect(opened.descriptor.disk.capacityBytes == 4 << 20)
+        let info = try CapturedRun.run(qemuImg, ["info", "--output=json", opened.disk.path])
+        #expect(info.output.contains("\"format\": \"vmdk\"") && info.output.contains("\"virtual-size\": \(4 << 20)")
+                && info.output.contains("\"create-type\": \"streamOptimized\""), "\(info.output)")
+        let same = try CapturedRun.run(qemuImg, ["compare", "-f", "raw", "-F", "vmdk", raw.path, opened.disk.path])
+        #expect(same.succeeded && same.output == "Images are identical.\n", "\(same.output)")
+    }
+
     @Test func writingIsAtomicAndLeavesNothingOnError() throws {
         let directory = try OVAFixture.directory()
         defer { directory.remove() }
@@ -230,7 +257,15 @@ enum OVAFixture {
         var otherDisk = good
         otherDisk[0].data = Array(String(decoding: good[0].data, as: UTF8.self).replacingOccurrences(of: "ovf:href=\"web-disk1.vmdk\"", with: "ovf:href=\"boot.vmdk\"").utf8)
         otherDisk[1].data = OVAFixture.manifest([("web.ovf", otherDisk[0].data), ("web-disk1.vmdk", disk)])
+        var wrongSize = good
+        wrongSize[0].data = Array(String(decoding: good[0].data, as: UTF8.self).replacingOccurrences(of: "ovf:size=\"17\"", with: "ovf:size=\"18\"").utf8)
+        wrongSize[1].data = OVAFixture.manifest([("web.ovf", wrongSize[0].data), ("web-disk1.vmdk", disk)])
+        let huge = [UInt8](repeating: 0x20, count: OVFDescriptor.maximumBytes + 1)
         let cases: [(String, [UInt8], String)] = [
+            ("descriptor's File size wrong", OVAFixture.tar(wrongSize),
+             "web.ovf: the OVF descriptor's ovf:size of the disk's <File> is \"18\": web-disk1.vmdk in the package is 17 bytes"),
+            ("oversized descriptor", OVAFixture.tar([("web.ovf", huge)] + good.dropFirst()),
+             "web.ovf is \(huge.count) bytes; more than \(OVFDescriptor.maximumBytes) is refused"),
             ("manifest lists an absent file", OVAFixture.tar([good[0], good[1]]), "the manifest lists web-disk1.vmdk but the package does not hold it"),
             ("file not in the manifest", OVAFixture.tar(good + [("extra.iso", [1, 2, 3])]), "the package holds extra.iso but the manifest does not list it"),
             ("file before the manifest not in it", OVAFixture.tar([good[0], ("extra.iso", [1]), good[1], good[2]]), "the package holds extra.iso but the manifest does not list it"),
@@ -255,6 +290,20 @@ enum OVAFixture {
             #expect(result.message == message, "\(what)")
             #expect(result.left.isEmpty, "\(what) left \(result.left)")
         }
+    }
+
+    /// A certificate beside the manifest is skipped, and an OVF 2.0
+    /// envelope is read like a 1.x one.
+    @Test func aCertificateAndTheOVF2NamespaceAreAccepted() throws {
+        let directory = try OVAFixture.directory()
+        defer { directory.remove() }
+        var files = OVAFixture.files()
+        files[0].data = Array(String(decoding: files[0].data, as: UTF8.self)
+            .replacingOccurrences(of: OVFVocabulary.envelope1, with: OVFVocabulary.envelope2).utf8)
+        files[1].data = OVAFixture.manifest([("web.ovf", files[0].data), ("web-disk1.vmdk", files[2].data)])
+        let ova = try OVAFixture.write(OVAFixture.tar([files[0], files[1], ("web.cert", Array("-----BEGIN CERTIFICATE-----\n".utf8)), files[2]]), in: directory)
+        let result = try OVAFixture.refusal(ova, in: directory)
+        #expect(result.message == "opened" && result.left == ["web-disk1.vmdk"], "\(result)")
     }
 
     @Test func aBadHeaderChecksumIsRefused() throws {
