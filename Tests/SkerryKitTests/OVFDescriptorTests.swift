@@ -227,6 +227,29 @@ import Testing
         let deep = String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100)
         #expect { try OVFDescriptor(parsing: Data(deep.utf8)) } throws: { "\($0)".contains("nest deeper than 64 levels") }
     }
+
+    /// Entity expansion is refused at once, and an external entity is never
+    /// read: a descriptor cannot pull a host file into the appliance's name.
+    @Test func hostileEntitiesAreNotExpanded() throws {
+        var laughs = "<?xml version=\"1.0\"?>\n<!DOCTYPE Envelope [\n<!ENTITY l0 \"lol\">\n"
+        for level in 1...10 { laughs += "<!ENTITY l\(level) \"" + String(repeating: "&l\(level - 1);", count: 10) + "\">\n" }
+        laughs += "]>\n<Envelope xmlns=\"\(OVFVocabulary.envelope1)\"><References>&l10;</References></Envelope>"
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect { try OVFDescriptor(parsing: Data(laughs.utf8)) } throws: { "\($0)".hasPrefix("the OVF descriptor is not well-formed XML") }
+        #expect(clock.now - started < .seconds(2))
+        let directory = try OVAFixture.directory()
+        defer { directory.remove() }
+        let secret = directory.path + "/secret"
+        try "SECRET".write(toFile: secret, atomically: true, encoding: .utf8)
+        let external = Self.sample().xml
+            .replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                                  with: "<?xml version=\"1.0\"?>\n<!DOCTYPE Envelope [<!ENTITY x SYSTEM \"file://\(secret)\">]>")
+            .replacingOccurrences(of: "<Name>web</Name>", with: "<Name>&x;</Name>")
+        #expect(external.contains("&x;"))
+        let read = try OVFDescriptor(parsing: Data(external.utf8))
+        #expect(read.name == "web")
+    }
 }
 
 /// Where the tests find the Python with xmlschema and the vendored OVF schema.
