@@ -71,6 +71,7 @@ public enum OVAPackage {
             }
             try tar.finish()
             let final = manifest(diskDigest: OVAPackage.hex(hasher.finalize()))
+            precondition(final.count == placeholder.count, "a digest is always 64 hex digits")
             let written = final.withUnsafeBytes { pwrite(output, $0.baseAddress!, $0.count, manifestOffset) }
             guard written == final.count else { throw .io("cannot write \(destination.path)", String(cString: strerror(errno))) }
         } catch {
