@@ -52,7 +52,7 @@ struct ImageCommand: ParsableCommand {
             help: ArgumentHelp("NIC model of the three interfaces (default: virtio in a libvirt domain, vmxnet3 in an OVA).", valueName: "vmxnet3|virtio"))
     var nicModel: NICModel?
 
-    @Option(help: ArgumentHelp("The serial console: a pty, or a telnet server on 127.0.0.1:PORT (default: pty).", valueName: "pty|tcp:PORT"))
+    @Option(help: ArgumentHelp("The libvirt domain's serial console: a pty, or a telnet server on 127.0.0.1:PORT (default: pty).", valueName: "pty|tcp:PORT"))
     var serial: String?
 
     func validate() throws {

@@ -116,6 +116,34 @@ import Glibc
         #expect(result.succeeded, "\(result.output)")
     }
 
+    @Test func ovaHoldsADescriptorManifestAndDiskThatOpenAsWritten() throws {
+        let directory = try TemporaryDirectory(prefix: "skerry-image")
+        defer { directory.remove() }
+        let path = "\(directory.path)/web.ova"
+        let (run, printed) = Self.image(["--format", "ova", "-o", path, "--memory", "192", "--firmware", "uefi"])
+        #expect(run.code == 0, "\(run.stderr)")
+        try Self.checkPrinted(try #require(printed.first), path: path)
+        let size = try #require(Self.fileSize(path))
+        #expect(size <= 5 * 1024 * 1024, "the OVA is at most 5 MiB: \(size) bytes")
+        #expect(Self.contents(directory.path) == ["web.ova"])
+
+        // GNU tar lists the descriptor first, then the manifest, then the disk.
+        let tar = try CapturedRun.run(try #require(findExecutable("tar")), ["tf", path])
+        #expect(tar.output.split(separator: "\n") == ["web.ovf", "web.mf", "web-disk1.vmdk"], "\(tar.output)")
+
+        let extracted = try TemporaryDirectory(prefix: "skerry-ova")
+        defer { extracted.remove() }
+        let opened = try OVAPackage.open(URL(fileURLWithPath: path), into: URL(fileURLWithPath: extracted.path))
+        #expect(opened.descriptor.memoryMiB == 192)
+        #expect(opened.descriptor.firmware == .uefi)
+        #expect(opened.descriptor.nicModel == .vmxnet3, "an OVA's NICs are vmxnet3 unless --nic-model says otherwise")
+        #expect(opened.descriptor.interfaces.map(\.network) == ["admin", "public", "private"])
+        let vmdk = try Self.qemuImgInfo(opened.disk.path)
+        #expect(vmdk["virtual-size"] as? Int == Int(opened.descriptor.disk.capacityBytes), "the DiskSection's capacity is the disk's")
+        let specific = (vmdk["format-specific"] as? [String: Any])?["data"] as? [String: Any]
+        #expect(specific?["create-type"] as? String == "streamOptimized", "\(vmdk)")
+    }
+
     @Test func anUnchangedTreeComesFromTheCacheWithTheSameDigest() throws {
         let directory = try TemporaryDirectory(prefix: "skerry-image")
         defer { directory.remove() }

@@ -52,7 +52,9 @@ public enum ImageOption: String, CaseIterable, Sendable {
         // Every format boots the same GRUB configuration.
         case .append: return ImageFormat.allCases
         // Only a VM description (the OVF descriptor, the libvirt domain) has these.
-        case .memory, .firmware, .nicModel, .serial: return [.ova, .libvirt]
+        case .memory, .firmware, .nicModel: return [.ova, .libvirt]
+        // An OVA's serial port is connected after import, to a backing only the vSphere host knows (docs/deploy.md).
+        case .serial: return [.libvirt]
         }
     }
 }
