@@ -70,7 +70,7 @@ public enum ConsoleAddress: Sendable, Equatable, Hashable, CustomStringConvertib
             guard !host.contains(":") else { return nil }
         }
         guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "/" }),
-            portText.allSatisfy(\.isASCII), let port = UInt16(portText), port > 0
+            portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = UInt16(portText), port > 0
         else { return nil }
         return (String(host), port)
     }
