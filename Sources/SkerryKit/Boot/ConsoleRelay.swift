@@ -23,8 +23,8 @@ import Glibc
 /// check: anyone who reaches it types on the kernel shell, which is why
 /// `skerry boot` serves it on loopback unless told otherwise. On `telnet:`
 /// the relay speaks telnet: it offers ECHO and SUPPRESS-GO-AHEAD (the
-/// kernel echoes), takes the protocol out of what clients type, and a line
-/// ends at CR as well as LF.
+/// kernel echoes) and takes the protocol out of what clients type. A typed
+/// line ends at LF, CR or CR LF, and reaches the kernel ending in LF.
 public final class ConsoleRelay {
     public static let maximumClients = 8
     public static let maximumLineBytes = 1024
@@ -178,12 +178,10 @@ public final class ConsoleRelay {
                     }
                 }
                 for byte in bytes {
-                    if clients[index].telnet != nil {
-                        // A telnet client ends a line with CR LF, CR NUL (already a CR) or LF.
-                        defer { clients[index].afterCarriageReturn = byte == 0x0D }
-                        if byte == 0x0A && clients[index].afterCarriageReturn { continue }
-                    }
-                    let end = byte == 0x0A || (byte == 0x0D && clients[index].telnet != nil)
+                    // A line ends at LF, CR (a terminal in raw mode, a telnet client's CR NUL) or CR LF.
+                    defer { clients[index].afterCarriageReturn = byte == 0x0D }
+                    if byte == 0x0A && clients[index].afterCarriageReturn { continue }
+                    let end = byte == 0x0A || byte == 0x0D
                     clients[index].line.append(end ? 0x0A : byte)
                     if end || clients[index].line.count >= ConsoleRelay.maximumLineBytes {
                         typed += clients[index].line
