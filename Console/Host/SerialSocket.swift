@@ -15,7 +15,7 @@ import Glibc
 /// a relay) may drop and come back: the loss is shown as a banner and the
 /// connection retried, after `firstRetry` seconds doubling to `maximumRetry`.
 public final class SerialSocket: @unchecked Sendable {
-    public static let firstRetry = 0.5
+    public static let firstRetry = 1.0
     public static let maximumRetry = 8.0
 
     public let address: ConsoleAddress

@@ -79,6 +79,20 @@ import Glibc
         #expect(!run.stdout.contains("\u{FF}"), "no telnet bytes reach the console lines")
     }
 
+    @Test func aDroppedSerialConnectionIsShownAndReconnected() throws {
+        let fake = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/serial_dropping_qemu.py").path
+        let image = NSTemporaryDirectory() + "skerry-fake-serial-\(getpid()).elf32"
+        try Data("not a kernel".utf8).write(to: URL(fileURLWithPath: image))
+        defer { unlink(image) }
+        let run = SkerryCLI.run(["boot", image, "--qemu", fake, "--accel", "tcg", "--serial", "tcp", "--input",
+                                 "--until", "typed: status$", "--timeout", "30"],
+                                input: "status\n", keepInputOpen: true, timeout: 60)
+        #expect(run.code == BootOutcome.untilMatched.exitCode, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("skerry: the serial console connection dropped (the console closed the connection); reconnecting"), "\(run.stderr)")
+        #expect(run.stderr.contains("skerry: the serial console connection is back"), "\(run.stderr)")
+        #expect(run.stdout.contains("after the drop"), "lines flow after the reconnect: \(run.stdout)")
+    }
+
     @Test(arguments: ["tcp", "telnet"])
     func smokeRunsASuiteThroughQemusSerialServer(serial: String) throws {
         let directory = try TemporaryDirectory(prefix: "skerry-console-smoke")

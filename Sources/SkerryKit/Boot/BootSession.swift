@@ -251,7 +251,7 @@ public final class BootSession {
                 wait = Int32(min(250, max(1, remaining * 1000)))
             }
             if serialAddress != nil && serial == nil {
-                wait = min(wait, Int32(max(1, serialRetryAt.timeIntervalSinceNow * 1000)))
+                wait = min(wait, Int32(min(250, max(1, serialRetryAt.timeIntervalSinceNow * 1000))))
             }
             let ready = Glibc.poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 && errno != EINTR { break }
@@ -278,7 +278,7 @@ public final class BootSession {
                 if let serial {
                     // The socket buffer takes a console's input at once; a guest that stops
                     // reading holds `send` for at most its timeout.
-                    if !serial.send(pendingInput) { serialLost(serial.endReason ?? "it stopped taking input") }
+                    if !serial.send(pendingInput) { serialLost(serial.endReason ?? "it stopped taking input", child: child) }
                     pendingInput.removeAll()
                 } else {
                     writePendingInput(to: child)
@@ -288,7 +288,7 @@ public final class BootSession {
                 if let bytes = connection.receive(timeout: 0) {
                     if let stop = consoleBytes(bytes[...], started: started) { return stop }
                 } else {
-                    serialLost(connection.endReason ?? "closed")
+                    serialLost(connection.endReason ?? "closed", child: child)
                 }
             }
             if fds[1].fd >= 0 && fds[1].revents != 0 {
@@ -353,9 +353,16 @@ public final class BootSession {
         }
     }
 
-    private func serialLost(_ reason: String) {
+    /// The connection to QEMU's serial server ended: QEMU exiting (said by
+    /// its exit, not a note), or a drop to reconnect after.
+    private func serialLost(_ reason: String, child: ChildProcess) {
         serial?.close()
         serial = nil
+        // QEMU closes the socket as it exits: give it a moment before calling this a drop.
+        if child.wait(timeout: 0.5) != nil {
+            serialRetryAt = .distantFuture
+            return
+        }
         observe(.note("the serial console connection dropped (\(reason)); reconnecting"))
         serialBackoff = 0.1
         serialRetryAt = Date().addingTimeInterval(serialBackoff)
