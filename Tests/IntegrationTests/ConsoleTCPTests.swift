@@ -161,6 +161,24 @@ import Glibc
         #expect(modes.contains("icanon") && modes.contains("echo") && modes.contains("isig"), "the terminal is cooked again:\n\(after)")
     }
 
+    @Test(arguments: ["tcp", "telnet"])
+    func topBootsWithQemusSerialServerAndTypesIntoIt(serial: String) throws {
+        let terminal = TmuxTerminal()
+        defer { terminal.stop() }
+        terminal.start("LANG=C.UTF-8 SKERRY_HOST_PORTS=free \(SkerryCLI.executable) top \(SkerryCLI.image) --accel tcg --serial \(serial) --interval 0.5; sleep 60",
+                       width: 120, height: 40)
+        let (opened, first) = terminal.wait(60) { $0.contains("1 Overview") }
+        try #require(opened, "\(first)")
+        terminal.keys("5")
+        #expect(terminal.wait(60) { $0.contains("skerry: ready") }.0, "the console lines come through QEMU's \(serial) server")
+        terminal.keys("i")
+        terminal.tmux(["send-keys", "-t", terminal.session, "-l", "status"])
+        terminal.keys("Enter")
+        let (answered, screen) = terminal.wait(30) { $0.contains("uptime ") }
+        #expect(answered, "\(screen)")
+        terminal.keys("q")
+    }
+
     @Test func topShowsALostConsoleAndRecoversWhenItComesBack() throws {
         let relayPort = try Self.freePort()
         let boot = BackgroundBoot(["--serial", "tcp", "--console", "tcp:127.0.0.1:\(relayPort)"])

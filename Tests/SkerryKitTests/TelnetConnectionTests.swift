@@ -133,6 +133,28 @@ import Glibc
         #expect(seen == ["after the storm"], "\(connection.endReason ?? "")")
     }
 
+    @Test func aServerThatNeverReadsItsRepliesIsDisconnectedNotWaitedFor() throws {
+        let server = try Server { fd in
+            var small: Int32 = 4096
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            // WILL ECHO, WONT ECHO, forever: each pair asks for two replies, which this server never reads.
+            let toggles = [UInt8]((0..<4096).flatMap { _ in [255, 251, 1, 255, 252, 1] })
+            for _ in 0..<2048 where Glibc.send(fd, toggles, toggles.count, Int32(MSG_NOSIGNAL)) > 0 {}
+        }
+        var connection: ConsoleConnection? = try ConsoleConnection.connect(.telnet(host: "127.0.0.1", port: server.port))
+        let started = Date()
+        var lines = ConsoleLines()
+        let (seen, ended) = Self.drain(connection!, seconds: 60, into: &lines)
+        let seconds = Date().timeIntervalSince(started)
+        let reason = connection?.endReason
+        // Freeing the connection closes its socket with the server's bytes unread: a reset ends the server's blocked send.
+        connection = nil
+        server.wait()
+        #expect(ended && seen.isEmpty)
+        #expect(reason == "the telnet server does not read its negotiation replies", "\(reason ?? "")")
+        #expect(seconds < 20, "disconnected after \(seconds) s")
+    }
+
     @Test func anUnterminatedSubnegotiationAndATenMegabyteLineCostBoundedMemory() throws {
         let server = try Server { fd in
             Self.send(fd, [255, 250, 24] + [UInt8](repeating: 0x41, count: 4 << 20))

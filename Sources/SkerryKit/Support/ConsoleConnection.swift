@@ -20,6 +20,8 @@ public final class ConsoleConnection: @unchecked Sendable {
     private var closed = false
     /// Why the connection ended, once `receive` returned nil.
     public private(set) var endReason: String?
+    /// The TCP send buffer asked for (the kernel doubles it).
+    public static let sendBufferBytes = 65536
     /// A peer that does not read is given this long for one `send`.
     public static let sendTimeout: Double = 5
 
@@ -201,6 +203,10 @@ public final class ConsoleConnection: @unchecked Sendable {
             if code == 0 {
                 var one: Int32 = 1
                 setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                // Typed lines are small: a small send buffer makes a peer that never reads
+                // (negotiation replies pile up) show at once instead of after megabytes.
+                var sendBuffer = Int32(ConsoleConnection.sendBufferBytes)
+                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, socklen_t(MemoryLayout<Int32>.size))
                 return fd
             }
             Glibc.close(fd)
