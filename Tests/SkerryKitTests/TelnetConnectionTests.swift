@@ -206,6 +206,30 @@ import Glibc
         return UInt16(bigEndian: address.sin_port)
     }
 
+    /// The client and the relay over a Unix socket and over IPv6 loopback, both ways.
+    @Test(arguments: ["unix", "ipv6"])
+    func theClientReachesARelayOverUnixAndIPv6(form: String) throws {
+        let address: ConsoleAddress = form == "unix"
+            ? .unix(path: NSTemporaryDirectory() + "skerry-client-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).sock")
+            : .tcp(host: "::1", port: try Self.closedPort())
+        let relay = try ConsoleRelay(address: address)
+        defer { relay.close() }
+        let client = try ConsoleConnection.connect(address)
+        var typed: [UInt8] = []
+        for _ in 0..<10 where typed.isEmpty {
+            var fds = relay.descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            _ = poll(&fds, nfds_t(fds.count), 100)
+            typed += relay.service(readable: Set(fds.filter { $0.revents != 0 }.map(\.fd)))
+            if relay.clientCount == 1 && typed.isEmpty { _ = client.send(line: "status") }
+        }
+        #expect(String(decoding: typed, as: UTF8.self).hasPrefix("status\n"))
+        relay.broadcast(Array("uptime 1 s\n".utf8)[...])
+        var lines = ConsoleLines()
+        var seen: [String] = []
+        for _ in 0..<20 where seen.isEmpty { seen += lines.feed(client.receive(timeout: 0.1) ?? []) }
+        #expect(seen == ["uptime 1 s"])
+    }
+
     @Test func aTelnetRelayOffersEchoAndTakesLinesEndedByCR() throws {
         let port = try Self.closedPort()
         let relay = try ConsoleRelay(address: .telnet(host: "127.0.0.1", port: port))
