@@ -31,7 +31,7 @@ struct ConsoleCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Where the console is.", valueName: "unix:PATH|tcp:HOST:PORT|telnet:HOST:PORT"))
     var address: String
 
-    @Option(help: ArgumentHelp("Seconds to wait for the connection (default 5).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds to wait for the connection (above 0, at most 300).", valueName: "seconds"))
     var connectTimeout: Double = 5
 
     func validate() throws {

@@ -15,6 +15,7 @@ public final class ConsoleConnection: @unchecked Sendable {
     public let address: ConsoleAddress
     /// The socket: poll it for input.
     public let descriptor: Int32
+    /// The negotiation state; only `receive` touches it.
     private var telnet: TelnetCodec?
     private let sendLock = NSLock()
     private var closed = false
@@ -104,7 +105,7 @@ public final class ConsoleConnection: @unchecked Sendable {
     /// for a peer that reads slowly; false when the connection is gone.
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool {
-        let wire = telnet == nil ? bytes : TelnetCodec.encode(bytes)
+        let wire = address.isTelnet ? TelnetCodec.encode(bytes) : bytes
         return sendRaw(wire[...], flags: 0)
     }
 
