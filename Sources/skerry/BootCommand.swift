@@ -68,6 +68,9 @@ struct BootCommand: ParsableCommand {
 
     func validate() throws {
         if let timeout, let problem = SecondsOption.timeout().problem(timeout) { throw ValidationError(problem) }
+        if network == .tap, let serial = boot.serial, serial != .stdio {
+            throw ValidationError("--serial \(serial.rawValue) needs --network user: with --network tap QEMU's loopback is in its namespace")
+        }
         if network == .tap && !boot.forward.isEmpty {
             throw ValidationError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
         }

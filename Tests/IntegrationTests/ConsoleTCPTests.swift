@@ -135,6 +135,8 @@ import Glibc
         let open = SkerryCLI.run(["boot", SkerryCLI.image, "--console", "tcp:0.0.0.0:\(closed)"], timeout: 30)
         #expect(open.code == 64)
         #expect(open.stderr.contains("the console is a root shell with no authentication"), "\(open.stderr)")
+        let tap = SkerryCLI.run(["boot", SkerryCLI.image, "--serial", "telnet", "--network", "tap"], timeout: 30)
+        #expect(tap.code == 64 && tap.stderr.contains("--serial telnet needs --network user"), "\(tap.stderr)")
         let help = SkerryCLI.run(["console", "--help"], timeout: 30)
         #expect(help.stdout.contains("Exit codes:") && help.stdout.contains("  69   no console there"), "\(help.stdout)")
     }

@@ -144,6 +144,10 @@ public final class BootSession {
         command.qmpSocket = workspace.path + "/qmp.sock"
         command.extraArguments = request.extraQemuArguments
         if request.serial != .stdio {
+            // In tap mode QEMU runs in a network namespace of its own, whose loopback skerry cannot reach.
+            guard !(request.attachNetworks && request.networkMode == .tap) else {
+                throw .console("--serial \(request.serial.rawValue) needs --network user: with --network tap QEMU's loopback is in its namespace")
+            }
             command.serialPort = .network(port: try HostPorts.free(.tcp), telnet: request.serial == .telnet)
             serialAddress = command.serialPort.address
         }
