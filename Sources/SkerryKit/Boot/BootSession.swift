@@ -236,10 +236,10 @@ public final class BootSession {
             // The UART drops what arrives before the kernel sets it up, so
             // input waits for the ready line.
             if serialAddress != nil && serial == nil { connectSerial() }
-            let consoleInput = serialAddress == nil ? child.standardInput : serial?.descriptor ?? -1
-            let writable = readyAfter != nil && !pendingInput.isEmpty && consoleInput >= 0
+            let inputTarget = serialAddress == nil ? child.standardInput : serial?.descriptor ?? -1
+            let writable = readyAfter != nil && !pendingInput.isEmpty && inputTarget >= 0
             fds[3].fd = standardInputOpen && !full ? 0 : -1
-            fds[5].fd = writable ? consoleInput : -1
+            fds[5].fd = writable ? inputTarget : -1
             fds[6].fd = serial?.descriptor ?? -1
             fds.removeSubrange(fixed...)
             if let relay {
@@ -335,7 +335,7 @@ public final class BootSession {
         relay?.broadcast(bytes)
         partialLine.append(contentsOf: bytes)
         while let newline = partialLine.firstIndex(of: 0x0A) {
-            let line = BootSession.text(partialLine[..<newline])
+            let line = ConsoleLines.text(partialLine[..<newline])
             partialLine.removeSubrange(...newline)
             if let stop = consoleLine(line, started: started) { return stop }
         }
@@ -408,14 +408,9 @@ public final class BootSession {
 
     private func flushPartialLine(started: Date) {
         guard !partialLine.isEmpty else { return }
-        let line = BootSession.text(partialLine[...])
+        let line = ConsoleLines.text(partialLine[...])
         partialLine = []
         _ = consoleLine(line, started: started)
-    }
-
-    /// Decodes a console line, dropping a trailing CR and control bytes other than tab.
-    static func text(_ bytes: ArraySlice<UInt8>) -> String {
-        String(decoding: bytes.filter { $0 == 0x09 || $0 >= 0x20 }, as: UTF8.self)
     }
 
     private func consoleLine(_ line: String, started: Date) -> (outcome: BootOutcome, detail: String)? {
