@@ -28,6 +28,10 @@ struct BootOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Kernel command line, e.g. 'shutdown-after=0' or 'panic-test=page-fault'.", valueName: "args"))
     var append: String?
 
+    @Option(help: ArgumentHelp("bios: SeaBIOS. uefi: OVMF (Debian's ovmf package); boots an ISO or a disk image (default: \(defaults.firmware.rawValue)).",
+                               valueName: "bios|uefi"))
+    var firmware: Firmware?
+
     func validate() throws {
         if let memory, memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
         do {
@@ -44,6 +48,7 @@ struct BootOptions: ParsableArguments {
         if let memory { request.memoryMiB = memory }
         if let nicModel { request.nicModel = nicModel }
         if let append { request.kernelArguments = append }
+        if let firmware { request.firmware = firmware }
         do {
             request.forwards = PortForward.merge(PortForward.merge(request.forwards, overriddenBy: shown),
                                                  overriddenBy: try PortForward.parse(arguments: forward))
@@ -51,6 +56,24 @@ struct BootOptions: ParsableArguments {
             throw CLIError("\(error)")
         }
     }
+}
+
+extension BootOptions {
+    /// Refuses, as a usage error, what `image` cannot boot with these options:
+    /// an unknown extension, UEFI for a kernel, `--append` for an ISO or disk.
+    /// Nil, or an appliance, is a kernel that skerry builds.
+    func checkMedium(_ image: String?, kernelArguments: String? = nil) throws {
+        do {
+            let medium = try image.map { try BootMedium(path: $0) } ?? .kernel(URL(fileURLWithPath: "/"))
+            try medium.check(firmware: firmware ?? BootOptions.defaults.firmware, kernelArguments: append ?? kernelArguments ?? "")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+extension Firmware: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
 }
 
 extension Accelerator: ExpressibleByArgument {}
@@ -74,6 +97,7 @@ extension BootOptions {
     /// The options given on the command line, as typed, for commands that boot nothing and must refuse them.
     var given: [String] {
         [accel.map { _ in "--accel" }, memory.map { _ in "--memory" }, nicModel.map { _ in "--nic-model" },
-         forward.isEmpty ? nil : "--forward", append.map { _ in "--append" }].compactMap { $0 }
+         forward.isEmpty ? nil : "--forward", append.map { _ in "--append" },
+         firmware.map { _ in "--firmware" }].compactMap { $0 }
     }
 }
