@@ -169,6 +169,31 @@ enum ImageFixture {
         #expect(after.0 == before.0 && after.1 == before.1, "the boot left the user's \(format) untouched (snapshot=on)")
     }
 
+    @Test func aSmokeSuiteBootsItsImageUnderOVMFWithTheAppliancesServices() throws {
+        let iso = try ImageFixture.iso("plain", append: "")
+        let suite = ImageFixture.directory.appendingPathComponent("image-suite.yaml").path
+        try """
+            suite: from the iso
+            appliance: \(BalancerIntegrationTests.sample)
+            image: plain.iso
+            firmware: uefi
+            accel: tcg
+            timeout: 120
+            backends: [{name: web1, port: 8081}, {name: web2, port: 8082}, {name: web3, port: 8083}]
+            steps:
+              - expect-console: "skerry: ready"
+              - wait: backends["web/web3"].state == up
+              - {name: through the balancer, http: {path: /}}
+              - shutdown
+            """.write(toFile: suite, atomically: true, encoding: .utf8)
+        #expect(FileManager.default.fileExists(atPath: iso))
+        sampleBackendPorts.lock()
+        defer { sampleBackendPorts.unlock() }
+        let run = try CapturedRun.run(SkerryCLI.executable, ["smoke", "--log-dir", ImageFixture.directory.appendingPathComponent("logs").path, suite])
+        #expect(run.succeeded, "\(run.output)")
+        #expect(run.output.contains("ok 1 from the iso"), "\(run.output)")
+    }
+
     @Test func mismatchedMediaAndOptionsAreUsageErrorsBeforeQEMUStarts() throws {
         let iso = try ImageFixture.iso("plain", append: "")
         let vhd = ImageFixture.directory.appendingPathComponent("web.vhd").path
