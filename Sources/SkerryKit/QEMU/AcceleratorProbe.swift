@@ -53,7 +53,7 @@ public struct AcceleratorProbe {
         do {
             let result = try BootSession(request: request, observe: { _ in }).run()
             if result.outcome == (isImage ? .untilMatched : .cleanShutdown) {
-                verdict = Verdict(usable: true, reason: "probe boot shut down cleanly")
+                verdict = Verdict(usable: true, reason: isImage ? "probe boot reached ready" : "probe boot shut down cleanly")
             } else {
                 verdict = Verdict(usable: false, reason: "probe boot under KVM: \(result.outcome.rawValue): \(result.detail)")
             }
