@@ -194,6 +194,16 @@ enum ImageFixture {
         #expect(run.output.contains("ok 1 from the iso"), "\(run.output)")
     }
 
+    @Test func untilAndFailStopAnImageBootWithTheirExitCodes() throws {
+        let iso = try ImageFixture.iso("plain", append: "")
+        let until = SkerryCLI.run(["boot", iso, "--accel", "tcg", "--json", "--until", "skerry: ready", "--timeout", "60"], timeout: 90)
+        #expect(until.code == BootOutcome.untilMatched.exitCode, "\(until.stderr.suffix(400))")
+        #expect(until.exitEvent?["ready"] != nil, "boot-to-ready through GRUB is reported: \(String(describing: until.exitEvent))")
+        let fail = SkerryCLI.run(["boot", iso, "--accel", "tcg", "--json", "--fail", "^command line: ", "--timeout", "60"], timeout: 90)
+        #expect(fail.code == BootOutcome.failMatched.exitCode, "\(fail.stderr.suffix(400))")
+        #expect(!fail.consoleLines.contains(KernelContract.readyLine.description), "stopped before ready")
+    }
+
     @Test func mismatchedMediaAndOptionsAreUsageErrorsBeforeQEMUStarts() throws {
         let iso = try ImageFixture.iso("plain", append: "")
         let vhd = ImageFixture.directory.appendingPathComponent("web.vhd").path
