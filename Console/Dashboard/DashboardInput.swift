@@ -86,6 +86,19 @@ public struct TelemetryStatus: Equatable, Sendable {
     }
 }
 
+/// A serial console connection that dropped, and when it is tried again.
+public struct ConsoleLinkLoss: Sendable, Equatable {
+    public var address: String
+    public var reason: String
+    public var retryAt: Date?
+
+    public init(address: String, reason: String, retryAt: Date? = nil) {
+        self.address = address
+        self.reason = reason
+        self.retryAt = retryAt
+    }
+}
+
 /// Everything a frame is drawn from.
 public struct DashboardInput: Sendable {
     public var model: TelemetryModel
@@ -102,6 +115,8 @@ public struct DashboardInput: Sendable {
     public var readOnly: Bool
     /// An admin token is at hand, so drain, enable and disable can be sent.
     public var hasToken: Bool
+    /// The attached serial console's connection while it is down; nil while it is up or when there is none.
+    public var consoleLost: ConsoleLinkLoss?
 
     public init(model: TelemetryModel = TelemetryModel(), telemetry: TelemetryStatus, vm: VMStatus? = nil, console: [String] = [],
                 consoleWritable: Bool = false, now: Date = Date(), interval: Double = 1, readOnly: Bool = false, hasToken: Bool = true) {

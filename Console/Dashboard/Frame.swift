@@ -103,6 +103,13 @@ struct Frame {
             }
             banners.append((text, .stale))
         }
+        if let lost = input.consoleLost {
+            var text = " CONSOLE LOST: \(lost.address) - \(lost.reason)"
+            if let retry = lost.retryAt {
+                text += String(format: "; reconnecting in %.0fs", max(0, retry.timeIntervalSince(input.now)))
+            }
+            banners.append((text, .stale))
+        }
         return banners
     }
 

@@ -15,6 +15,7 @@ public final class DashboardFeed: @unchecked Sendable {
     private var vm: VMStatus?
     private var console: [String] = []
     private var consoleWriter: ((String) -> Void)?
+    private var consoleLost: ConsoleLinkLoss?
     private var generation = 0
     private var monitorThread: Thread?
 
@@ -77,6 +78,11 @@ public final class DashboardFeed: @unchecked Sendable {
         lock.withLock { consoleWriter = writer }
     }
 
+    /// The console connection is down (`loss`) or up again (nil).
+    public func setConsoleLost(_ loss: ConsoleLinkLoss?) {
+        lock.withLock { consoleLost = loss }
+    }
+
     public func sendConsole(_ line: String) {
         let writer = lock.withLock { consoleWriter }
         writer?(line)
@@ -91,8 +97,10 @@ public final class DashboardFeed: @unchecked Sendable {
     /// What to draw now.
     public func input(readOnly: Bool, hasToken: Bool = true, now: Date = Date()) -> DashboardInput {
         lock.withLock {
-            DashboardInput(model: model, telemetry: telemetry, vm: vm, console: console, consoleWritable: consoleWriter != nil,
-                           now: now, interval: interval, readOnly: readOnly, hasToken: hasToken)
+            var input = DashboardInput(model: model, telemetry: telemetry, vm: vm, console: console, consoleWritable: consoleWriter != nil,
+                                       now: now, interval: interval, readOnly: readOnly, hasToken: hasToken)
+            input.consoleLost = consoleLost
+            return input
         }
     }
 }

@@ -59,12 +59,18 @@ struct BootCommand: ParsableCommand {
     var input = false
 
     @Option(help: ArgumentHelp(
-        "Also serve the serial console on a Unix socket, for `skerry top --attach HOST:PORT --console unix:PATH` (several clients at once; the file is removed on exit).",
-        valueName: "unix:PATH"))
+        "Also serve the serial console, for `skerry console ADDRESS` and `skerry top --attach HOST:PORT --console ADDRESS`: on a Unix socket (mode 0600; removed on exit) or a TCP port, raw or telnet (8 clients at once). The console is a root shell with no authentication: a tcp:/telnet: HOST must be loopback unless --console-public.",
+        valueName: "unix:PATH|tcp:HOST:PORT|telnet:HOST:PORT"))
     var console: String?
+
+    @Flag(name: .customLong("console-public"), help: "Allow --console tcp:/telnet: on a HOST other than loopback: everyone who reaches it gets the kernel shell, unauthenticated.")
+    var consolePublic = false
 
     func validate() throws {
         if let timeout, let problem = SecondsOption.timeout().problem(timeout) { throw ValidationError(problem) }
+        if network == .tap, let serial = boot.serial, serial != .stdio {
+            throw ValidationError("--serial \(serial.rawValue) needs --network user: with --network tap QEMU's loopback is in its namespace")
+        }
         if network == .tap && !boot.forward.isEmpty {
             throw ValidationError("--forward applies to --network user; in tap mode reach the appliance from inside its namespace")
         }
@@ -77,12 +83,13 @@ struct BootCommand: ParsableCommand {
         }
         try boot.checkMedium(image.flatMap { BootCommand.isAppliance($0) ? nil : $0 })
         if let console {
-            do {
-                try ConsoleAddress(parsing: console).requireSupported()
-            } catch {
-                throw ValidationError("\(error)")
+            let address = try ConsoleAddress(argument: console)
+            if !address.isLoopback && !consolePublic {
+                throw ValidationError(
+                    "--console \(address): the console is a root shell with no authentication, and \(address.location) is reachable from other hosts; serve it on 127.0.0.1 (and reach it with ssh -L), or add --console-public")
             }
         }
+        if consolePublic && console == nil { throw ValidationError("--console-public goes with --console tcp:HOST:PORT or telnet:HOST:PORT") }
     }
 
     func run() throws {

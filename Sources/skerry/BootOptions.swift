@@ -32,6 +32,11 @@ struct BootOptions: ParsableArguments {
                                valueName: "bios|uefi"))
     var firmware: Firmware?
 
+    @Option(help: ArgumentHelp(
+        "How skerry reads the serial console: QEMU's stdio, or QEMU's own TCP serial server (raw or telnet) on a free 127.0.0.1 port, as a vSphere network serial port or a libvirt tcp serial serves it (default: \(defaults.serial.rawValue)).",
+        valueName: "stdio|tcp|telnet"))
+    var serial: SerialTransport?
+
     func validate() throws {
         if let memory, memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
         do {
@@ -49,6 +54,7 @@ struct BootOptions: ParsableArguments {
         if let nicModel { request.nicModel = nicModel }
         if let append { request.kernelArguments = append }
         if let firmware { request.firmware = firmware }
+        if let serial { request.serial = serial }
         do {
             request.forwards = PortForward.merge(PortForward.merge(request.forwards, overriddenBy: shown),
                                                  overriddenBy: try PortForward.parse(arguments: forward))
@@ -78,15 +84,13 @@ extension Firmware: ExpressibleByArgument {
 
 extension Accelerator: ExpressibleByArgument {}
 extension NICModel: ExpressibleByArgument {}
+extension SerialTransport: ExpressibleByArgument {}
 
 extension ConsoleAddress {
-    /// The Unix socket path a `--console` argument names, or a usage error
-    /// saying what is wrong with it.
-    static func socketPath(argument: String) throws -> String {
+    /// The address a `--console` argument names, or a usage error saying what is wrong with it.
+    init(argument: String) throws {
         do {
-            let address = try ConsoleAddress(parsing: argument)
-            try address.requireSupported()
-            return address.path ?? argument
+            self = try ConsoleAddress(parsing: argument)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -98,6 +102,6 @@ extension BootOptions {
     var given: [String] {
         [accel.map { _ in "--accel" }, memory.map { _ in "--memory" }, nicModel.map { _ in "--nic-model" },
          forward.isEmpty ? nil : "--forward", append.map { _ in "--append" },
-         firmware.map { _ in "--firmware" }].compactMap { $0 }
+         firmware.map { _ in "--firmware" }, serial.map { _ in "--serial" }].compactMap { $0 }
     }
 }

@@ -29,6 +29,11 @@ struct ExitStatus: Equatable, Sendable {
 
     static let success = ExitStatus(code: 0, meaning: "success")
 
+    /// `console`: sysexits' EX_UNAVAILABLE, for a console address nothing answers at.
+    static let consoleUnavailable = ExitStatus(code: 69, meaning: "no console there: the connection was refused, timed out, or the host is unknown or unreachable")
+    /// `console`: the session ended as asked, or the console closed it.
+    static let consoleEnded = ExitStatus(code: 0, meaning: "disconnected: Ctrl-] q, standard input ended, or the console closed the connection")
+
     /// `rules match`: the verdict, as the rule or the default policy gives it.
     static func verdict(_ action: FirewallAction) -> ExitStatus {
         switch action {
@@ -54,6 +59,7 @@ enum ExitStatuses {
     static let smoke: [ExitStatus] = [.success, .smokeFailed, .smokeInvalid, .usage, .interrupted]
     /// Commands that run until they are stopped: `top`, `demo`, `backends`.
     static let interactive: [ExitStatus] = [.success, .failure, .usage, .interrupted]
+    static let console: [ExitStatus] = [.consoleEnded, .usage, .consoleUnavailable, .interrupted]
     /// `build`, `rules check|compile|generate`.
     static let plain: [ExitStatus] = [.success, .failure, .usage, .interrupted]
 

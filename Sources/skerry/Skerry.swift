@@ -12,7 +12,7 @@ struct Skerry: ParsableCommand {
             Every command exits 64 for an invalid command line and 130 when interrupted; \
             its own exit codes are in its --help.
             """,
-        subcommands: [BuildCommand.self, BootCommand.self, BackendsCommand.self, RulesCommand.self, StatsCommand.self, AdminCommand.self, TopCommand.self, DemoCommand.self, SmokeCommand.self, BenchCommand.self])
+        subcommands: [BuildCommand.self, ImageCommand.self, BootCommand.self, BackendsCommand.self, RulesCommand.self, StatsCommand.self, AdminCommand.self, TopCommand.self, ConsoleCommand.self, DemoCommand.self, SmokeCommand.self, BenchCommand.self])
 
     @Flag(help: "Print the version, the commit and the toolchains, and exit.")
     var version = false

@@ -11,9 +11,9 @@ struct TopCommand: ParsableCommand {
         abstract: "The live dashboard: backends, connections, firewall hits and the serial console.",
         discussion: """
             Boots an appliance (as `skerry boot` does) and shows it, or attaches to one already running \
-            with --attach HOST:PORT (its telemetry port) and, optionally, --console unix:PATH (the serial \
-            console's Unix socket, which `skerry boot --console unix:PATH` serves and whose ready summary \
-            prints this command). Press ? in the dashboard for the keys. When telemetry is lost it says how \
+            with --attach HOST:PORT (its telemetry port) and, optionally, --console ADDRESS (the serial \
+            console: the Unix socket or TCP port `skerry boot --console` serves, whose ready summary \
+            prints this command, or QEMU's -serial tcp:/telnet: server). Press ? in the dashboard for the keys. When telemetry is lost it says how \
             stale the data is and reconnects; it never exits by itself. NO_COLOR turns colour off.
 
             """ + ExitStatuses.help(ExitStatuses.interactive))
@@ -25,7 +25,9 @@ struct TopCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Attach to a running appliance's telemetry port instead of booting one.", valueName: "HOST:PORT"))
     var attach: TelemetryAddress?
 
-    @Option(help: ArgumentHelp("With --attach: the serial console's Unix socket (a bare PATH is one too).", valueName: "unix:PATH"))
+    @Option(help: ArgumentHelp(
+        "With --attach: the serial console: the Unix socket `skerry boot --console` serves (a bare PATH is one too), or a TCP port, raw or telnet (QEMU's -serial tcp:/telnet:, a vSphere network serial port). A tcp:/telnet: console that drops is shown and reconnected.",
+        valueName: "unix:PATH|tcp:HOST:PORT|telnet:HOST:PORT"))
     var console: String?
 
     @OptionGroup(title: "Access")
@@ -41,6 +43,7 @@ struct TopCommand: ParsableCommand {
         if attach == nil && image == nil { throw ValidationError("give an appliance or image to boot, or --attach HOST:PORT") }
         if attach != nil && image != nil { throw ValidationError("boot an appliance or --attach to one, not both") }
         if console != nil && attach == nil { throw ValidationError("--console goes with --attach") }
+        if let console { _ = try ConsoleAddress(argument: console) }
         if attach != nil, let option = boot.given.first {
             throw ValidationError("\(option) sets how a VM boots; with --attach nothing is booted")
         }
@@ -53,7 +56,13 @@ struct TopCommand: ParsableCommand {
         if let attach {
             let feed = DashboardFeed(interval: display.interval, address: attach.description)
             feed.attach(host: attach.host, port: attach.port)
-            let serial = try console.map { address throws in try SerialSocket(path: try ConsoleAddress.socketPath(argument: address), feed: feed) }
+            let serial = try console.map { argument throws in
+                do {
+                    return try SerialSocket(address: try ConsoleAddress(argument: argument), feed: feed)
+                } catch let failure as ConsoleConnection.Failure {
+                    throw CLIError("\(failure)")
+                }
+            }
             let ending = DashboardLoop(feed: feed, vm: nil, token: access.token ?? environmentToken, readOnly: access.readOnly, display: display).run()
             serial?.close()
             if ending == .signalled { throw ExitStatus.interrupted.exitCode }

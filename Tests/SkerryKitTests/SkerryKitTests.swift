@@ -14,6 +14,23 @@ import Testing
             SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
+
+    /// Whole blocks are hashed in place and partial ones buffered: every way
+    /// of cutting the input gives the one-shot digest, as does a non-contiguous sequence.
+    @Test func anyCutOfTheInputGivesTheSameDigest() {
+        let bytes = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let whole = SHA256.hex(bytes)
+        for cut in [1, 7, 55, 56, 63, 64, 65, 127, 128, 500] {
+            var hasher = SHA256()
+            var offset = 0
+            while offset < bytes.count {
+                hasher.update(bytes[offset..<min(offset + cut, bytes.count)])
+                offset += cut
+            }
+            #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == whole, "pieces of \(cut)")
+        }
+        #expect(SHA256.hex(bytes.lazy.map { $0 }) == whole)
+    }
 }
 
 @Suite struct BootOutcomeTests {

@@ -23,6 +23,8 @@ public struct BootRequest: Sendable {
     public var forwardInput = false
     /// Also serve the serial console here (`ConsoleRelay`) while the VM runs.
     public var console: ConsoleAddress?
+    /// How skerry reads the serial console: QEMU's stdio, or QEMU's TCP serial server.
+    public var serial = SerialTransport.stdio
     public var extraQemuArguments: [String] = []
     public var nicModel = NICModel.virtio
     /// Host-to-guest forwards; by default the admin NIC's test services
@@ -42,4 +44,14 @@ public enum NetworkMode: String, CaseIterable, Sendable {
     case user
     /// Taps on bridges in a network namespace created for the boot (root only).
     case tap
+}
+
+/// How QEMU serves the serial console to skerry (`--serial`).
+public enum SerialTransport: String, CaseIterable, Sendable {
+    /// QEMU's stdin and stdout.
+    case stdio
+    /// `-serial tcp:127.0.0.1:PORT,server=on,wait=off` on a free port, raw bytes.
+    case tcp
+    /// The same with `telnet=on`: the telnet protocol, as a vSphere network serial port speaks it.
+    case telnet
 }

@@ -36,6 +36,16 @@ public final class BootSession {
     private var consoleInput: Int32 = -1
     /// The console's socket (`--console`), while the VM runs.
     private var relay: ConsoleRelay?
+    /// With `--serial tcp|telnet`: QEMU's serial server, and skerry's connection to it.
+    private var serialAddress: ConsoleAddress?
+    private var serial: ConsoleConnection?
+    /// When to try connecting to QEMU's serial server next, and how long to wait after a failure.
+    private var serialRetryAt = Date.distantPast
+    private var serialBackoff = BootSession.firstSerialRetry
+    private var serialConnectedOnce = false
+    static let firstSerialRetry = 0.02
+    /// Reconnecting to QEMU's serial server backs off to this many seconds.
+    public static let maximumSerialRetry = 1.0
 
     static let keptLines = 40
     /// Input held for QEMU's stdin. While this much waits (before the ready
@@ -150,6 +160,14 @@ public final class BootSession {
         command.accelerator = accelerator
         command.qmpSocket = workspace.path + "/qmp.sock"
         command.extraArguments = request.extraQemuArguments
+        if request.serial != .stdio {
+            // In tap mode QEMU runs in a network namespace of its own, whose loopback skerry cannot reach.
+            guard !(request.attachNetworks && request.networkMode == .tap) else {
+                throw .console("--serial \(request.serial.rawValue) needs --network user: with --network tap QEMU's loopback is in its namespace")
+            }
+            command.serialPort = .network(port: try HostPorts.free(.tcp), telnet: request.serial == .telnet)
+            serialAddress = command.serialPort.address
+        }
         var tap: TapNetwork?
         if request.attachNetworks {
             switch request.networkMode {
@@ -166,13 +184,8 @@ public final class BootSession {
         // The namespace goes when the VM does, whatever ended it.
         defer { tap?.remove() }
         if let console = request.console {
-            do throws(ConsoleAddress.Problem) {
-                try console.requireSupported()
-            } catch {
-                throw .console("\(error)")
-            }
             do throws(ConsoleRelay.Failure) {
-                relay = try ConsoleRelay(path: console.path ?? "")
+                relay = try ConsoleRelay(address: console)
             } catch {
                 throw .console("\(error)")
             }
@@ -181,6 +194,8 @@ public final class BootSession {
         defer {
             relay?.close()
             relay = nil
+            serial?.close()
+            serial = nil
         }
 
         let signalFD = SignalTrap.install()
@@ -204,6 +219,7 @@ public final class BootSession {
         _ = fcntl(consoleInput, F_SETFL, fcntl(consoleInput, F_GETFL) | O_NONBLOCK)
         observe(.started(pid: child.pid, accelerator: accelerator, command: [qemu] + command.arguments))
         if let tap { observe(.namespace(tap.namespace)) }
+        if let serialAddress { observe(.note("the serial console is QEMU's \(serialAddress) (one client at a time)")) }
         for forward in command.networks?.forwards ?? [] { observe(.forwarded(forward)) }
 
         let stop = monitor(child: child, signalFD: signalFD, started: started)
@@ -226,6 +242,7 @@ public final class BootSession {
             pollfd(fd: request.forwardInput ? 0 : -1, events: Int16(POLLIN), revents: 0),
             pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0),
             pollfd(fd: -1, events: Int16(POLLOUT), revents: 0),
+            pollfd(fd: -1, events: Int16(POLLIN), revents: 0),
         ]
         let fixed = fds.count
         var standardInputOpen = request.forwardInput
@@ -235,9 +252,12 @@ public final class BootSession {
             let full = pendingInput.count >= BootSession.maximumPendingInput
             // The UART drops what arrives before the kernel sets it up, so
             // input waits for the ready line.
-            let writable = readyAfter != nil && !pendingInput.isEmpty && child.standardInput >= 0
+            if serialAddress != nil && serial == nil { connectSerial() }
+            let inputTarget = serialAddress == nil ? child.standardInput : serial?.descriptor ?? -1
+            let writable = readyAfter != nil && !pendingInput.isEmpty && inputTarget >= 0
             fds[3].fd = standardInputOpen && !full ? 0 : -1
-            fds[5].fd = writable ? child.standardInput : -1
+            fds[5].fd = writable ? inputTarget : -1
+            fds[6].fd = serial?.descriptor ?? -1
             fds.removeSubrange(fixed...)
             if let relay {
                 let watched = full ? relay.listenerDescriptors : relay.descriptors
@@ -250,6 +270,9 @@ public final class BootSession {
                     return (.timeout, "--timeout expired after \(BootSession.seconds(timeout))")
                 }
                 wait = Int32(min(250, max(1, remaining * 1000)))
+            }
+            if serialAddress != nil && serial == nil {
+                wait = min(wait, Int32(min(250, max(1, serialRetryAt.timeIntervalSinceNow * 1000))))
             }
             let ready = Glibc.poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 && errno != EINTR { break }
@@ -272,7 +295,23 @@ public final class BootSession {
                     standardInputOpen = false
                 }
             }
-            if fds[5].fd >= 0 && fds[5].revents != 0 { writePendingInput(to: child) }
+            if fds[5].fd >= 0 && fds[5].revents != 0 {
+                if let serial {
+                    // The socket buffer takes a console's input at once; a guest that stops
+                    // reading holds `send` for at most its timeout.
+                    if !serial.send(pendingInput) { serialLost(serial.endReason ?? "it stopped taking input", child: child) }
+                    pendingInput.removeAll()
+                } else {
+                    writePendingInput(to: child)
+                }
+            }
+            if fds[6].fd >= 0 && fds[6].revents != 0, let connection = serial {
+                if let bytes = connection.receive(timeout: 0) {
+                    if let stop = consoleBytes(bytes[...], started: started) { return stop }
+                } else {
+                    serialLost(connection.endReason ?? "closed", child: child)
+                }
+            }
             if fds[1].fd >= 0 && fds[1].revents != 0 {
                 let count = read(fds[1].fd, &buffer, buffer.count)
                 if count > 0 {
@@ -292,13 +331,7 @@ public final class BootSession {
             if fds[0].fd >= 0 && fds[0].revents != 0 {
                 let count = read(fds[0].fd, &buffer, buffer.count)
                 if count > 0 {
-                    relay?.broadcast(buffer[0..<count])
-                    partialLine.append(contentsOf: buffer[0..<count])
-                    while let newline = partialLine.firstIndex(of: 0x0A) {
-                        let line = BootSession.text(partialLine[..<newline])
-                        partialLine.removeSubrange(...newline)
-                        if let stop = consoleLine(line, started: started) { return stop }
-                    }
+                    if let stop = consoleBytes(buffer[0..<count], started: started) { return stop }
                 } else {
                     fds[0].fd = -1
                     flushPartialLine(started: started)
@@ -310,6 +343,50 @@ public final class BootSession {
             child.terminate()
         }
         return nil
+    }
+
+    /// Console output, from QEMU's stdout or its serial server: to the
+    /// relay's clients, and line by line to the patterns and the observer.
+    private func consoleBytes(_ bytes: ArraySlice<UInt8>, started: Date) -> (outcome: BootOutcome, detail: String)? {
+        guard !bytes.isEmpty else { return nil }
+        relay?.broadcast(bytes)
+        partialLine.append(contentsOf: bytes)
+        while let newline = partialLine.firstIndex(of: 0x0A) {
+            let line = ConsoleLines.text(partialLine[..<newline])
+            partialLine.removeSubrange(...newline)
+            if let stop = consoleLine(line, started: started) { return stop }
+        }
+        return nil
+    }
+
+    /// Connects to QEMU's serial server when its retry time has come. QEMU
+    /// listens before the guest runs, so the first attempts are quick.
+    private func connectSerial() {
+        guard let address = serialAddress, Date() >= serialRetryAt else { return }
+        do throws(ConsoleConnection.Failure) {
+            serial = try ConsoleConnection.connect(address, timeout: 1)
+            if serialConnectedOnce { observe(.note("the serial console connection is back")) }
+            serialConnectedOnce = true
+            serialBackoff = BootSession.firstSerialRetry
+        } catch {
+            serialRetryAt = Date().addingTimeInterval(serialBackoff)
+            if serialConnectedOnce { serialBackoff = min(BootSession.maximumSerialRetry, serialBackoff * 2) }
+        }
+    }
+
+    /// The connection to QEMU's serial server ended: QEMU exiting (said by
+    /// its exit, not a note), or a drop to reconnect after.
+    private func serialLost(_ reason: String, child: ChildProcess) {
+        serial?.close()
+        serial = nil
+        // QEMU closes the socket as it exits: give it a moment before calling this a drop.
+        if child.wait(timeout: 0.5) != nil {
+            serialRetryAt = .distantFuture
+            return
+        }
+        observe(.note("the serial console connection dropped (\(reason)); reconnecting"))
+        serialBackoff = 0.1
+        serialRetryAt = Date().addingTimeInterval(serialBackoff)
     }
 
     /// Writes what QEMU's stdin takes now; the rest waits for the next turn.
@@ -348,14 +425,9 @@ public final class BootSession {
 
     private func flushPartialLine(started: Date) {
         guard !partialLine.isEmpty else { return }
-        let line = BootSession.text(partialLine[...])
+        let line = ConsoleLines.text(partialLine[...])
         partialLine = []
         _ = consoleLine(line, started: started)
-    }
-
-    /// Decodes a console line, dropping a trailing CR and control bytes other than tab.
-    static func text(_ bytes: ArraySlice<UInt8>) -> String {
-        String(decoding: bytes.filter { $0 == 0x09 || $0 >= 0x20 }, as: UTF8.self)
     }
 
     private func consoleLine(_ line: String, started: Date) -> (outcome: BootOutcome, detail: String)? {

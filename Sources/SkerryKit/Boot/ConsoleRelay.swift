@@ -3,8 +3,9 @@ import Foundation
 import Glibc
 #endif
 
-/// The serial console served on a Unix stream socket, for `skerry top
-/// --attach … --console unix:PATH` or `socat - UNIX-CONNECT:PATH`.
+/// The serial console served on a Unix stream socket or a TCP port, for
+/// `skerry top --attach … --console ADDRESS`, `skerry console ADDRESS`,
+/// `socat - UNIX-CONNECT:PATH` or `telnet HOST PORT`.
 ///
 /// skerry serves it (rather than QEMU's `-serial unix:…`) so the console
 /// keeps going to stdout, the log and the `--until`/`--fail` patterns, and
@@ -18,11 +19,18 @@ import Glibc
 /// (longer input is sent in pieces of that size), and a client that stops
 /// reading until its socket buffer fills is disconnected rather than
 /// allowed to hold up the console. The socket file has mode 0600 whatever
-/// the umask: only its owner (and root) can connect.
+/// the umask: only its owner (and root) can connect. A TCP port has no such
+/// check: anyone who reaches it types on the kernel shell, which is why
+/// `skerry boot` serves it on loopback unless told otherwise. On `telnet:`
+/// the relay speaks telnet: it offers ECHO and SUPPRESS-GO-AHEAD (the
+/// kernel echoes) and takes the protocol out of what clients type. A typed
+/// line ends at LF, CR or CR LF, and reaches the kernel ending in LF.
 public final class ConsoleRelay {
     public static let maximumClients = 8
     public static let maximumLineBytes = 1024
 
+    public let address: ConsoleAddress
+    /// The Unix socket's path; empty for a TCP relay.
     public let path: String
     private var listener: Int32
     private var clients: [Client] = []
@@ -33,6 +41,10 @@ public final class ConsoleRelay {
         var fd: Int32
         var line: [UInt8] = []
         var lastHeard: UInt64
+        /// The telnet protocol of a `telnet:` relay's client.
+        var telnet: TelnetCodec?
+        /// The last line ended at a CR: a LF right after it ends nothing.
+        var afterCarriageReturn = false
     }
 
     public enum Failure: Error, Sendable, CustomStringConvertible {
@@ -41,9 +53,13 @@ public final class ConsoleRelay {
         case notASocket(String)
         case inUse(String)
         case system(String, String)
+        /// A TCP address that cannot be listened on, and why.
+        case network(ConsoleAddress, String)
 
         public var description: String {
             switch self {
+            case .network(let address, let reason):
+                return "--console \(address): cannot listen: \(reason)"
             case .directoryMissing(let path):
                 return "--console unix:\(path): the directory \((path as NSString).deletingLastPathComponent.nonEmpty ?? ".") does not exist"
             case .cannotCreate(let path, let reason):
@@ -58,10 +74,43 @@ public final class ConsoleRelay {
         }
     }
 
+    /// Listens at `address`: a Unix socket as `init(path:)` does, or a TCP port.
+    public convenience init(address: ConsoleAddress) throws(Failure) {
+        if let path = address.path {
+            try self.init(path: path)
+        } else {
+            try self.init(network: address)
+        }
+    }
+
+    private init(network address: ConsoleAddress) throws(Failure) {
+        self.address = address
+        path = ""
+        guard let (host, port) = address.endpoint else { throw .network(address, "not a network address") }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>?
+        let resolved = getaddrinfo(host, String(port), &hints, &list)
+        guard resolved == 0, let info = list else { throw .network(address, String(cString: gai_strerror(resolved))) }
+        defer { freeaddrinfo(list) }
+        let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw .network(address, String(cString: strerror(errno))) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard Glibc.bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0, listen(fd, 8) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw .network(address, code == EADDRINUSE ? "the port is in use; choose another" : String(cString: strerror(code)))
+        }
+        listener = fd
+    }
+
     /// Listens on `path`. A socket file nobody listens on (left by a VM that
     /// was killed) is replaced; a live one, or any other file, is an error.
     public init(path: String) throws(Failure) {
         self.path = path
+        address = .unix(path: path)
         var status = stat()
         if lstat(path, &status) == 0 {
             guard status.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(path) }
@@ -116,9 +165,25 @@ public final class ConsoleRelay {
             if count > 0 {
                 clock += 1
                 clients[index].lastHeard = clock
-                for byte in buffer[0..<count] {
-                    clients[index].line.append(byte)
-                    if byte == 0x0A || clients[index].line.count >= ConsoleRelay.maximumLineBytes {
+                var bytes = Array(buffer[0..<count])
+                if var codec = clients[index].telnet {
+                    var data: [UInt8] = []
+                    var replies: [UInt8] = []
+                    codec.decode(bytes, data: &data, replies: &replies)
+                    clients[index].telnet = codec
+                    bytes = data
+                    if !replies.isEmpty && !send(clients[index].fd, replies[...], Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) {
+                        drop(at: index)
+                        continue
+                    }
+                }
+                for byte in bytes {
+                    // A line ends at LF, CR (a terminal in raw mode, a telnet client's CR NUL) or CR LF.
+                    defer { clients[index].afterCarriageReturn = byte == 0x0D }
+                    if byte == 0x0A && clients[index].afterCarriageReturn { continue }
+                    let end = byte == 0x0A || byte == 0x0D
+                    clients[index].line.append(end ? 0x0A : byte)
+                    if end || clients[index].line.count >= ConsoleRelay.maximumLineBytes {
                         typed += clients[index].line
                         clients[index].line.removeAll(keepingCapacity: true)
                     }
@@ -133,8 +198,9 @@ public final class ConsoleRelay {
     public func broadcast(_ bytes: ArraySlice<UInt8>) {
         guard !bytes.isEmpty else { return }
         var index = 0
+        let escaped = address.isTelnet ? TelnetCodec.encode(bytes)[...] : bytes
         while index < clients.count {
-            if send(clients[index].fd, bytes, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) { index += 1 } else { drop(at: index) }
+            if send(clients[index].fd, escaped, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) { index += 1 } else { drop(at: index) }
         }
     }
 
@@ -145,7 +211,7 @@ public final class ConsoleRelay {
         clients = []
         Glibc.close(listener)
         listener = -1
-        unlink(path)
+        if !path.isEmpty { unlink(path) }
     }
 
     private func acceptAll() {
@@ -162,7 +228,14 @@ public final class ConsoleRelay {
                 drop(at: quietest)
             }
             clock += 1
-            clients.append(Client(fd: fd, lastHeard: clock))
+            var client = Client(fd: fd, lastHeard: clock)
+            if address.isTelnet {
+                var codec = TelnetCodec(acceptedRemote: [], acceptedLocal: [TelnetCodec.Option.echo, TelnetCodec.Option.suppressGoAhead])
+                let offer = codec.offer(TelnetCodec.Option.echo) + codec.offer(TelnetCodec.Option.suppressGoAhead)
+                client.telnet = codec
+                _ = send(fd, offer[...], Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            clients.append(client)
         }
     }
 

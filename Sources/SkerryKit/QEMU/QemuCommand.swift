@@ -25,6 +25,8 @@ public struct QemuCommand {
     /// The three NICs on taps in a namespace instead.
     public var tap: TapNetwork?
     public var extraArguments: [String] = []
+    /// Where QEMU serves the serial port: its stdio, or a TCP port on 127.0.0.1.
+    public var serialPort = SerialPort.stdio
 
     public static let defaultExecutable = "qemu-system-x86_64"
 
@@ -44,10 +46,7 @@ public struct QemuCommand {
             "-machine", "pc", "-m", String(memoryMiB),
             "-accel", accelerator == .kvm ? "kvm" : "tcg",
             "-device", "isa-debug-exit,iobase=0x\(String(KernelContract.debugExitPort, radix: 16)),iosize=0x04",
-            // The serial console on QEMU's stdin/stdout; signal=off so a ^C
-            // byte typed into the console is data, not a request to quit.
-            "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
-        ]
+        ] + serialPort.arguments
         if let firmware { arguments += ["-bios", firmware] }
         arguments += medium.qemuArguments
         if !kernelArguments.isEmpty { arguments += ["-append", kernelArguments] }
@@ -67,6 +66,34 @@ public struct QemuCommand {
             throw .qemuMissing(name)
         }
         return path
+    }
+}
+
+/// How QEMU serves the serial console.
+public enum SerialPort: Sendable, Equatable {
+    /// On QEMU's stdin and stdout.
+    case stdio
+    /// A TCP server on 127.0.0.1:port, raw or telnet, taking one client at a time.
+    case network(port: UInt16, telnet: Bool)
+
+    var arguments: [String] {
+        switch self {
+        case .stdio:
+            // signal=off so a ^C byte typed into the console is data, not a request to quit.
+            return ["-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console"]
+        case .network(let port, let telnet):
+            // wait=off: the guest runs before a client connects (what it prints meanwhile is lost).
+            return ["-chardev", "socket,id=console,host=127.0.0.1,port=\(port),server=on,wait=off\(telnet ? ",telnet=on" : "")",
+                    "-serial", "chardev:console"]
+        }
+    }
+
+    /// Where a client connects; nil for stdio.
+    public var address: ConsoleAddress? {
+        switch self {
+        case .stdio: return nil
+        case .network(let port, let telnet): return telnet ? .telnet(host: "127.0.0.1", port: port) : .tcp(host: "127.0.0.1", port: port)
+        }
     }
 }
 

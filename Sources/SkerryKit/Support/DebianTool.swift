@@ -46,4 +46,6 @@ public struct DebianTool: Sendable, Equatable {
     public static let ovmf = DebianTool("OVMF firmware", package: "ovmf",
                                         candidates: ["/usr/share/ovmf/OVMF.fd", "/usr/share/OVMF/OVMF.fd"])
     public static let virtXMLValidate = DebianTool("virt-xml-validate", package: "libvirt-clients")
+    /// The XML checker virt-xml-validate runs, which libvirt-clients does not pull in.
+    public static let xmllint = DebianTool("xmllint", package: "libxml2-utils")
 }
