@@ -6,9 +6,7 @@ import Testing
 import Glibc
 #endif
 
-/// ISOs and disk images of the web sample, made once per run the way
-/// KERNEL-NOTES "Booting through GRUB" makes them: grub-mkrescue with the
-/// serial-only grub.cfg, then `qemu-img convert` of the hybrid ISO.
+/// Images of the web sample made once per run by `skerry image`, as a user makes them.
 enum ImageFixture {
     static let directory: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("skerry-images-\(getpid())")
@@ -23,44 +21,14 @@ enum ImageFixture {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }()
 
-    /// An ISO of the web sample whose grub.cfg passes `append` (made once per name).
-    static func iso(_ name: String, append: String) throws -> String {
-        let output = directory.appendingPathComponent(name + ".iso").path
+    /// `skerry image Samples/web --format FORMAT -o DIR/NAME.FORMAT [--append APPEND]`, made once per name and format.
+    static func image(_ name: String, format: String, append: String = "") throws -> String {
+        let output = directory.appendingPathComponent("\(name).\(format)").path
         if FileManager.default.fileExists(atPath: output) { return output }
-        let tree = directory.appendingPathComponent(name + "-tree")
-        try FileManager.default.createDirectory(at: tree.appendingPathComponent("boot/grub"), withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(at: tree.appendingPathComponent("boot/skerry.elf"))
-        try FileManager.default.copyItem(atPath: kernel, toPath: tree.appendingPathComponent("boot/skerry.elf").path)
-        try """
-            serial --unit=0 --speed=115200
-            terminal_input serial console
-            terminal_output serial console
-            set timeout=0
-            menuentry "skerry" {
-              multiboot /boot/skerry.elf \(append)
-              boot
-            }
-
-            """.write(to: tree.appendingPathComponent("boot/grub/grub.cfg"), atomically: true, encoding: .utf8)
-        try tool(DebianTool.grubMkrescue, ["-o", output, tree.path,
-                                           "--install-modules=multiboot normal serial terminal part_msdos part_gpt iso9660 configfile echo",
-                                           "--modules=multiboot normal serial terminal iso9660", "--fonts=", "--locales=", "--themes=",
-                                           "--compress=xz"])
+        let run = SkerryCLI.run(["image", BalancerIntegrationTests.sample, "--format", format, "-o", output]
+                                    + (append.isEmpty ? [] : ["--append", append]), timeout: 600)
+        guard run.code == 0 else { throw SetupFailure(description: "skerry image --format \(format) failed: \(run.stderr)") }
         return output
-    }
-
-    /// The hybrid ISO `iso` converted to a disk image of `format`.
-    static func disk(from iso: String, format: String) throws -> String {
-        let output = URL(fileURLWithPath: iso).deletingPathExtension().appendingPathExtension(format).path
-        if FileManager.default.fileExists(atPath: output) { return output }
-        let options = format == "vmdk" ? ["-o", "subformat=streamOptimized"] : []
-        try tool(DebianTool.qemuImg, ["convert", "-f", "raw", "-O", format] + options + [iso, output])
-        return output
-    }
-
-    private static func tool(_ tool: DebianTool, _ arguments: [String]) throws {
-        let result = try CapturedRun.run(try tool.locate(), arguments)
-        guard result.succeeded else { throw SetupFailure(description: "\(tool.name) failed: \(result.output)") }
     }
 
     struct SetupFailure: Error, CustomStringConvertible { var description: String }
@@ -80,7 +48,7 @@ enum ImageFixture {
 
     @Test(arguments: ["bios", "uefi"])
     func theISOReachesReadyWithEveryArgumentAndShutsDownCleanly(firmware: String) throws {
-        let iso = try ImageFixture.iso("arguments", append: Self.arguments)
+        let iso = try ImageFixture.image("arguments", format: "iso", append: Self.arguments)
         let run = SkerryCLI.run(["boot", iso, "--accel", "tcg", "--json", "--firmware", firmware, "--timeout", "120"], timeout: 150)
         let console = run.consoleLines
         #expect(run.code == BootOutcome.cleanShutdown.exitCode, "\(run.stderr.suffix(600)) \(console.suffix(20))")
@@ -96,7 +64,7 @@ enum ImageFixture {
     }
 
     @Test func theWebSampleFromTheISOBalancesHTTPOverTheSampleBackends() throws {
-        let iso = try ImageFixture.iso("plain", append: "")
+        let iso = try ImageFixture.image("plain", format: "iso")
         sampleBackendPorts.lock()
         defer { sampleBackendPorts.unlock() }
         let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
@@ -132,7 +100,11 @@ enum ImageFixture {
 
     @Test(arguments: [("vmdk", "vmxnet3"), ("qcow2", "virtio")])
     func aDiskImageReachesReadyAndEchoesUDPAndTCP(format: String, model: String) throws {
-        let disk = try ImageFixture.disk(from: try ImageFixture.iso("plain", append: ""), format: format)
+        let disk = try ImageFixture.image("plain", format: format)
+        if format == "vmdk" {
+            let header = try FileHandle(forReadingFrom: URL(fileURLWithPath: disk)).read(upToCount: 65_536) ?? Data()
+            #expect(String(decoding: header, as: UTF8.self).contains("createType=\"streamOptimized\""), "the VMDK flavour OVAs carry")
+        }
         let before = ImageFixture.fingerprint(disk)
         let udp = Box<UDPEchoClient.Result?>(nil)
         let tcp = Box<TCPTestClient.Transfer?>(nil)
@@ -170,7 +142,7 @@ enum ImageFixture {
     }
 
     @Test func aSmokeSuiteBootsItsImageUnderOVMFWithTheAppliancesServices() throws {
-        let iso = try ImageFixture.iso("plain", append: "")
+        let iso = try ImageFixture.image("plain", format: "iso")
         let suite = ImageFixture.directory.appendingPathComponent("image-suite.yaml").path
         try """
             suite: from the iso
@@ -195,7 +167,7 @@ enum ImageFixture {
     }
 
     @Test func untilAndFailStopAnImageBootWithTheirExitCodes() throws {
-        let iso = try ImageFixture.iso("plain", append: "")
+        let iso = try ImageFixture.image("plain", format: "iso")
         let until = SkerryCLI.run(["boot", iso, "--accel", "tcg", "--json", "--until", "skerry: ready", "--timeout", "60"], timeout: 90)
         #expect(until.code == BootOutcome.untilMatched.exitCode, "\(until.stderr.suffix(400))")
         #expect(until.exitEvent?["ready"] != nil, "boot-to-ready through GRUB is reported: \(String(describing: until.exitEvent))")
@@ -205,7 +177,7 @@ enum ImageFixture {
     }
 
     @Test func mismatchedMediaAndOptionsAreUsageErrorsBeforeQEMUStarts() throws {
-        let iso = try ImageFixture.iso("plain", append: "")
+        let iso = try ImageFixture.image("plain", format: "iso")
         let vhd = ImageFixture.directory.appendingPathComponent("web.vhd").path
         FileManager.default.createFile(atPath: vhd, contents: Data("not a disk".utf8))
         let usage: Int32 = 64
