@@ -423,11 +423,16 @@ public final class BootSession {
         return stop
     }
 
+    /// Emits what is left of the console once the VM is stopped: the whole
+    /// lines that arrived after the one that stopped it, each on its own,
+    /// then the unfinished one.
     private func flushPartialLine(started: Date) {
         guard !partialLine.isEmpty else { return }
-        let line = ConsoleLines.text(partialLine[...])
+        let rest = partialLine
         partialLine = []
-        _ = consoleLine(line, started: started)
+        for line in rest.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast(rest.last == 0x0A ? 1 : 0) {
+            _ = consoleLine(ConsoleLines.text(line), started: started)
+        }
     }
 
     private func consoleLine(_ line: String, started: Date) -> (outcome: BootOutcome, detail: String)? {
