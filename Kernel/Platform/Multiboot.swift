@@ -20,14 +20,11 @@ struct MultibootInfo {
         return UnsafeBufferPointer(start: start, count: length)
     }
 
-    /// The command line without its first word, which QEMU and GRUB set to
-    /// the kernel image's path.
+    /// The command line without the image path QEMU's `-kernel` puts first
+    /// and GRUB's `multiboot` leaves out (`LoaderCommandLine`).
     var arguments: UnsafeBufferPointer<UInt8> {
         let line = commandLine
-        var index = 0
-        while index < line.count && line[index] != 0x20 { index += 1 }
-        while index < line.count && line[index] == 0x20 { index += 1 }
-        return UnsafeBufferPointer(rebasing: line[index...])
+        return UnsafeBufferPointer(rebasing: line[LoaderCommandLine.argumentsStart(in: line)...])
     }
 
     /// Calls `body` with each entry of the BIOS memory map, or with the

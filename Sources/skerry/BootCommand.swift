@@ -24,7 +24,7 @@ struct BootCommand: ParsableCommand {
     }()
 
     @Argument(help: ArgumentHelp(
-        "A bootable image (the elf32 from `skerry build`), or an appliance (a directory with appliance.conf, or the file) to build and boot.",
+        "A bootable image (the .elf32 from `skerry build`, or an .iso, .img, .raw, .qcow2 or .vmdk from `skerry image`), or an appliance (a directory with appliance.conf, or the file) to build and boot.",
         valueName: "image|appliance"))
     var image: String?
 
@@ -81,6 +81,7 @@ struct BootCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        try boot.checkMedium(image.flatMap { BootCommand.isAppliance($0) ? nil : $0 })
         if let console {
             let address = try ConsoleAddress(argument: console)
             if !address.isLoopback && !consolePublic {
@@ -94,10 +95,7 @@ struct BootCommand: ParsableCommand {
     func run() throws {
         let imageURL: URL
         var symbols: URL?
-        var isDirectory: ObjCBool = false
-        let isAppliance = image.map {
-            $0.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue)
-        } ?? false
+        let isAppliance = image.map(BootCommand.isAppliance) ?? false
         // A prebuilt image says nothing about itself: the default telemetry port and the test services are assumed.
         let plan = try isAppliance ? image.map { ApplianceBootPlan(description: try ApplianceFile.load($0)) } ?? .standalone : .standalone
         if let image, !isAppliance {
@@ -144,6 +142,14 @@ struct BootCommand: ParsableCommand {
             }
         }
         throw ExitCode(result.outcome.exitCode)
+    }
+}
+
+extension BootCommand {
+    /// An appliance to build (a directory, or a `.conf` file) rather than an image to boot.
+    static func isAppliance(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return path.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
     }
 }
 

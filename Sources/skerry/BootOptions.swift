@@ -28,6 +28,10 @@ struct BootOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Kernel command line, e.g. 'shutdown-after=0' or 'panic-test=page-fault'.", valueName: "args"))
     var append: String?
 
+    @Option(help: ArgumentHelp("bios: SeaBIOS. uefi: OVMF (Debian's ovmf package); boots an ISO or a disk image (default: \(defaults.firmware.rawValue)).",
+                               valueName: "bios|uefi"))
+    var firmware: Firmware?
+
     @Option(help: ArgumentHelp(
         "How skerry reads the serial console: QEMU's stdio, or QEMU's own TCP serial server (raw or telnet) on a free 127.0.0.1 port, as a vSphere network serial port or a libvirt tcp serial serves it (default: \(defaults.serial.rawValue)).",
         valueName: "stdio|tcp|telnet"))
@@ -49,6 +53,7 @@ struct BootOptions: ParsableArguments {
         if let memory { request.memoryMiB = memory }
         if let nicModel { request.nicModel = nicModel }
         if let append { request.kernelArguments = append }
+        if let firmware { request.firmware = firmware }
         if let serial { request.serial = serial }
         do {
             request.forwards = PortForward.merge(PortForward.merge(request.forwards, overriddenBy: shown),
@@ -57,6 +62,24 @@ struct BootOptions: ParsableArguments {
             throw CLIError("\(error)")
         }
     }
+}
+
+extension BootOptions {
+    /// Refuses, as a usage error, what `image` cannot boot with these options:
+    /// an unknown extension, UEFI for a kernel, `--append` for an ISO or disk.
+    /// Nil, or an appliance, is a kernel that skerry builds.
+    func checkMedium(_ image: String?, kernelArguments: String? = nil) throws {
+        do {
+            let medium = try image.map { try BootMedium(path: $0) } ?? .kernel(URL(fileURLWithPath: "/"))
+            try medium.check(firmware: firmware ?? BootOptions.defaults.firmware, kernelArguments: append ?? kernelArguments ?? "")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+extension Firmware: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
 }
 
 extension Accelerator: ExpressibleByArgument {}
@@ -79,6 +102,6 @@ extension BootOptions {
     var given: [String] {
         [accel.map { _ in "--accel" }, memory.map { _ in "--memory" }, nicModel.map { _ in "--nic-model" },
          forward.isEmpty ? nil : "--forward", append.map { _ in "--append" },
-         serial.map { _ in "--serial" }].compactMap { $0 }
+         firmware.map { _ in "--firmware" }, serial.map { _ in "--serial" }].compactMap { $0 }
     }
 }

@@ -21,6 +21,11 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Requests a second through the balancer.")
     var rate = 3
 
+    @Option(help: ArgumentHelp(
+        "Boot this image of Samples/web (an .iso, .img, .raw, .qcow2 or .vmdk from `skerry image Samples/web`) instead of building its kernel.",
+        valueName: "path"))
+    var image: String?
+
     @OptionGroup(title: "Access")
     var access: AccessOptions
 
@@ -32,6 +37,7 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         if rate < 0 || rate > 100 { throw ValidationError("--rate must be 0-100 requests a second") }
+        try boot.checkMedium(image)
     }
 
     func run() throws {
@@ -48,9 +54,9 @@ struct DemoCommand: ParsableCommand {
         }
         defer { for backend in backends { backend.stop() } }
         let sample = layout.root.appendingPathComponent("Samples/web").path
-        FileHandle.standardError.write(Data("skerry: building \(sample)\n".utf8))
+        if image == nil { FileHandle.standardError.write(Data("skerry: building \(sample)\n".utf8)) }
         // SSH is forwarded too, for the firewall to drop.
-        let target = try TopCommand.prepare(sample, boot: boot, shown: [PortForward(role: .public, transport: .tcp, guestPort: 22)],
+        let target = try TopCommand.prepare(sample, image: image, boot: boot, shown: [PortForward(role: .public, transport: .tcp, guestPort: 22)],
                                             interval: display.interval)
         let vm = VMRunner(request: target.request, imageName: "Samples/web", telemetryPort: target.telemetryPort, feed: target.feed)
         vm.start()

@@ -52,8 +52,11 @@ struct SmokeCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         var targets: [SmokeRunner.Target] = []
         for suite in suites {
-            let prepared = try TopCommand.prepare(suite.appliance, boot: boot, interval: 1) { request in
+            // An image alone boots with the standalone plan; beside an appliance, the appliance describes its services.
+            let prepared = try TopCommand.prepare(suite.appliance.isEmpty ? suite.image ?? "" : suite.appliance,
+                                                  image: suite.appliance.isEmpty ? nil : suite.image, boot: boot, interval: 1) { request in
                 request.accelerator = suite.accelerator
+                request.firmware = suite.firmware
                 request.memoryMiB = suite.memoryMiB
                 request.nicModel = suite.nicModel
                 request.kernelArguments = suite.append

@@ -18,7 +18,7 @@ struct TopCommand: ParsableCommand {
 
             """ + ExitStatuses.help(ExitStatuses.interactive))
 
-    @Argument(help: ArgumentHelp("An appliance (a directory with appliance.conf, or the file) or a bootable image.",
+    @Argument(help: ArgumentHelp("An appliance (a directory with appliance.conf, or the file) or a bootable image (.elf32, .iso, .img, .raw, .qcow2, .vmdk).",
                                  valueName: "appliance|image"))
     var image: String?
 
@@ -47,6 +47,7 @@ struct TopCommand: ParsableCommand {
         if attach != nil, let option = boot.given.first {
             throw ValidationError("\(option) sets how a VM boots; with --attach nothing is booted")
         }
+        if let image { try boot.checkMedium(BootCommand.isAppliance(image) ? nil : image) }
     }
 
     func run() throws {
@@ -84,23 +85,30 @@ struct TopCommand: ParsableCommand {
     }
 
     /// Builds the appliance (or takes the image) and sets up the boot with the telemetry port forwarded:
-    /// `base` sets the request first, then `boot` overrides it; `shown` forwards are added.
-    static func prepare(_ image: String, boot: BootOptions, shown extra: [PortForward] = [], interval: Double,
+    /// `base` sets the request first, then `boot` overrides it; `shown` forwards are added. `image`, when
+    /// given, is the artefact to boot (an ISO or disk made from `target`), and `target` describes its services.
+    static func prepare(_ target: String, image: String? = nil, boot: BootOptions, shown extra: [PortForward] = [], interval: Double,
                         base: (inout BootRequest) -> Void = { _ in }) throws -> Target {
-        var isDirectory: ObjCBool = false
-        let isAppliance = image.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory) && isDirectory.boolValue)
+        let isAppliance = BootCommand.isAppliance(target)
+        var probe = BootRequest(image: URL(fileURLWithPath: "/"))
+        base(&probe)
+        try boot.checkMedium(image ?? (isAppliance ? nil : target), kernelArguments: probe.kernelArguments)
         var description: ApplianceDescription?
         var token: String?
         let imageURL: URL
         var symbols: URL?
         if isAppliance {
-            description = try ApplianceFile.load(image)
+            description = try ApplianceFile.load(target)
             token = description?.adminToken
-            let built = try KernelBuild.build(kernel: nil, output: nil, appliance: image, verbose: false)
+        }
+        if let image {
+            imageURL = URL(fileURLWithPath: image)
+        } else if isAppliance {
+            let built = try KernelBuild.build(kernel: nil, output: nil, appliance: target, verbose: false)
             imageURL = built.bootable
             symbols = built.elf64
         } else {
-            imageURL = URL(fileURLWithPath: image)
+            imageURL = URL(fileURLWithPath: target)
         }
         var request = BootRequest(image: imageURL)
         request.symbols = symbols
@@ -111,7 +119,7 @@ struct TopCommand: ParsableCommand {
         try boot.apply(to: &request, shown: plan.forwards(stableHostPorts: false) + extra)
         // Every plan made from a description, the standalone one included, has the telemetry endpoint.
         let telemetryPort = plan.telemetry!.guestPort
-        let name = URL(fileURLWithPath: image).lastPathComponent
+        let name = URL(fileURLWithPath: image ?? target).lastPathComponent
         return Target(request: request, name: name, telemetryPort: telemetryPort, token: token,
                       feed: DashboardFeed(interval: interval, address: "127.0.0.1:?"))
     }

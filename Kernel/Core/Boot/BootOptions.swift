@@ -61,30 +61,32 @@ public struct BootOptions {
     public init(_ arguments: KernelArguments, interfaces defaults: [InterfaceConfiguration]? = nil) {
         if let defaults, defaults.count == InterfaceRole.allCases.count { interfaces = defaults }
         for argument in arguments.arguments {
-            let key = argument.key
-            if key.matches("panic-test") {
+            guard let key = BootOptionKey(name: argument.key) else {
+                reject(argument, .unknownArgument)
+                continue
+            }
+            switch key {
+            case .panicTest:
                 guard let value = required(argument) else { continue }
                 if let test = PanicTest(name: value) { panicTest = test } else { reject(argument, .badValue) }
-            } else if key.matches("fail-test") {
+            case .failTest:
                 failTest = true
-            } else if key.matches("selftest") {
+            case .selfTest:
                 selfTest = true
-            } else if key.matches("shutdown-after") {
+            case .shutdownAfter:
                 shutdownAfter = milliseconds(argument)
-            } else if key.matches("heartbeat") {
+            case .heartbeat:
                 heartbeat = milliseconds(argument)
-            } else if let role = InterfaceRole(name: key) {
+            case .interface(let role):
                 guard let value = required(argument) else { continue }
                 if let configuration = InterfaceConfiguration(role: role, text: value) {
                     interfaces[role.rawValue] = configuration
                 } else {
                     reject(argument, .badValue)
                 }
-            } else if key.matches("default-route") {
+            case .defaultRoute:
                 guard let value = required(argument) else { continue }
                 if let role = InterfaceRole(name: value) { defaultRoute = role } else { reject(argument, .badValue) }
-            } else {
-                reject(argument, .unknownArgument)
             }
         }
     }

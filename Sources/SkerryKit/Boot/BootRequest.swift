@@ -3,7 +3,10 @@ import KernelCore
 
 /// Everything `skerry boot` needs to run one VM headless.
 public struct BootRequest: Sendable {
+    /// An elf32 kernel, an ISO or a disk image (`BootMedium` tells which by the extension).
     public var image: URL
+    /// SeaBIOS or OVMF; UEFI boots only an ISO or a disk image.
+    public var firmware = Firmware.bios
     /// The ELF64 with symbols, used to name the functions in a panic backtrace.
     public var symbols: URL?
     public var memoryMiB = 128

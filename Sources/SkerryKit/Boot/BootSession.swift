@@ -10,6 +10,8 @@ import Glibc
 /// QEMU exited. Whatever happens, QEMU is gone when `run` returns.
 public final class BootSession {
     public let request: BootRequest
+    /// What `request.image` is, from its extension.
+    public let medium: BootMedium
     private let observe: (BootEvent) -> Void
 
     private var until: Regex<AnyRegexOutput>?
@@ -64,6 +66,12 @@ public final class BootSession {
         }
         for pattern in request.failPatterns {
             failures.append((pattern, try BootSession.compile(pattern, option: "--fail")))
+        }
+        do throws(BootMedium.Problem) {
+            medium = try BootMedium(path: request.image.path)
+            try medium.check(firmware: request.firmware, kernelArguments: request.kernelArguments)
+        } catch {
+            throw .medium(error)
         }
         guard FileManager.default.isReadableFile(atPath: request.image.path) else {
             throw .imageMissing(request.image.path)
@@ -133,11 +141,20 @@ public final class BootSession {
     /// Boots and blocks until the VM is gone.
     public func run() throws(BootSetupError) -> BootResult {
         let qemu = try QemuCommand.locateExecutable(request.qemuExecutable)
+        var firmware: String?
+        if request.firmware == .uefi {
+            do throws(DebianTool.Missing) {
+                firmware = try DebianTool.ovmf.locate()
+            } catch {
+                throw .firmwareMissing(error)
+            }
+        }
         let accelerator = resolveAccelerator(qemu: qemu)
         let workspace = try TemporaryDirectory(prefix: "skerry-boot")
         defer { workspace.remove() }
 
-        var command = QemuCommand(executable: qemu, image: request.image)
+        var command = QemuCommand(executable: qemu, medium: medium)
+        command.firmware = firmware
         command.memoryMiB = request.memoryMiB
         command.kernelArguments = request.kernelArguments
         command.accelerator = accelerator
@@ -406,11 +423,16 @@ public final class BootSession {
         return stop
     }
 
+    /// Emits what is left of the console once the VM is stopped: the whole
+    /// lines that arrived after the one that stopped it, each on its own,
+    /// then the unfinished one.
     private func flushPartialLine(started: Date) {
         guard !partialLine.isEmpty else { return }
-        let line = ConsoleLines.text(partialLine[...])
+        let rest = partialLine
         partialLine = []
-        _ = consoleLine(line, started: started)
+        for line in rest.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast(rest.last == 0x0A ? 1 : 0) {
+            _ = consoleLine(ConsoleLines.text(line), started: started)
+        }
     }
 
     private func consoleLine(_ line: String, started: Date) -> (outcome: BootOutcome, detail: String)? {
@@ -498,7 +520,8 @@ public final class BootSession {
         case .tcg: return .tcg
         case .kvm: return .kvm
         case .auto:
-            let probe = AcceleratorProbe(qemu: qemu, image: request.image)
+            var probe = AcceleratorProbe(qemu: qemu, image: request.image)
+            probe.firmware = request.firmware
             let verdict = probe.run()
             if !verdict.usable { observe(.note("KVM unavailable (\(verdict.reason)); using TCG")) }
             return verdict.usable ? .kvm : .tcg

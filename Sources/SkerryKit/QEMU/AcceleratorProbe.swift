@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 
 /// Decides whether KVM can run the appliance here, by trying it.
 ///
@@ -14,6 +15,7 @@ public struct AcceleratorProbe {
 
     public var qemu: String
     public var image: URL
+    public var firmware = Firmware.bios
     public var timeout: Double = 4
     public var cacheFile: URL? = AcceleratorProbe.defaultCacheFile
 
@@ -41,13 +43,17 @@ public struct AcceleratorProbe {
         var request = BootRequest(image: image)
         request.accelerator = .kvm
         request.qemuExecutable = qemu
-        request.kernelArguments = "shutdown-after=0"
-        request.timeout = timeout
+        request.firmware = firmware
+        // An image's arguments are its own (grub.cfg): reaching ready is the test there.
+        let isImage = (try? BootMedium(path: image.path))?.isImage ?? false
+        if isImage { request.untilPattern = "^" + KernelContract.readyLine.description } else { request.kernelArguments = "shutdown-after=0" }
+        // Firmware and GRUB come first on an image: give them time, or a slow probe would cache KVM as unusable.
+        request.timeout = isImage ? max(timeout, 20) : timeout
         let verdict: Verdict
         do {
             let result = try BootSession(request: request, observe: { _ in }).run()
-            if result.outcome == .cleanShutdown {
-                verdict = Verdict(usable: true, reason: "probe boot shut down cleanly")
+            if result.outcome == (isImage ? .untilMatched : .cleanShutdown) {
+                verdict = Verdict(usable: true, reason: isImage ? "probe boot reached ready" : "probe boot shut down cleanly")
             } else {
                 verdict = Verdict(usable: false, reason: "probe boot under KVM: \(result.outcome.rawValue): \(result.detail)")
             }

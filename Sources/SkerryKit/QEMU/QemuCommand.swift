@@ -12,7 +12,10 @@ public enum Accelerator: String, CaseIterable, Sendable, Codable {
 /// The QEMU command line for one appliance VM.
 public struct QemuCommand {
     public var executable: String
-    public var image: URL
+    /// The kernel, ISO or disk the VM boots.
+    public var medium: BootMedium
+    /// The `-bios` file (OVMF for UEFI); nil boots QEMU's SeaBIOS.
+    public var firmware: String?
     public var memoryMiB: Int = 128
     public var kernelArguments: String = ""
     public var accelerator: Accelerator = .tcg
@@ -27,9 +30,14 @@ public struct QemuCommand {
 
     public static let defaultExecutable = "qemu-system-x86_64"
 
-    public init(executable: String, image: URL) {
+    public init(executable: String, medium: BootMedium) {
         self.executable = executable
-        self.image = image
+        self.medium = medium
+    }
+
+    /// Boots an elf32 kernel through QEMU's `-kernel`.
+    public init(executable: String, image: URL) {
+        self.init(executable: executable, medium: .kernel(image))
     }
 
     public var arguments: [String] {
@@ -37,9 +45,10 @@ public struct QemuCommand {
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-machine", "pc", "-m", String(memoryMiB),
             "-accel", accelerator == .kvm ? "kvm" : "tcg",
-            "-kernel", image.path,
             "-device", "isa-debug-exit,iobase=0x\(String(KernelContract.debugExitPort, radix: 16)),iosize=0x04",
         ] + serialPort.arguments
+        if let firmware { arguments += ["-bios", firmware] }
+        arguments += medium.qemuArguments
         if !kernelArguments.isEmpty { arguments += ["-append", kernelArguments] }
         if let qmpSocket { arguments += ["-qmp", "unix:\(qmpSocket),server=on,wait=off"] }
         if let tap {
@@ -92,6 +101,10 @@ public enum SerialPort: Sendable, Equatable {
 public enum BootSetupError: Error, CustomStringConvertible, Sendable {
     case qemuMissing(String)
     case imageMissing(String)
+    /// The image cannot be booted as asked (`BootMedium.Problem`).
+    case medium(BootMedium.Problem)
+    /// The firmware `--firmware` asks for is not installed.
+    case firmwareMissing(DebianTool.Missing)
     case badPattern(option: String, pattern: String, reason: String)
     case temporaryDirectory(String)
     case badForward(String, String)
@@ -108,7 +121,13 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
         case .qemuMissing(let name):
             return "\(name) not found on PATH: install it with `apt-get install qemu-system-x86` (or set SKERRY_QEMU)"
         case .imageMissing(let path):
-            return "no kernel image at \(path) (build one with `skerry build`)"
+            return path.hasSuffix(".elf32") || !path.contains(".")
+                ? "no kernel image at \(path) (build one with `skerry build`)"
+                : "no image at \(path) (make one with `skerry image`)"
+        case .medium(let problem):
+            return problem.description
+        case .firmwareMissing(let missing):
+            return "--firmware uefi needs OVMF: \(missing)"
         case .badPattern(let option, let pattern, let reason):
             return "\(option) '\(pattern)' is not a valid regular expression: \(reason)"
         case .temporaryDirectory(let reason):

@@ -34,7 +34,7 @@ public enum SmokeParser {
         return suite
     }
 
-    static let suiteKeys = ["suite", "appliance", "nic-model", "memory", "accel", "append", "timeout", "backends", "fail-on", "forward", "steps"]
+    static let suiteKeys = ["suite", "appliance", "image", "firmware", "nic-model", "memory", "accel", "append", "timeout", "backends", "fail-on", "forward", "steps"]
     static let actionKeys = ["expect-console", "send", "http", "connect", "refused", "wait", "admin", "stop-backend", "start-backend",
                              "load", "sleep", "shutdown"]
 
@@ -106,6 +106,12 @@ public enum SmokeParser {
             Vocabulary.closest(to: word, in: words).map { " (did you mean \($0)?)" } ?? ""
         }
 
+        /// An appliance that skerry builds into a kernel (a directory, or a `.conf` file), not an image.
+        static func isApplianceSource(_ path: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            return path.hasSuffix(".conf") || (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
+        }
+
         static func format(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
 
         /// Keys of `mapping` in order, checked against `allowed`.
@@ -134,6 +140,8 @@ public enum SmokeParser {
             var suite = SmokeSuite(file: file, name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, appliance: "")
             var stepsNode: Node?
             var sawAppliance = false
+            var appendNode: Node?
+            var firmwareNode: Node?
             for (name, _, value) in pairs(mapping, allowed: SmokeParser.suiteKeys, in: "the suite") {
                 switch name {
                 case "suite": suite.name = string(value, "suite") ?? suite.name
@@ -145,6 +153,23 @@ public enum SmokeParser {
                         if !FileManager.default.fileExists(atPath: resolved) { error(value, "no appliance or image at \(resolved)") }
                         suite.appliance = resolved
                     }
+                case "image":
+                    if let path = string(value, "image") {
+                        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+                        let resolved = path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardized.path
+                        do {
+                            _ = try BootMedium(path: resolved)
+                            if !FileManager.default.fileExists(atPath: resolved) { error(value, "no image at \(resolved)") }
+                        } catch {
+                            self.error(value, "\(error)")
+                        }
+                        suite.image = resolved
+                    }
+                case "firmware":
+                    firmwareNode = value
+                    if let text = string(value, "firmware") {
+                        if let firmware = Firmware(name: text) { suite.firmware = firmware } else { error(value, "firmware is bios or uefi, not \(text)" + Self.hint(text, Firmware.allCases.map(\.rawValue))) }
+                    }
                 case "nic-model":
                     if let text = string(value, "nic-model") {
                         if let model = NICModel(rawValue: text) { suite.nicModel = model } else { error(value, "nic-model is virtio or vmxnet3, not \(text)" + Self.hint(text, NICModel.allCases.map(\.rawValue))) }
@@ -154,7 +179,9 @@ public enum SmokeParser {
                     if let text = string(value, "accel") {
                         if let accel = Accelerator(rawValue: text) { suite.accelerator = accel } else { error(value, "accel is auto, tcg or kvm, not \(text)" + Self.hint(text, Accelerator.allCases.map(\.rawValue))) }
                     }
-                case "append": suite.append = string(value, "append") ?? ""
+                case "append":
+                    appendNode = value
+                    suite.append = string(value, "append") ?? ""
                 case "timeout": suite.timeout = number(value, "timeout (seconds)", 1...7200) ?? suite.timeout
                 case "backends": suite.backends = backends(value)
                 case "fail-on": suite.failOn = list(value, "fail-on").compactMap { pattern($0, "a fail-on pattern") }
@@ -176,7 +203,23 @@ public enum SmokeParser {
                 default: stepsNode = value
                 }
             }
-            if !sawAppliance { error(root, "the suite needs an appliance: a sample directory, appliance file or image") }
+            if !sawAppliance && suite.image == nil { error(root, "the suite needs an appliance: a sample directory, appliance file or image") }
+            // What boots is the image when given, else the appliance (a kernel when it is a directory or .conf file).
+            let booted = suite.image ?? suite.appliance
+            if let medium = try? BootMedium(path: booted), suite.image != nil || !Self.isApplianceSource(booted) {
+                do throws(BootMedium.Problem) {
+                    try medium.check(firmware: suite.firmware, kernelArguments: "")
+                } catch {
+                    self.error(firmwareNode ?? root, "\(error)")
+                }
+                do throws(BootMedium.Problem) {
+                    try medium.check(firmware: .bios, kernelArguments: suite.append)
+                } catch {
+                    self.error(appendNode ?? root, "\(error)")
+                }
+            } else if suite.firmware == .uefi {
+                error(firmwareNode ?? root, "\(BootMedium.Problem.uefiNeedsImage)")
+            }
             guard let stepsNode, case .sequence(let steps) = stepsNode, !steps.isEmpty else {
                 error(stepsNode ?? root, "the suite needs steps: a list of at least one step")
                 return suite

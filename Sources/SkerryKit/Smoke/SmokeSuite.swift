@@ -12,6 +12,9 @@ public struct SmokeSuite: Sendable {
     public var name: String
     /// An appliance directory or file, or a bootable image, resolved against the suite file.
     public var appliance: String
+    /// An ISO or disk image to boot instead of building `appliance` (which then only describes its services).
+    public var image: String?
+    public var firmware = Firmware.bios
     public var nicModel: NICModel = .virtio
     public var memoryMiB = 128
     public var accelerator: Accelerator = .auto
