@@ -55,6 +55,9 @@ struct BootOptions: ParsableArguments {
         if let append { request.kernelArguments = append }
         if let firmware { request.firmware = firmware }
         if let serial { request.serial = serial }
+        if memory != nil { request.settingsFromPackage.remove(.memory) }
+        if nicModel != nil { request.settingsFromPackage.remove(.nicModel) }
+        if firmware != nil { request.settingsFromPackage.remove(.firmware) }
         do {
             request.forwards = PortForward.merge(PortForward.merge(request.forwards, overriddenBy: shown),
                                                  overriddenBy: try PortForward.parse(arguments: forward))

@@ -22,11 +22,11 @@ enum ImageFixture {
     }()
 
     /// `skerry image Samples/web --format FORMAT -o DIR/NAME.FORMAT [--append APPEND]`, made once per name and format.
-    static func image(_ name: String, format: String, append: String = "") throws -> String {
+    static func image(_ name: String, format: String, append: String = "", options: [String] = []) throws -> String {
         let output = directory.appendingPathComponent("\(name).\(format)").path
         if FileManager.default.fileExists(atPath: output) { return output }
         let run = SkerryCLI.run(["image", BalancerIntegrationTests.sample, "--format", format, "-o", output]
-                                    + (append.isEmpty ? [] : ["--append", append]), timeout: 600)
+                                    + (append.isEmpty ? [] : ["--append", append]) + options, timeout: 600)
         guard run.code == 0 else { throw SetupFailure(description: "skerry image --format \(format) failed: \(run.stderr)") }
         return output
     }
@@ -98,9 +98,11 @@ enum ImageFixture {
         #expect(run.code == BootOutcome.cleanShutdown.exitCode, "\(run.stderr.suffix(600))")
     }
 
-    @Test(arguments: [("vmdk", "vmxnet3"), ("qcow2", "virtio")])
+    /// The OVA sets its own memory (96 MiB) and NIC model (vmxnet3): it is booted with neither option.
+    @Test(arguments: [("vmdk", "vmxnet3"), ("qcow2", "virtio"), ("ova", "vmxnet3")])
     func aDiskImageReachesReadyAndEchoesUDPAndTCP(format: String, model: String) throws {
-        let disk = try ImageFixture.image("plain", format: format)
+        let isPackage = format == "ova"
+        let disk = try ImageFixture.image("plain", format: format, options: isPackage ? ["--memory", "96"] : [])
         if format == "vmdk" {
             let header = try FileHandle(forReadingFrom: URL(fileURLWithPath: disk)).read(upToCount: 65_536) ?? Data()
             #expect(String(decoding: header, as: UTF8.self).contains("createType=\"streamOptimized\""), "the VMDK flavour OVAs carry")
@@ -110,7 +112,7 @@ enum ImageFixture {
         let tcp = Box<TCPTestClient.Transfer?>(nil)
         var ports: [String: UInt16] = [:]
         var started = false
-        let run = SkerryCLI.run(["boot", disk, "--accel", "tcg", "--json", "--nic-model", model, "--input", "--timeout", "150"],
+        let run = SkerryCLI.run(["boot", disk, "--accel", "tcg", "--json", "--input", "--timeout", "150"] + (isPackage ? [] : ["--nic-model", model]),
                                 keepInputOpen: true, timeout: 180) { line, child in
             guard let event = SkerryCLI.event(line) else { return }
             if event["event"] as? String == "forward", event["role"] as? String == "admin", event["guestPort"] as? Int == 7,
@@ -139,6 +141,67 @@ enum ImageFixture {
         }
         let after = ImageFixture.fingerprint(disk)
         #expect(after.0 == before.0 && after.1 == before.1, "the boot left the user's \(format) untouched (snapshot=on)")
+        if isPackage {
+            let command = run.events.first { $0["event"] as? String == "started" }?["command"] as? [String] ?? []
+            #expect(command.indices.contains { command[$0] == "-m" && command.indices.contains($0 + 1) && command[$0 + 1] == "96" },
+                    "the descriptor's memory: \(command)")
+            #expect(command.contains { $0.hasPrefix("file=") && $0.contains("web-disk1.vmdk") && $0.contains("format=vmdk") },
+                    "the OVA's own disk: \(command)")
+        }
+    }
+
+    /// A damaged OVA is refused, naming what is wrong, before QEMU starts; nothing it extracted is left behind.
+    @Test func aDamagedOVAIsRefusedBeforeQEMUStarts() throws {
+        let ova = try ImageFixture.image("plain", format: "ova", options: ["--memory", "96"])
+        let work = try TemporaryDirectory(prefix: "skerry-damaged")
+        defer { work.remove() }
+        let tar = try #require(findExecutable("tar"))
+        let original = try Data(contentsOf: URL(fileURLWithPath: ova))
+        let unpacked = "\(work.path)/unpacked"
+        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+        #expect(try CapturedRun.run(tar, ["-xf", ova, "-C", unpacked]).succeeded)
+        func pack(_ name: String, _ files: [String]) throws -> String {
+            let path = "\(work.path)/\(name).ova"
+            let result = try CapturedRun.run(tar, ["--format=ustar", "-cf", path, "-C", unpacked] + files)
+            #expect(result.succeeded, "\(result.output)")
+            return path
+        }
+
+        var changed = original
+        changed[changed.count / 2] ^= 0x01
+        let changedPath = "\(work.path)/changed.ova"
+        try changed.write(to: URL(fileURLWithPath: changedPath))
+        let truncatedPath = "\(work.path)/truncated.ova"
+        try original.prefix(original.count / 2).write(to: URL(fileURLWithPath: truncatedPath))
+        let missing = try pack("missing", ["web.ovf", "web.mf"])
+        // A descriptor that is not XML, with a manifest that vouches for it: the checksums pass, the parse does not.
+        let descriptor = "\(unpacked)/web.ovf"
+        try Data("<Envelope><VirtualSystem>".utf8).write(to: URL(fileURLWithPath: descriptor))
+        let manifest = try String(contentsOfFile: "\(unpacked)/web.mf", encoding: .utf8).split(separator: "\n").map { line in
+            line.hasPrefix("SHA256(web.ovf)=") ? "SHA256(web.ovf)= \(SHA256.hex(Array("<Envelope><VirtualSystem>".utf8)))" : String(line)
+        }.joined(separator: "\n") + "\n"
+        try manifest.write(toFile: "\(unpacked)/web.mf", atomically: true, encoding: .utf8)
+        let malformed = try pack("malformed", ["web.ovf", "web.mf", "web-disk1.vmdk"])
+
+        let cases: [(String, String)] = [
+            (changedPath, "checksum mismatch: web-disk1.vmdk"),
+            (truncatedPath, "truncated"),
+            (missing, "the manifest lists web-disk1.vmdk but the package does not hold it"),
+            (malformed, "web.ovf"),
+        ]
+        let leftBefore = Self.extractedDirectories()
+        for (path, message) in cases {
+            let run = SkerryCLI.run(["boot", path, "--accel", "tcg", "--json"], timeout: 60)
+            #expect(run.code == BootOutcome.toolErrorExitCode, "\(path): \(run.code) \(run.stderr)")
+            #expect(run.stderr.contains("cannot boot '\(path)'") && run.stderr.contains(message), "\(path): \(run.stderr)")
+            #expect(run.qemuPID == nil, "\(path): no QEMU was started")
+        }
+        #expect(Self.extractedDirectories() == leftBefore, "nothing extracted is left in the temporary directory")
+    }
+
+    static func extractedDirectories() -> [String] {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter { $0.hasPrefix("skerry-ova-") }.sorted()
     }
 
     @Test func aSmokeSuiteBootsItsImageUnderOVMFWithTheAppliancesServices() throws {
@@ -185,8 +248,8 @@ enum ImageFixture {
             (["boot", ImageFixture.kernel, "--firmware", "uefi"], "UEFI boots an ISO or a disk image; make one with `skerry image`"),
             (["boot", BalancerIntegrationTests.sample, "--firmware", "uefi"], "UEFI boots an ISO or a disk image"),
             (["boot", iso, "--append", "selftest"], "are in its grub.cfg: set them with `skerry image --append`"),
-            (["boot", vhd], ".elf32, .iso, .img, .raw, .qcow2, .vmdk"),
-            (["boot", ImageFixture.directory.appendingPathComponent("web.ova").path], "tar -xf web.ova"),
+            (["boot", vhd], ".elf32, .iso, .img, .raw, .qcow2, .vmdk, .ova"),
+            (["boot", ImageFixture.directory.appendingPathComponent("web.ova").path, "--append", "selftest"], "skerry image --append"),
             (["top", iso, "--append", "selftest"], "skerry image --append"),
             (["demo", "--image", vhd], ".elf32, .iso, .img, .raw, .qcow2, .vmdk"),
         ]

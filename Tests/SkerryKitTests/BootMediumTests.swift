@@ -23,12 +23,15 @@ import Testing
             }
             #expect(message.contains("'\(path)'"))
         }
-        #expect(BootMedium.acceptedExtensions.count == BootMedium.byExtension.count)
+        #expect(BootMedium.acceptedExtensions.count == BootMedium.byExtension.count + 1, "and .ova")
     }
 
-    @Test func anOVAIsRefusedWithWhatToDoInstead() {
-        #expect(throws: BootMedium.Problem.package("/a/web.ova")) { try BootMedium(path: "/a/web.ova") }
-        #expect(BootMedium.Problem.package("/a/web.ova").description.contains("tar -xf web.ova"))
+    @Test func anOVAIsAPackageTheSessionOpens() throws {
+        #expect(try BootMedium(path: "/a/web.OVA") == .package(URL(fileURLWithPath: "/a/web.OVA")))
+        #expect(BootMedium.acceptedExtensions.contains(".ova"))
+        #expect(throws: BootMedium.Problem.appendToImage("/a/web.ova")) {
+            try BootMedium(path: "/a/web.ova").check(firmware: .bios, kernelArguments: "selftest")
+        }
     }
 
     @Test func uefiNeedsAnImageAndAnImageTakesNoAppend() throws {

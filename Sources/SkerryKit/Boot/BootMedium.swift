@@ -14,6 +14,9 @@ public enum BootMedium: Equatable, Sendable {
     case cdrom(URL)
     /// A disk image, booted as the first IDE disk.
     case disk(URL, format: DiskFormat)
+    /// An OVA: `BootSession` checks it against its manifest, reads its
+    /// descriptor and boots the disk it extracts (`OVABoot`).
+    case package(URL)
 
     /// The disk image formats QEMU reads, by their `format=` name.
     public enum DiskFormat: String, CaseIterable, Sendable {
@@ -31,13 +34,11 @@ public enum BootMedium: Equatable, Sendable {
     ]
 
     /// The extensions skerry boots, as the error for any other lists them.
-    public static var acceptedExtensions: [String] { byExtension.map { "." + $0.name } }
+    public static var acceptedExtensions: [String] { byExtension.map { "." + $0.name } + [".ova"] }
 
     /// Why a path or a combination of options cannot be booted.
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
         case unknownExtension(String)
-        /// An OVA is a tar holding a descriptor and a disk, not a disk itself.
-        case package(String)
         /// `--firmware uefi` with a bare kernel: OVMF boots media, not `-kernel`.
         case uefiNeedsImage
         /// `--append` with an image: its arguments are in its grub.cfg.
@@ -48,10 +49,7 @@ public enum BootMedium: Equatable, Sendable {
             case .unknownExtension(let path):
                 return "cannot boot '\(path)': skerry boots "
                     + BootMedium.acceptedExtensions.joined(separator: ", ")
-                    + " (a kernel from `skerry build`, an ISO or a disk image from `skerry image`) or an appliance directory"
-            case .package(let path):
-                let name = URL(fileURLWithPath: path).lastPathComponent
-                return "cannot boot '\(path)' directly: extract its disk with `tar -xf \(name)` and boot the .vmdk (--nic-model vmxnet3)"
+                    + " (a kernel from `skerry build`, an ISO, a disk image or an OVA from `skerry image`) or an appliance directory"
             case .uefiNeedsImage:
                 return "UEFI boots an ISO or a disk image; make one with `skerry image`"
             case .appendToImage(let path):
@@ -64,8 +62,10 @@ public enum BootMedium: Equatable, Sendable {
     public init(path: String) throws(Problem) {
         let url = URL(fileURLWithPath: path)
         let suffix = url.pathExtension.lowercased()
-        // The place where an OVA is opened (its manifest checked, its descriptor read, its disk extracted).
-        if suffix == "ova" { throw .package(path) }
+        if suffix == "ova" {
+            self = .package(url)
+            return
+        }
         guard let entry = BootMedium.byExtension.first(where: { $0.name == suffix }) else {
             throw .unknownExtension(path)
         }
@@ -74,7 +74,7 @@ public enum BootMedium: Equatable, Sendable {
 
     public var url: URL {
         switch self {
-        case .kernel(let url), .cdrom(let url), .disk(let url, _): return url
+        case .kernel(let url), .cdrom(let url), .disk(let url, _), .package(let url): return url
         }
     }
 
@@ -99,6 +99,8 @@ public enum BootMedium: Equatable, Sendable {
             return ["-drive", "file=\(BootMedium.escaped(url.path)),media=cdrom,if=ide,readonly=on"]
         case .disk(let url, let format):
             return ["-drive", "file=\(BootMedium.escaped(url.path)),format=\(format.rawValue),if=ide,snapshot=on"]
+        case .package:
+            preconditionFailure("an OVA is booted as the disk BootSession extracts from it")
         }
     }
 

@@ -34,8 +34,15 @@ public struct BootRequest: Sendable {
     /// False boots with no NICs at all.
     public var attachNetworks = true
     public var networkMode = NetworkMode.user
+    /// The settings an OVA's descriptor may set: those the command line gave are kept.
+    public var settingsFromPackage = Set(PackageSetting.allCases)
 
     public init(image: URL) { self.image = image }
+
+    /// What an OVA's descriptor says about the VM it describes.
+    public enum PackageSetting: CaseIterable, Sendable {
+        case memory, nicModel, firmware
+    }
 }
 
 /// Where the VM's NICs are attached.

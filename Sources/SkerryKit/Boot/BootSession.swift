@@ -9,10 +9,13 @@ import Glibc
 /// signals, and decides the outcome from what the console said *and* how
 /// QEMU exited. Whatever happens, QEMU is gone when `run` returns.
 public final class BootSession {
+    /// The request as booted: for an OVA, its extracted disk with the descriptor's settings.
     public let request: BootRequest
     /// What `request.image` is, from its extension.
     public let medium: BootMedium
     private let observe: (BootEvent) -> Void
+    /// An OVA's extracted files, removed with the session.
+    private let package: OVABoot?
 
     private var until: Regex<AnyRegexOutput>?
     private var failures: [(pattern: String, regex: Regex<AnyRegexOutput>)] = []
@@ -55,18 +58,15 @@ public final class BootSession {
     public static let maximumPendingInput = 65536
 
     public init(request: BootRequest, observe: @escaping (BootEvent) -> Void) throws(BootSetupError) {
-        self.request = request
         self.observe = observe
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw .temporaryDirectory("cannot create a pipe") }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        stopPipe = fds
         if let pattern = request.untilPattern {
             until = try BootSession.compile(pattern, option: "--until")
         }
         for pattern in request.failPatterns {
             failures.append((pattern, try BootSession.compile(pattern, option: "--fail")))
         }
+        var request = request
+        var medium: BootMedium
         do throws(BootMedium.Problem) {
             medium = try BootMedium(path: request.image.path)
             try medium.check(firmware: request.firmware, kernelArguments: request.kernelArguments)
@@ -76,9 +76,28 @@ public final class BootSession {
         guard FileManager.default.isReadableFile(atPath: request.image.path) else {
             throw .imageMissing(request.image.path)
         }
+        if case .package(let url) = medium {
+            let opened = try OVABoot(url)
+            request = opened.apply(to: request)
+            medium = .disk(request.image, format: .vmdk)
+            package = opened
+        } else {
+            package = nil
+        }
+        // Last: nothing above may throw once the pipe is open, or its descriptors would leak.
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            package?.directory.remove()
+            throw .temporaryDirectory("cannot create a pipe")
+        }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        stopPipe = fds
+        self.request = request
+        self.medium = medium
     }
 
     deinit {
+        package?.directory.remove()
         close(stopPipe[0])
         close(stopPipe[1])
     }

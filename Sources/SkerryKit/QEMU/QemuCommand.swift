@@ -103,6 +103,8 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
     case imageMissing(String)
     /// The image cannot be booted as asked (`BootMedium.Problem`).
     case medium(BootMedium.Problem)
+    /// An OVA that failed its checks: the package's path and why.
+    case package(String, OVAError)
     /// The firmware `--firmware` asks for is not installed.
     case firmwareMissing(DebianTool.Missing)
     case badPattern(option: String, pattern: String, reason: String)
@@ -126,6 +128,8 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
                 : "no image at \(path) (make one with `skerry image`)"
         case .medium(let problem):
             return problem.description
+        case .package(let path, let problem):
+            return "cannot boot '\(path)': \(problem)"
         case .firmwareMissing(let missing):
             return "--firmware uefi needs OVMF: \(missing)"
         case .badPattern(let option, let pattern, let reason):
