@@ -116,7 +116,7 @@ import Glibc
                 #expect(listed, "README lists \(code) for \(command); its --help does not:\n\(help)")
             }
         }
-        #expect(helps.keys.sorted() == ["admin", "rules match", "smoke", "stats"], "\(helps.keys)")
+        #expect(helps.keys.sorted() == ["admin", "console", "rules match", "smoke", "stats"], "\(helps.keys)")
     }
 
     @Test func invalidCommandLinesExit64() {
