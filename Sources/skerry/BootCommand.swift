@@ -97,7 +97,8 @@ struct BootCommand: ParsableCommand {
         var symbols: URL?
         let isAppliance = image.map(BootCommand.isAppliance) ?? false
         // A prebuilt image says nothing about itself: the default telemetry port and the test services are assumed.
-        let plan = try isAppliance ? image.map { ApplianceBootPlan(description: try ApplianceFile.load($0)) } ?? .standalone : .standalone
+        let description = try isAppliance ? image.map { try ApplianceFile.load($0) } : nil
+        let plan = description.map { ApplianceBootPlan(description: $0) } ?? .standalone
         if let image, !isAppliance {
             imageURL = URL(fileURLWithPath: image)
             let elf64 = imageURL.deletingPathExtension().appendingPathExtension("elf")
@@ -110,6 +111,7 @@ struct BootCommand: ParsableCommand {
 
         var request = BootRequest(image: imageURL)
         request.symbols = symbols
+        request.macs = description?.pinnedMACs ?? [:]
         request.qemuExecutable = qemu
         request.untilPattern = until
         request.failPatterns = fail

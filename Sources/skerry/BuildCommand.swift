@@ -42,7 +42,9 @@ enum KernelBuild {
     static func build(kernel: String?, output: String?, appliance: String? = nil, verbose: Bool) throws -> KernelImage {
         let layout = ProjectLayout.find()
         guard let kernelDirectory = kernel.map({ URL(fileURLWithPath: $0) }) ?? layout?.kernelDirectory else {
-            throw CLIError("no Kernel/ found here or above; run inside the Skerry tree or pass --kernel DIR")
+            throw CLIError(kernel == nil
+                ? "no Kernel/ found here, above, or beside this skerry binary; run inside the Skerry tree"
+                : "no Kernel/ at \(kernel!)")
         }
         let outputDirectory =
             output.map { URL(fileURLWithPath: $0) }

@@ -52,7 +52,7 @@ struct ImageCommand: ParsableCommand {
             help: ArgumentHelp("NIC model of the three interfaces (default: virtio in a libvirt domain, vmxnet3 in an OVA).", valueName: "vmxnet3|virtio"))
     var nicModel: NICModel?
 
-    @Option(help: ArgumentHelp("The libvirt domain's serial console: a pty, or a telnet server on 127.0.0.1:PORT (default: pty).", valueName: "pty|tcp:PORT"))
+    @Option(help: ArgumentHelp("The libvirt domain's serial console: a pty, or a telnet server on 127.0.0.1:PORT (default: pty).", valueName: "pty|telnet:PORT"))
     var serial: String?
 
     func validate() throws {
@@ -112,7 +112,7 @@ struct ImageCommand: ParsableCommand {
                 let domain = LibvirtDomain(
                     name: name, memoryMiB: options.memoryMiB ?? ImageOptions.defaultMemoryMiB, firmware: options.firmware ?? .bios,
                     nicModel: options.nicModel ?? .virtio, serial: options.serial ?? .pty, diskPath: disk.standardizedFileURL.path,
-                    macs: LibvirtDomain.pinnedMACs(of: check.appliance))
+                    macs: check.appliance.pinnedMACs)
                 let xml = Data(domain.xml.utf8)
                 do {
                     try ImagePlacement.place(xml, at: target)

@@ -111,6 +111,7 @@ struct TopCommand: ParsableCommand {
             imageURL = URL(fileURLWithPath: target)
         }
         var request = BootRequest(image: imageURL)
+        request.macs = description?.pinnedMACs ?? [:]
         request.symbols = symbols
         base(&request)
         // The telemetry port and the services' ports are forwarded to free host ports unless --forward names them:

@@ -150,6 +150,34 @@ enum ImageFixture {
         }
     }
 
+    /// An appliance that pins its NICs' MACs boots with them, from its directory and from its OVA, whose
+    /// descriptor carries them: the kernel finds each role's MAC (it stops if one matches no NIC).
+    @Test func pinnedMACsTravelFromTheApplianceFileIntoTheOVAAndTheVM() throws {
+        let work = try TemporaryDirectory(prefix: "skerry-macs")
+        defer { work.remove() }
+        let sample = URL(fileURLWithPath: BalancerIntegrationTests.sample)
+        let macs = ["admin": "02:00:00:5c:00:0a", "public": "02:00:00:5c:00:0b", "private": "02:00:00:5c:00:0c"]
+        var text = try String(contentsOf: sample.appendingPathComponent("appliance.conf"), encoding: .utf8)
+        for (role, mac) in macs {
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("nic \(role) ") })
+            text = text.replacingOccurrences(of: String(line), with: "\(line) mac \(mac)")
+        }
+        try text.write(toFile: "\(work.path)/appliance.conf", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: sample.appendingPathComponent("firewall.rules").path, toPath: "\(work.path)/firewall.rules")
+
+        let ova = "\(work.path)/pinned.ova"
+        let made = SkerryCLI.run(["image", work.path, "--format", "ova", "-o", ova], timeout: 600)
+        #expect(made.code == 0, "\(made.stderr)")
+        for target in [work.path, ova] {
+            let run = SkerryCLI.run(["boot", target, "--accel", "tcg", "--json", "--until", "skerry: ready", "--timeout", "120"], timeout: 600)
+            #expect(run.code == BootOutcome.untilMatched.exitCode, "\(target): \(run.stderr.suffix(400)) \(run.consoleLines.suffix(10))")
+            for (role, mac) in macs {
+                #expect(run.consoleLines.contains { $0.hasPrefix("nic \(role): ") && $0.contains(" \(mac) ") },
+                        "\(target): \(role) carries \(mac): \(run.consoleLines.filter { $0.hasPrefix("nic ") })")
+            }
+        }
+    }
+
     /// A damaged OVA is refused, naming what is wrong, before QEMU starts; nothing it extracted is left behind.
     @Test func aDamagedOVAIsRefusedBeforeQEMUStarts() throws {
         let ova = try ImageFixture.image("plain", format: "ova", options: ["--memory", "96"])

@@ -99,7 +99,7 @@ import Glibc
         let xml = "\(directory.path)/web.xml"
         let disk = "\(directory.path)/web.qcow2"
         let (run, printed) = Self.image(["--format", "libvirt", "-o", xml, "--nic-model", "vmxnet3", "--firmware", "uefi",
-                                         "--memory", "256", "--serial", "tcp:4555"])
+                                         "--memory", "256", "--serial", "telnet:4555"])
         #expect(run.code == 0, "\(run.stderr)")
         #expect(printed.map(\.path) == [xml, disk], "\(run.stdout)")
         for file in printed { try Self.checkPrinted(file, path: file.path) }

@@ -22,7 +22,7 @@ import Testing
     }
 
     static let combinations: [(NICModel, Firmware, SerialPortSetting)] = NICModel.allCases.flatMap { model in
-        Firmware.allCases.flatMap { firmware in [SerialPortSetting.pty, .tcp(port: 4555)].map { (model, firmware, $0) } }
+        Firmware.allCases.flatMap { firmware in [SerialPortSetting.pty, .telnet(port: 4555)].map { (model, firmware, $0) } }
     }
 
     @Test(arguments: combinations)
@@ -106,7 +106,7 @@ import Testing
                 backend web1 10.0.3.2:8081
             }
             """)
-        let macs = LibvirtDomain.pinnedMACs(of: check.appliance)
+        let macs = check.appliance.pinnedMACs
         #expect(macs == [.admin: MACAddress(2, 0, 0, 0, 0, 0x0a), .private: MACAddress(2, 0, 0, 0, 0, 0x0c)])
         let root = try Self.parse(LibvirtDomain(name: "mac", diskPath: "/srv/mac.qcow2", macs: macs))
         let interfaces = try Self.elements(root, "/domain/devices/interface")

@@ -29,12 +29,12 @@ import Testing
     }
 
     @Test func vmFormatsTakeTheirOptions() throws {
-        try Self.options(.libvirt, append: "heartbeat=1000", memory: 256, firmware: .uefi, nicModel: .vmxnet3, serial: .tcp(port: 4555))
+        try Self.options(.libvirt, append: "heartbeat=1000", memory: 256, firmware: .uefi, nicModel: .vmxnet3, serial: .telnet(port: 4555))
             .validate()
         try Self.options(.ova, append: "heartbeat=1000", memory: 256, firmware: .uefi, nicModel: .vmxnet3).validate()
         // An OVA's serial port gets its backing on the vSphere host, after import.
         #expect(throws: ImageError.optionNotUsed(option: "--serial", format: .ova)) {
-            try Self.options(.ova, serial: .tcp(port: 4555)).validate()
+            try Self.options(.ova, serial: .telnet(port: 4555)).validate()
         }
     }
 
@@ -45,12 +45,16 @@ import Testing
         for memory in [16, 128, 3072] { try Self.options(.libvirt, memory: memory).validate() }
     }
 
-    @Test func serialIsAPtyOrATCPPort() throws {
+    @Test func serialIsAPtyOrATelnetPort() throws {
         #expect(try SerialPortSetting(parsing: "pty") == .pty)
-        #expect(try SerialPortSetting(parsing: "tcp:4555") == .tcp(port: 4555))
-        #expect(try SerialPortSetting(parsing: "tcp:65535") == .tcp(port: 65535))
-        for bad in ["", "tcp", "tcp:", "tcp:0", "tcp:65536", "tcp:-1", "tcp:12x", "telnet:4555", "PTY", "tcp::4555"] {
+        #expect(try SerialPortSetting(parsing: "telnet:4555") == .telnet(port: 4555))
+        #expect(try SerialPortSetting(parsing: "telnet:65535") == .telnet(port: 65535))
+        for bad in ["", "telnet", "telnet:", "telnet:0", "telnet:65536", "telnet:-1", "telnet:12x", "tcp:4555", "PTY", "telnet::4555"] {
             #expect(throws: ImageError.self, "\(bad)") { try SerialPortSetting(parsing: bad) }
+        }
+        #expect(throws: ImageError.invalidOption(
+            "--serial: expected pty or telnet:PORT (PORT 1-65535), not \"tcp:4555\" (the domain's TCP serial speaks telnet: write telnet:PORT)")) {
+            try SerialPortSetting(parsing: "tcp:4555")
         }
     }
 }

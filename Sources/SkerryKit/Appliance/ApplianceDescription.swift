@@ -40,3 +40,13 @@ public struct ApplianceDescription: Sendable {
     /// Ports the admin NIC's test services hold.
     static let adminServicePorts: [UInt16: String] = [7: "echo", 9: "discard", 19: "chargen"]
 }
+
+extension ApplianceDescription {
+    /// The MACs the file pins (`nic ROLE … mac MAC`), by role: the kernel
+    /// gives those roles by MAC, so a VM's NICs must carry them.
+    public var pinnedMACs: [InterfaceRole: MACAddress] {
+        var macs: [InterfaceRole: MACAddress] = [:]
+        for interface in interfaces { macs[interface.role] = interface.hardware }
+        return macs
+    }
+}

@@ -34,6 +34,9 @@ public struct BootRequest: Sendable {
     /// False boots with no NICs at all.
     public var attachNetworks = true
     public var networkMode = NetworkMode.user
+    /// The MACs the appliance file or an OVA's descriptor pins, by role: the
+    /// kernel assigns those roles by MAC and stops if none matches.
+    public var macs: [InterfaceRole: MACAddress] = [:]
     /// The settings an OVA's descriptor may set: those the command line gave are kept.
     public var settingsFromPackage = Set(PackageSetting.allCases)
 

@@ -160,6 +160,7 @@ public final class BootSession {
     /// Boots and blocks until the VM is gone.
     public func run() throws(BootSetupError) -> BootResult {
         let qemu = try QemuCommand.locateExecutable(request.qemuExecutable)
+        if let package { observe(.note(package.summary(of: request))) }
         var firmware: String?
         if request.firmware == .uefi {
             do throws(DebianTool.Missing) {
@@ -191,13 +192,13 @@ public final class BootSession {
         if request.attachNetworks {
             switch request.networkMode {
             case .user:
-                var networks = UserNetworks(model: request.nicModel, forwards: request.forwards)
+                var networks = UserNetworks(model: request.nicModel, forwards: request.forwards, macs: request.macs)
                 for note in try networks.resolvePorts() { observe(.note(note)) }
                 command.networks = networks
             case .tap:
                 tap = try TapNetwork()
                 command.tap = tap
-                command.networks = UserNetworks(model: request.nicModel, forwards: [])
+                command.networks = UserNetworks(model: request.nicModel, forwards: [], macs: request.macs)
             }
         }
         // The namespace goes when the VM does, whatever ended it.

@@ -18,12 +18,23 @@ struct OVABoot {
         }
     }
 
+    /// What was checked and what boots, for the boot's notes.
+    func summary(of request: BootRequest) -> String {
+        let checked = opened.files.count
+        return "\(opened.descriptor.name): \(counted(checked, "file")) match the manifest; booting \(opened.disk.lastPathComponent)"
+            + " with \(request.memoryMiB) MiB, \(request.nicModel.rawValue) NICs and \(request.firmware.rawValue)"
+    }
+
     /// `request` booting the extracted disk, with the descriptor's settings
     /// where the command line left them to it.
     func apply(to request: BootRequest) -> BootRequest {
         var request = request
         let descriptor = opened.descriptor
         request.image = opened.disk
+        // The kernel inside was built with these MACs pinned: its NICs must carry them.
+        for interface in descriptor.interfaces {
+            if let mac = interface.mac { request.macs[interface.role] = mac }
+        }
         if request.settingsFromPackage.contains(.memory) { request.memoryMiB = descriptor.memoryMiB }
         if request.settingsFromPackage.contains(.nicModel) { request.nicModel = descriptor.nicModel }
         if request.settingsFromPackage.contains(.firmware) { request.firmware = descriptor.firmware }

@@ -10,7 +10,7 @@ public enum ImageOVAPackaging {
     public static let version = "ova-1"
 
     public static func descriptor(appliance: ApplianceDescription, diskCapacity: UInt64, options: ImageOptions) -> OVFDescriptor {
-        let macs = LibvirtDomain.pinnedMACs(of: appliance)
+        let macs = appliance.pinnedMACs
         return OVFDescriptor(
             name: appliance.name,
             memoryMiB: options.memoryMiB ?? OVFDescriptor.defaultMemoryMiB,

@@ -2,26 +2,28 @@
 public enum SerialPortSetting: Sendable, Equatable, CustomStringConvertible {
     /// A pseudo-terminal the hypervisor allocates (`virsh console`).
     case pty
-    /// A telnet server on 127.0.0.1:port.
-    case tcp(port: UInt16)
+    /// A telnet server on 127.0.0.1:port, as `skerry console telnet:127.0.0.1:PORT` reaches it.
+    case telnet(port: UInt16)
 
-    /// Reads `pty` or `tcp:PORT`.
+    /// Reads `pty` or `telnet:PORT`.
     public init(parsing text: String) throws(ImageError) {
         if text == "pty" {
             self = .pty
             return
         }
-        if text.hasPrefix("tcp:"), let port = UInt16(text.dropFirst(4)), port > 0 {
-            self = .tcp(port: port)
+        if text.hasPrefix("telnet:"), let port = UInt16(text.dropFirst(7)), port > 0 {
+            self = .telnet(port: port)
             return
         }
-        throw .invalidOption("--serial: expected pty or tcp:PORT (PORT 1-65535), not \(String(reflecting: text))")
+        // libvirt's TCP serial is offered only with the telnet protocol: say so rather than serve raw TCP unasked.
+        let hint = text.hasPrefix("tcp:") ? " (the domain's TCP serial speaks telnet: write telnet:PORT)" : ""
+        throw .invalidOption("--serial: expected pty or telnet:PORT (PORT 1-65535), not \(String(reflecting: text))\(hint)")
     }
 
     public var description: String {
         switch self {
         case .pty: return "pty"
-        case .tcp(let port): return "tcp:\(port)"
+        case .telnet(let port): return "telnet:\(port)"
         }
     }
 }

@@ -26,13 +26,6 @@ public struct LibvirtDomain: Sendable, Equatable {
         self.macs = macs
     }
 
-    /// The MACs an appliance file pins (`nic ROLE … mac MAC`), by role.
-    public static func pinnedMACs(of appliance: ApplianceDescription) -> [InterfaceRole: MACAddress] {
-        var macs: [InterfaceRole: MACAddress] = [:]
-        for interface in appliance.interfaces { macs[interface.role] = interface.hardware }
-        return macs
-    }
-
     /// The `<model type=>` of the NICs.
     public var modelType: String {
         switch nicModel {
@@ -88,7 +81,7 @@ public struct LibvirtDomain: Sendable, Equatable {
             lines.append("    <console type='pty'>")
             lines.append("      <target type='serial' port='0'/>")
             lines.append("    </console>")
-        case .tcp(let port):
+        case .telnet(let port):
             for element in ["serial", "console"] {
                 lines.append("    <\(element) type='tcp'>")
                 lines.append("      <source mode='bind' host='127.0.0.1' service='\(port)'/>")

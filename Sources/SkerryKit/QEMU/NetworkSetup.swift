@@ -115,11 +115,17 @@ public struct PortForward: Hashable, Sendable, CustomStringConvertible {
 public struct UserNetworks: Sendable {
     public var model: NICModel
     public var forwards: [PortForward]
+    /// MACs an appliance or an OVA pins, by role; the rest get `mac(_:)`.
+    public var macs: [InterfaceRole: MACAddress]
 
-    public init(model: NICModel, forwards: [PortForward]) {
+    public init(model: NICModel, forwards: [PortForward], macs: [InterfaceRole: MACAddress] = [:]) {
         self.model = model
         self.forwards = forwards
+        self.macs = macs
     }
+
+    /// The MAC of `role`'s NIC: the pinned one, so the kernel finds it, or QEMU's customary one.
+    public func mac(for role: InterfaceRole) -> MACAddress { macs[role] ?? UserNetworks.mac(role) }
 
     /// The `-netdev`/`-device` arguments.
     ///
@@ -141,7 +147,7 @@ public struct UserNetworks: Sendable {
                 netdev += ",hostfwd=\(forward.transport.rawValue):127.0.0.1:\(forward.hostPort)-\(UserNetworks.text(configuration.address.address)):\(forward.guestPort)"
             }
             arguments += ["-netdev", netdev]
-            arguments += ["-device", "\(model.qemuDevice),netdev=\(id),mac=\(UserNetworks.text(UserNetworks.mac(role))),romfile="]
+            arguments += ["-device", "\(model.qemuDevice),netdev=\(id),mac=\(UserNetworks.text(mac(for: role))),romfile="]
         }
         return arguments
     }

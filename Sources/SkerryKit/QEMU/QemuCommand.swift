@@ -52,7 +52,7 @@ public struct QemuCommand {
         if !kernelArguments.isEmpty { arguments += ["-append", kernelArguments] }
         if let qmpSocket { arguments += ["-qmp", "unix:\(qmpSocket),server=on,wait=off"] }
         if let tap {
-            arguments += tap.qemuArguments(model: networks?.model ?? .virtio)
+            arguments += tap.qemuArguments(model: networks?.model ?? .virtio, macs: networks ?? UserNetworks(model: .virtio, forwards: []))
         } else if let networks {
             arguments += networks.arguments
         }

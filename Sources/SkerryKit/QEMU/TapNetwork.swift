@@ -61,12 +61,12 @@ public final class TapNetwork {
     }
 
     /// `-netdev tap` and `-device` arguments for the three NICs.
-    public func qemuArguments(model: NICModel) -> [String] {
+    public func qemuArguments(model: NICModel, macs: UserNetworks) -> [String] {
         InterfaceRole.allCases.flatMap { role -> [String] in
             let id = role.name.description
             return [
                 "-netdev", "tap,id=\(id),ifname=\(TapNetwork.tap(role)),script=no,downscript=no",
-                "-device", "\(model.qemuDevice),netdev=\(id),mac=\(UserNetworks.text(UserNetworks.mac(role))),romfile=",
+                "-device", "\(model.qemuDevice),netdev=\(id),mac=\(UserNetworks.text(macs.mac(for: role))),romfile=",
             ]
         }
     }
