@@ -38,7 +38,10 @@ struct BootOptions: ParsableArguments {
     var serial: SerialTransport?
 
     func validate() throws {
-        if let memory, memory < 16 || memory > 3072 { throw ValidationError("--memory must be between 16 and 3072 MiB") }
+        let range = BootRequest.memoryRange
+        if let memory, !range.contains(memory) {
+            throw ValidationError("--memory must be between \(range.lowerBound) and \(range.upperBound) MiB")
+        }
         do {
             _ = try PortForward.parse(arguments: forward)
         } catch {

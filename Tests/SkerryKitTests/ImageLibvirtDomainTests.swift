@@ -54,7 +54,7 @@ import Testing
             switch serial {
             case .pty:
                 #expect(device.attribute(forName: "type")?.stringValue == "pty")
-            case .tcp(let port):
+            case .telnet(let port):
                 #expect(device.attribute(forName: "type")?.stringValue == "tcp")
                 #expect(try Self.value(device, "source/@mode") == "bind")
                 #expect(try Self.value(device, "source/@host") == "127.0.0.1")

@@ -10,6 +10,8 @@ public struct BootRequest: Sendable {
     /// The ELF64 with symbols, used to name the functions in a panic backtrace.
     public var symbols: URL?
     public var memoryMiB = 128
+    /// The guest memory skerry boots with, in MiB: `--memory`, an OVA's descriptor, `skerry image --memory`.
+    public static let memoryRange = 16...3072
     public var kernelArguments = ""
     public var accelerator = Accelerator.auto
     public var qemuExecutable: String?

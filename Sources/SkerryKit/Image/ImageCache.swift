@@ -52,7 +52,9 @@ public struct ImageCache: Sendable {
         do {
             try FileManager.default.removeItem(at: staging.appendingPathComponent("scratch"))
             try Data(digest.utf8).write(to: staging.appendingPathComponent(ImageCache.digestFile))
-            try? FileManager.default.removeItem(at: entry)
+            // Never remove a published entry: another skerry may be copying from it. Entries are
+            // content-addressed, so one published meanwhile holds the same bytes.
+            if let published = lookup(key, fileName: fileName) { return published }
             try FileManager.default.moveItem(at: staging, to: entry)
         } catch {
             // Another skerry published the same key first: its file has the same content.

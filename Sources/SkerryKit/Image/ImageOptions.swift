@@ -63,7 +63,7 @@ public enum ImageOption: String, CaseIterable, Sendable {
 
 /// What `skerry image` was asked for beyond the appliance.
 public struct ImageOptions: Sendable, Equatable {
-    public static let memoryRange = 16...3072
+    public static let memoryRange = BootRequest.memoryRange
     public static let defaultMemoryMiB = 128
 
     public var format: ImageFormat

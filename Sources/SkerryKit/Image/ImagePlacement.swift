@@ -12,36 +12,50 @@ public enum ImagePlacement {
     static let cloneRequest: UInt = 0x4004_9409
 
     public static func place(_ source: URL, at destination: URL) throws(ImageError) {
-        try write(to: destination) { temporary throws(ImageError) in try copy(source, to: temporary) }
+        try write(to: destination) { output, temporary throws(ImageError) in try copy(source, to: output, named: temporary) }
     }
 
     public static func place(_ contents: Data, at destination: URL) throws(ImageError) {
-        try write(to: destination) { temporary throws(ImageError) in
-            do {
-                try contents.write(to: temporary)
-            } catch {
-                throw .io("cannot write \(temporary.path): \(error.localizedDescription)")
+        try write(to: destination) { output, temporary throws(ImageError) in
+            let bytes = [UInt8](contents)
+            var written = 0
+            while written < bytes.count {
+                let result = bytes.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + written, bytes.count - written) }
+                guard result > 0 else { throw .io("cannot write \(temporary.path): \(String(cString: strerror(errno)))") }
+                written += result
             }
         }
     }
 
-    static func write(to destination: URL, _ fill: (URL) throws(ImageError) -> Void) throws(ImageError) {
+    /// Fills a temporary file made with `mkstemp` (a fresh name, created
+    /// exclusively: a symlink planted in the directory is never followed),
+    /// then renames it over `destination`, which must be a regular file if
+    /// it exists at all.
+    static func write(to destination: URL, _ fill: (Int32, URL) throws(ImageError) -> Void) throws(ImageError) {
+        if let problem = OutputFile.problem(destination.path) { throw .io("cannot write \(destination.path): \(problem)") }
         let directory = destination.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(destination.lastPathComponent).skerry-\(getpid()).tmp")
-        defer { unlink(temporary.path) }
-        try fill(temporary)
+        var template = Array(directory.appendingPathComponent(".\(destination.lastPathComponent).skerry-XXXXXX").path.utf8CString)
+        let output = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard output >= 0 else { throw .io("cannot write in \(directory.path): \(String(cString: strerror(errno)))") }
+        _ = fcntl(output, F_SETFD, FD_CLOEXEC)
+        let temporary = URL(fileURLWithPath: String(cString: template))
+        var renamed = false
+        defer {
+            close(output)
+            if !renamed { unlink(temporary.path) }
+        }
+        _ = fchmod(output, 0o644)
+        try fill(output, temporary)
         guard rename(temporary.path, destination.path) == 0 else {
             throw .io("cannot write \(destination.path): \(String(cString: strerror(errno)))")
         }
+        renamed = true
     }
 
-    static func copy(_ source: URL, to temporary: URL) throws(ImageError) {
+    static func copy(_ source: URL, to output: Int32, named temporary: URL) throws(ImageError) {
         let input = open(source.path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw .io("cannot read \(source.path): \(String(cString: strerror(errno)))") }
         defer { close(input) }
-        let output = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard output >= 0 else { throw .io("cannot write \(temporary.path): \(String(cString: strerror(errno)))") }
-        defer { close(output) }
         if ioctl(output, cloneRequest, input) == 0 { return }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {

@@ -105,6 +105,8 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
     case medium(BootMedium.Problem)
     /// An OVA that failed its checks: the package's path and why.
     case package(String, OVAError)
+    /// An OVA that opened, but that skerry does not boot: its path and why.
+    case unbootablePackage(String, String)
     /// The firmware `--firmware` asks for is not installed.
     case firmwareMissing(DebianTool.Missing)
     case badPattern(option: String, pattern: String, reason: String)
@@ -130,6 +132,8 @@ public enum BootSetupError: Error, CustomStringConvertible, Sendable {
             return problem.description
         case .package(let path, let problem):
             return "cannot boot '\(path)': \(problem)"
+        case .unbootablePackage(let path, let reason):
+            return "cannot boot '\(path)': \(reason)"
         case .firmwareMissing(let missing):
             return "--firmware uefi needs OVMF: \(missing)"
         case .badPattern(let option, let pattern, let reason):

@@ -21,6 +21,11 @@ public enum OutputFile {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             if isDirectory.boolValue { return "\(path) is a directory" }
+            // Replacing is a rename: a FIFO, a device or a socket there would be swapped for a file.
+            var status = stat()
+            if stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG {
+                return "\(path) is not a regular file (a FIFO, device or socket is never replaced)"
+            }
             if access(path, W_OK) != 0 { return "\(path) is not writable" }
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
