@@ -41,7 +41,7 @@ public struct LibvirtDomain: Sendable, Equatable {
     public var xml: String {
         var lines: [String] = []
         lines.append("<domain type='kvm'>")
-        lines.append("  <name>\(escaped(name))</name>")
+        lines.append("  <name>\(name.xmlEscaped)</name>")
         lines.append("  <memory unit='MiB'>\(memoryMiB)</memory>")
         lines.append("  <vcpu>1</vcpu>")
         lines.append(firmware == .uefi ? "  <os firmware='efi'>" : "  <os>")
@@ -59,7 +59,7 @@ public struct LibvirtDomain: Sendable, Equatable {
         lines.append("  <devices>")
         lines.append("    <disk type='file' device='disk'>")
         lines.append("      <driver name='qemu' type='qcow2'/>")
-        lines.append("      <source file='\(escaped(diskPath))'/>")
+        lines.append("      <source file='\(diskPath.xmlEscaped)'/>")
         lines.append("      <target dev='hda' bus='ide'/>")
         lines.append("    </disk>")
         if nicModel == .virtio {
@@ -98,20 +98,6 @@ public struct LibvirtDomain: Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private func escaped(_ text: String) -> String {
-        var result = ""
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "'": result += "&apos;"
-            case "\"": result += "&quot;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
 }
 
 /// `52:54:00:12:34:56`, as the kernel writes a MAC.

@@ -11,7 +11,7 @@ extension OVFDescriptor {
                 + #" xmlns:rasd="\#(OVFVocabulary.rasd)" xmlns:vssd="\#(OVFVocabulary.vssd)""#
                 + #" xmlns:vmw="\#(OVFVocabulary.vmware)">"#,
             "  <References>",
-            "    <File ovf:href=\"\(disk.fileName.ovfEscaped)\" ovf:id=\"\(OVFWriter.fileID)\""
+            "    <File ovf:href=\"\(disk.fileName.xmlEscaped)\" ovf:id=\"\(OVFWriter.fileID)\""
                 + (disk.fileBytes.map { " ovf:size=\"\($0)\"" } ?? "") + "/>",
             "  </References>",
             "  <DiskSection>",
@@ -26,16 +26,16 @@ extension OVFDescriptor {
         ]
         for interface in interfaces {
             lines += [
-                "    <Network ovf:name=\"\(interface.network.ovfEscaped)\">",
+                "    <Network ovf:name=\"\(interface.network.xmlEscaped)\">",
                 "      <Description>The \(interface.role.name.description) network</Description>",
                 "    </Network>",
             ]
         }
         lines += [
             "  </NetworkSection>",
-            "  <VirtualSystem ovf:id=\"\(name.ovfEscaped)\">",
+            "  <VirtualSystem ovf:id=\"\(name.xmlEscaped)\">",
             "    <Info>A Skerry appliance</Info>",
-            "    <Name>\(name.ovfEscaped)</Name>",
+            "    <Name>\(name.xmlEscaped)</Name>",
             "    <OperatingSystemSection ovf:id=\"\(OVFVocabulary.otherGuest64ID)\" vmw:osType=\"\(OVFVocabulary.otherGuest64)\">",
             "      <Info>The guest operating system</Info>",
             "      <Description>Other (64-bit)</Description>",
@@ -45,7 +45,7 @@ extension OVFDescriptor {
             "      <System>",
             "        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>",
             "        <vssd:InstanceID>0</vssd:InstanceID>",
-            "        <vssd:VirtualSystemIdentifier>\(name.ovfEscaped)</vssd:VirtualSystemIdentifier>",
+            "        <vssd:VirtualSystemIdentifier>\(name.xmlEscaped)</vssd:VirtualSystemIdentifier>",
             "        <vssd:VirtualSystemType>\(OVFVocabulary.hardwareVersion)</vssd:VirtualSystemType>",
             "      </System>",
         ]
@@ -106,7 +106,7 @@ enum OVFWriter {
     static let diskID = "vmdisk1"
 
     static func config(_ key: String, _ value: String) -> String {
-        "      <vmw:Config ovf:required=\"false\" vmw:key=\"\(key.ovfEscaped)\" vmw:value=\"\(value.ovfEscaped)\"/>"
+        "      <vmw:Config ovf:required=\"false\" vmw:key=\"\(key.xmlEscaped)\" vmw:value=\"\(value.xmlEscaped)\"/>"
     }
 
     static func text(_ mac: MACAddress) -> String {
@@ -132,7 +132,7 @@ enum OVFWriter {
             if let subType { all.append(("ResourceSubType", subType)) }
             all.sort { $0.0 < $1.0 }
             lines.append(required ? "      <Item>" : "      <Item ovf:required=\"false\">")
-            for (name, value) in all { lines.append("        <rasd:\(name)>\(value.ovfEscaped)</rasd:\(name)>") }
+            for (name, value) in all { lines.append("        <rasd:\(name)>\(value.xmlEscaped)</rasd:\(name)>") }
             lines.append("      </Item>")
             return id
         }

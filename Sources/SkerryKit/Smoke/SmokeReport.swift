@@ -70,20 +70,5 @@ public enum SmokeReport {
 
     static func format(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
 
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&apos;"
-            default:
-                // XML 1.0 allows tab, newline, carriage return and printable characters only.
-                if scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r" { escaped += "?" } else { escaped.unicodeScalars.append(scalar) }
-            }
-        }
-        return escaped
-    }
+    static func escape(_ text: String) -> String { text.xmlEscaped }
 }
