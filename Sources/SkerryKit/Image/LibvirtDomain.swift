@@ -69,7 +69,7 @@ public struct LibvirtDomain: Sendable, Equatable {
         for role in InterfaceRole.allCases {
             lines.append("    <interface type='network'>")
             lines.append("      <source network='\(role.name)'/>")
-            if let mac = macs[role] { lines.append("      <mac address='\(MACText.text(mac))'/>") }
+            if let mac = macs[role] { lines.append("      <mac address='\(UserNetworks.text(mac))'/>") }
             lines.append("      <model type='\(modelType)'/>")
             lines.append("    </interface>")
         }
@@ -96,15 +96,5 @@ public struct LibvirtDomain: Sendable, Equatable {
         lines.append("  </devices>")
         lines.append("</domain>")
         return lines.joined(separator: "\n") + "\n"
-    }
-
-}
-
-/// `52:54:00:12:34:56`, as the kernel writes a MAC.
-enum MACText {
-    static func text(_ address: MACAddress) -> String {
-        var sink = ByteText()
-        address.write(to: &sink)
-        return String(decoding: sink.bytes, as: UTF8.self)
     }
 }

@@ -69,7 +69,7 @@ extension OVFDescriptor {
         ])
         for (index, interface) in interfaces.enumerated() {
             var fields: [(String, String)] = []
-            if let mac = interface.mac { fields.append(("Address", OVFWriter.text(mac))) }
+            if let mac = interface.mac { fields.append(("Address", UserNetworks.text(mac))) }
             fields += [
                 ("AutomaticAllocation", "true"), ("Connection", interface.network),
                 ("Description", "\(nicModel.ovfSubType) ethernet adapter on \"\(interface.network)\""),
@@ -107,13 +107,6 @@ enum OVFWriter {
 
     static func config(_ key: String, _ value: String) -> String {
         "      <vmw:Config ovf:required=\"false\" vmw:key=\"\(key.xmlEscaped)\" vmw:value=\"\(value.xmlEscaped)\"/>"
-    }
-
-    static func text(_ mac: MACAddress) -> String {
-        (0..<6).map { index in
-            let octet = String(mac.octet(index), radix: 16)
-            return octet.count == 1 ? "0" + octet : octet
-        }.joined(separator: ":")
     }
 
     /// The VirtualHardwareSection's items, numbered from 1 in the order added.
