@@ -240,7 +240,8 @@ import Glibc
         let second = SkerryCLI.run(["build"])
         #expect(first.code == 0 && second.code == 0)
         #expect(second.stdout.contains("up to date"))
-        #expect(second.stdout.contains(SkerryCLI.image))
+        let built = first.stdout.split(whereSeparator: \.isWhitespace).first { $0.hasSuffix(".elf32") }
+        #expect(built != nil && second.stdout.contains(built!), "the same image: \(first.stdout) \(second.stdout)")
     }
 }
 

@@ -18,7 +18,7 @@ enum ImageFixture {
     static let kernel: String = {
         let result = SkerryCLI.run(["build", BalancerIntegrationTests.sample, "--quiet"], timeout: 600)
         precondition(result.code == 0, "skerry build failed: \(result.stderr)")
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return SkerryCLI.kept(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }()
 
     /// `skerry image Samples/web --format FORMAT -o DIR/NAME.FORMAT [--append APPEND]`, made once per name and format.

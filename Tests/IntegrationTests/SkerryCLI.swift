@@ -45,8 +45,27 @@ enum SkerryCLI {
     static let image: String = {
         let result = run(["build", "--quiet"], timeout: 600)
         precondition(result.code == 0, "skerry build failed: \(result.stderr)")
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return kept(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }()
+
+    /// A copy of a built kernel (and the ELF64 beside it) that this test process owns: the build cache keeps
+    /// only its newest builds, and the suites build enough appliances to prune one still in use.
+    static func kept(_ image: String) -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skerry-kernels-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let source = URL(fileURLWithPath: image)
+        let copy = directory.appendingPathComponent(source.lastPathComponent)
+        let symbols = source.deletingPathExtension().appendingPathExtension("elf")
+        do {
+            try FileManager.default.copyItem(at: source, to: copy)
+            if FileManager.default.fileExists(atPath: symbols.path) {
+                try FileManager.default.copyItem(at: symbols, to: directory.appendingPathComponent(symbols.lastPathComponent))
+            }
+        } catch {
+            preconditionFailure("cannot keep a copy of \(image): \(error)")
+        }
+        return copy.path
+    }
 
     /// Runs skerry with `arguments`, feeding `input`, and calls `onLine` for
     /// each stdout line as it arrives (with the child, to signal it).
