@@ -10,20 +10,8 @@ import Glibc
 /// tcp:`/`telnet:`, `skerry console`, `skerry smoke` and `skerry top` through
 /// a connection the test cuts and restores.
 @Suite(.serialized) struct ConsoleTCPTests {
-    /// A free port on 127.0.0.1 (bound, then let go).
-    static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(bound)
-        return UInt16(bigEndian: address.sin_port)
-    }
+    /// A loopback TCP port nothing listens on (bound, then let go).
+    static func freePort() throws -> UInt16 { try HostPorts.free(.tcp) }
 
     /// `skerry boot` running in the background until `stop`; `ready` waits for the kernel's ready summary.
     final class BackgroundBoot: @unchecked Sendable {

@@ -192,19 +192,8 @@ import Glibc
         }
     }
 
-    static func closedPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(bound)
-        return UInt16(bigEndian: address.sin_port)
-    }
+    /// A loopback TCP port nothing listens on (bound, then let go).
+    static func closedPort() throws -> UInt16 { try HostPorts.free(.tcp) }
 
     /// The client and the relay over a Unix socket and over IPv6 loopback, both ways.
     @Test(arguments: ["unix", "ipv6"])

@@ -23,28 +23,13 @@ public enum ImageOVAPackaging {
     public static func package(appliance: ApplianceDescription, disk: ImageArtefact, options: ImageOptions, to output: URL)
         throws(ImageError)
     {
-        let capacity = try VMDKHeader.capacityBytes(of: disk.file)
+        guard let header = SparseExtentHeader(file: disk.file) else { throw .io("\(disk.file.path) is not a sparse VMDK extent") }
+        let capacity = header.capacitySectors * 512
         do {
             try OVAPackage.write(descriptor: descriptor(appliance: appliance, diskCapacity: capacity, options: options),
                                  disk: disk.file, to: output)
         } catch {
             throw .io("cannot write the OVA: \(error)")
         }
-    }
-}
-
-/// The first bytes of a sparse (monolithicSparse or streamOptimized) VMDK
-/// extent: the disk's virtual capacity is the OVF DiskSection's capacity.
-enum VMDKHeader {
-    static func capacityBytes(of file: URL) throws(ImageError) -> UInt64 {
-        guard let handle = FileHandle(forReadingAtPath: file.path) else { throw .io("cannot read \(file.path)") }
-        defer { try? handle.close() }
-        let header = [UInt8]((try? handle.read(upToCount: 20)) ?? Data())
-        // "KDMV", version, flags, then the capacity in 512-byte sectors.
-        guard header.count == 20, header[0..<4] == [0x4B, 0x44, 0x4D, 0x56] else {
-            throw .io("\(file.path) is not a sparse VMDK extent")
-        }
-        let sectors = header[12..<20].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return sectors * 512
     }
 }

@@ -12,14 +12,11 @@ public enum StreamOptimizedVMDK {
     public static func problem(_ file: URL) -> String? {
         guard let handle = FileHandle(forReadingAtPath: file.path) else { return "cannot be read" }
         defer { try? handle.close() }
-        let header = [UInt8]((try? handle.read(upToCount: 512)) ?? Data())
-        // A sparse extent: "KDMV", then the embedded descriptor's sector offset (28) and size (36).
-        guard header.count == 512, header[0..<4] == [0x4B, 0x44, 0x4D, 0x56] else {
+        guard let header = SparseExtentHeader([UInt8]((try? handle.read(upToCount: 512)) ?? Data())) else {
             return "is not a sparse VMDK (no KDMV header): a descriptor-only VMDK could name any file"
         }
-        func u64(_ offset: Int) -> UInt64 { header[offset..<offset + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
-        let offset = u64(28), size = u64(36)
-        guard offset > 0, size > 0, size * 512 <= UInt64(descriptorLimit), offset < UInt64.max / 512 else {
+        let offset = header.descriptorSector, size = header.descriptorSectors
+        guard offset > 0, size > 0, size <= UInt64(descriptorLimit / 512), offset < UInt64.max / 512 else {
             return "has no embedded descriptor of at most \(descriptorLimit / 1024) KiB"
         }
         guard (try? handle.seek(toOffset: offset * 512)) != nil,
@@ -39,5 +36,29 @@ public enum StreamOptimizedVMDK {
             return "must have exactly one SPARSE extent, itself (found: \(extents.joined(separator: "; ")))"
         }
         return nil
+    }
+}
+
+/// The fixed header of a sparse VMDK extent (monolithicSparse, streamOptimized).
+struct SparseExtentHeader {
+    /// The disk's virtual size, in 512-byte sectors.
+    var capacitySectors: UInt64
+    /// Where the embedded descriptor starts, and its length, in sectors.
+    var descriptorSector: UInt64
+    var descriptorSectors: UInt64
+
+    /// Reads "KDMV", version, flags, capacity (12), grain size (20), descriptor offset (28) and size (36).
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count >= 44, bytes[0..<4] == [0x4B, 0x44, 0x4D, 0x56] else { return nil }
+        func u64(_ offset: Int) -> UInt64 { bytes[offset..<offset + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        capacitySectors = u64(12)
+        descriptorSector = u64(28)
+        descriptorSectors = u64(36)
+    }
+
+    init?(file: URL) {
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { return nil }
+        defer { try? handle.close() }
+        self.init([UInt8]((try? handle.read(upToCount: 44)) ?? Data()))
     }
 }
