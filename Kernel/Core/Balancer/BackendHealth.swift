@@ -14,6 +14,16 @@ public struct BackendHealth: Sendable, Equatable {
     public private(set) var checkFailures: UInt64 = 0
     public private(set) var lastLatency: Interval?
     public private(set) var lastChange = Instant.zero
+    /// How the last active check ended, and the HTTP status it read (0: none).
+    public private(set) var lastOutcome = HealthCheckOutcome.pending
+    public private(set) var lastStatusCode: UInt16 = 0
+    /// What made the last change between UP and DOWN.
+    public private(set) var lastChangeCause = HealthObservation.check
+    /// When the backend came back UP after having been DOWN since it was
+    /// first UP: where slow start counts from. Nil while DOWN, and for the
+    /// first UP after boot, which every backend of a service shares.
+    public private(set) var recoveredAt: Instant?
+    private var hasBeenUp = false
 
     public init() {}
 
@@ -29,6 +39,9 @@ public struct BackendHealth: Sendable, Equatable {
             if status == .down && consecutiveSuccesses >= rise {
                 status = .up
                 lastChange = now
+                lastChangeCause = .check
+                recoveredAt = hasBeenUp ? now : nil
+                hasBeenUp = true
                 return .up
             }
         } else {
@@ -38,6 +51,8 @@ public struct BackendHealth: Sendable, Equatable {
             if status == .up && consecutiveFailures >= fall {
                 status = .down
                 lastChange = now
+                lastChangeCause = .check
+                recoveredAt = nil
                 return .down
             }
         }

@@ -83,8 +83,13 @@ public final class LoadBalancer {
         /// Connections whose handshake completed.
         public var totalConnections: UInt64 = 0
         public var refusedConnections: UInt64 = 0
-        /// Connections the backend refused (reset before it answered the SYN).
+        /// Connections that failed for the client: every backend tried
+        /// refused or ignored the SYN, and the client got the reset.
         public var failedConnects: UInt64 = 0
+        /// See `TrafficStatistic.redispatched`, `.connectRefused`, `.connectTimeouts`.
+        public var redispatched: UInt64 = 0
+        public var connectRefused: UInt64 = 0
+        public var connectTimeouts: UInt64 = 0
         /// New connections per second, over the last full second.
         public var connectionRate: UInt64 = 0
         public var packetsToBackend: UInt64 = 0

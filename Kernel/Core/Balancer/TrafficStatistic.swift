@@ -7,6 +7,13 @@ public enum TrafficStatistic: Int, CounterKey, CaseIterable {
     case totalConnections
     case refusedConnections
     case failedConnects
+    /// Connections moved from this backend (or, for a service, moved at
+    /// all) to another after a refused or unanswered SYN.
+    case redispatched
+    /// SYNs a backend answered with a RST or an ICMP unreachable.
+    case connectRefused
+    /// SYNs a backend left unanswered past the service's connect timeout.
+    case connectTimeouts
     case connectionRate
     case packetsToBackend
     case bytesToBackend
@@ -20,6 +27,9 @@ public enum TrafficStatistic: Int, CounterKey, CaseIterable {
         case .totalConnections: "total-connections"
         case .refusedConnections: "refused-connections"
         case .failedConnects: "failed-connects"
+        case .redispatched: "redispatched"
+        case .connectRefused: "connect-refused"
+        case .connectTimeouts: "connect-timeouts"
         case .connectionRate: "connection-rate"
         case .packetsToBackend: "packets-to-backend"
         case .bytesToBackend: "bytes-to-backend"
@@ -38,6 +48,9 @@ extension LoadBalancer.Statistics {
         case .totalConnections: totalConnections
         case .refusedConnections: refusedConnections
         case .failedConnects: failedConnects
+        case .redispatched: redispatched
+        case .connectRefused: connectRefused
+        case .connectTimeouts: connectTimeouts
         case .connectionRate: connectionRate
         case .packetsToBackend: packetsToBackend
         case .bytesToBackend: bytesToBackend
