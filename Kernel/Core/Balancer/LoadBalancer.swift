@@ -350,14 +350,8 @@ public final class LoadBalancer {
             service.statistics.refusedConnections += 1
             return nil
         }
-        for index in service.backends.indices {
-            let backend = service.backends[index]
-            service.candidates[index] = SchedulingCandidate(
-                weight: backend.weight, activeConnections: backend.statistics.activeConnections,
-                eligible: backend.eligible)
-        }
         let flowHash = ConnectionTracker.hash(client.value, clientPort, 0, 0, 6)
-        guard let chosen = service.scheduler.pick(service.candidates, flowHash: flowHash) else {
+        guard let chosen = service.pickBackend(flowHash: flowHash, excluding: 0, now: now) else {
             counters[.noBackend] += 1
             service.statistics.refusedConnections += 1
             return nil
