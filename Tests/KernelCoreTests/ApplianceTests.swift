@@ -64,7 +64,7 @@ final class ApplianceWorld {
     func backendsUp() {
         let balancer = appliance.balancer!
         for backend in balancer.services[0].backends {
-            for _ in 0..<2 { balancer.recordCheck(service: balancer.services[0], backend: backend, success: true, latency: nil, now: now) }
+            for _ in 0..<2 { balancer.recordCheck(service: balancer.services[0], backend: backend, outcome: .passed, latency: nil, now: now) }
         }
     }
 

@@ -24,7 +24,7 @@ final class BalancerHarness {
             publicAddress: vip, privateAddress: appliance, connectionCapacity: capacity, halfOpenLimit: halfOpenLimit)
         let service = balancer.services[0]
         for backend in service.backends {
-            for _ in 0..<2 { balancer.recordCheck(service: service, backend: backend, success: true, latency: nil, now: now) }
+            for _ in 0..<2 { balancer.recordCheck(service: service, backend: backend, outcome: .passed, latency: nil, now: now) }
         }
     }
 

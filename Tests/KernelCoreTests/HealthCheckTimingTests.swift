@@ -21,8 +21,11 @@ final class HealthCheckBench {
 
     var health: BackendHealth { balancer.services[0].backends[0].health }
 
-    /// - Parameter listening: whether the backend accepts connections on its port (otherwise it refuses them).
-    init(health: HealthCheckConfiguration, toBackend: Interval, toAppliance: Interval, listening: Bool = true) {
+    /// - Parameters:
+    ///   - listening: whether the backend accepts connections on its port (otherwise it refuses them).
+    ///   - serve: what the backend does with each connection it accepts (by default, closes it).
+    init(health: HealthCheckConfiguration, toBackend: Interval, toAppliance: Interval, listening: Bool = true,
+         serve: @escaping (TCPConnection) -> Void = { $0.close() }) {
         self.toBackend = toBackend
         self.toAppliance = toAppliance
         let backend = BackendConfiguration(name: "b", address: world.clientAddress, port: Self.port)
@@ -33,7 +36,7 @@ final class HealthCheckBench {
         nextTick = world.now
         checker = HealthChecker(balancer: balancer, tcp: world.server.tcp, source: world.serverAddress, now: world.now)
         if listening, let listener = world.client.tcp.listen(port: Self.port, addresses: [world.clientAddress]) {
-            listener.onAcceptable = { while let connection = listener.accept() { connection.close() } }
+            listener.onAcceptable = { while let connection = listener.accept() { serve(connection) } }
         }
         // Both sides know each other's MAC, as the appliance knows its gateway's from boot: no ARP in the timings.
         _ = world.server.interfaces[0].arp.learn(world.clientAddress, is: world.clientDevice.macAddress, now: world.now)
@@ -91,6 +94,7 @@ final class HealthCheckBench {
         bench.run(until: bench.start + .microseconds(3_100))
         #expect(bench.health.consecutiveSuccesses == 1, "the check passes when its SYN-ACK arrives, not at the next tick")
         #expect(bench.health.lastLatency == .milliseconds(3))
+        #expect(bench.health.lastOutcome == .passed && bench.health.lastStatusCode == 0)
 
         // The second check, one interval later, makes the backend UP at its SYN-ACK.
         bench.run(until: bench.start + .seconds(1) + .milliseconds(50))
@@ -117,6 +121,7 @@ final class HealthCheckBench {
         let bench = HealthCheckBench(health: Self.health, toBackend: .milliseconds(1), toAppliance: .milliseconds(469))
         bench.run(until: bench.start + .milliseconds(480))
         #expect(bench.health.checkFailures == 1, "answered in 470 ms with a 450 ms timeout")
+        #expect(bench.health.lastOutcome == .timeout)
         #expect(bench.health.consecutiveSuccesses == 0 && bench.health.lastLatency == nil)
         #expect(bench.world.server.tcp.connectionCount == 0, "the late connection is reset")
 
@@ -134,6 +139,7 @@ final class HealthCheckBench {
         #expect(bench.health.checkFailures == 0)
         bench.run(until: bench.start + .milliseconds(501))
         #expect(bench.health.checkFailures == 1)
+        #expect(bench.health.lastOutcome == .timeout)
         #expect(bench.world.server.tcp.connectionCount == 0, "the unanswered connection is aborted")
     }
 
@@ -145,6 +151,7 @@ final class HealthCheckBench {
         bench.run(until: bench.start + .microseconds(5_100))
         #expect(bench.health.checkFailures == 1)
         #expect(bench.health.lastLatency == nil)
+        #expect(bench.health.lastOutcome == .refused)
     }
 
     /// A backend that refuses every check is checked, and refused, once an interval for as long as it refuses.
@@ -158,5 +165,15 @@ final class HealthCheckBench {
         #expect(bench.health.checkFailures == 11)
         #expect(bench.health.status == .down)
         #expect(bench.world.server.tcp.connectionCount == 0, "no refused check keeps a connection")
+    }
+
+    /// No free connection slot: the check fails without a packet, as `noConnection`.
+    @Test func noSlotIsNoConnection() {
+        let bench = HealthCheckBench(health: Self.health, toBackend: .milliseconds(1), toAppliance: .milliseconds(1))
+        bench.world.server.tcp.configuration.maximumConnections = 0
+        bench.run(for: .milliseconds(50))
+        #expect(bench.health.lastOutcome == .noConnection)
+        #expect(bench.health.checkFailures == 1)
+        #expect(bench.world.server.tcp.counters[.connectionLimitHits] == 1)
     }
 }

@@ -24,7 +24,7 @@ final class BalancerFixture {
         for device in fixture.devices { device.sent.removeAll() }
         let service = balancer.services[0]
         for backend in service.backends {
-            for _ in 0..<2 { balancer.recordCheck(service: service, backend: backend, success: true, latency: .milliseconds(1), now: now) }
+            for _ in 0..<2 { balancer.recordCheck(service: service, backend: backend, outcome: .passed, latency: .milliseconds(1), now: now) }
         }
     }
 
@@ -152,7 +152,7 @@ final class BalancerFixture {
                 events.append("\(backend.configuration.name) check failed")
             }
         }
-        for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: web2, success: false, latency: nil, now: world.now) }
+        for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: web2, outcome: .refused, latency: nil, now: world.now) }
         #expect(web2.health.status == .down && events == Array(repeating: "web2 check failed", count: 3) + ["web2 DOWN"])
         func spread(_ count: Int, base: Int) throws -> Set<UInt16> {
             var ports: Set<UInt16> = []
@@ -163,7 +163,7 @@ final class BalancerFixture {
             return ports
         }
         #expect(try spread(30, base: 30_000) == [8081, 8083])
-        for _ in 0..<2 { world.balancer.recordCheck(service: service, backend: web2, success: true, latency: nil, now: world.now) }
+        for _ in 0..<2 { world.balancer.recordCheck(service: service, backend: web2, outcome: .passed, latency: nil, now: world.now) }
         #expect(web2.health.status == .up)
         world.balancer.setAdministrative(.draining, service: service, backend: service.backends[0])
         #expect(try spread(30, base: 31_000) == [8082, 8083])
@@ -194,12 +194,12 @@ final class BalancerFixture {
         // Every backend down: nothing to pick.
         let service = world.balancer.services[0]
         for backend in service.backends {
-            for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: backend, success: false, latency: nil, now: world.now) }
+            for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: backend, outcome: .refused, latency: nil, now: world.now) }
         }
         let limited = BalancerFixture()
         let limitedService = limited.balancer.services[0]
         for backend in limitedService.backends {
-            for _ in 0..<3 { limited.balancer.recordCheck(service: limitedService, backend: backend, success: false, latency: nil, now: limited.now) }
+            for _ in 0..<3 { limited.balancer.recordCheck(service: limitedService, backend: backend, outcome: .refused, latency: nil, now: limited.now) }
         }
         #expect(limited.fromClient(port: 42_000, flags: [.syn]) == nil)
         #expect(limited.balancer.counters[.noBackend] == 1)
@@ -225,12 +225,12 @@ final class BalancerFixture {
     @Test func healthNeedsRiseSuccessesAndFallFailures() {
         var health = BackendHealth()
         let now = Instant(nanoseconds: 5)
-        #expect(health.record(success: true, latency: nil, now: now, rise: 2, fall: 3) == nil)
-        #expect(health.record(success: true, latency: .milliseconds(3), now: now, rise: 2, fall: 3) == .up)
-        #expect(health.record(success: false, latency: nil, now: now, rise: 2, fall: 3) == nil)
-        #expect(health.record(success: true, latency: nil, now: now, rise: 2, fall: 3) == nil, "a success resets the failure run")
-        for _ in 0..<2 { #expect(health.record(success: false, latency: nil, now: now, rise: 2, fall: 3) == nil) }
-        #expect(health.record(success: false, latency: nil, now: now, rise: 2, fall: 3) == .down)
+        #expect(health.record(.passed, latency: nil, now: now, rise: 2, fall: 3) == nil)
+        #expect(health.record(.passed, latency: .milliseconds(3), now: now, rise: 2, fall: 3) == .up)
+        #expect(health.record(.refused, latency: nil, now: now, rise: 2, fall: 3) == nil)
+        #expect(health.record(.passed, latency: nil, now: now, rise: 2, fall: 3) == nil, "a success resets the failure run")
+        for _ in 0..<2 { #expect(health.record(.refused, latency: nil, now: now, rise: 2, fall: 3) == nil) }
+        #expect(health.record(.refused, latency: nil, now: now, rise: 2, fall: 3) == .down)
         #expect(health.checkFailures == 4)
     }
 }

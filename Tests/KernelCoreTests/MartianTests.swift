@@ -269,7 +269,7 @@ import Testing
         fixture.stack.inbound.append(BalancerHook(balancer))
         let service = balancer.services[0]
         for _ in 0..<2 {
-            balancer.recordCheck(service: service, backend: service.backends[0], success: true, latency: .milliseconds(1), now: fixture.now)
+            balancer.recordCheck(service: service, backend: service.backends[0], outcome: .passed, latency: .milliseconds(1), now: fixture.now)
         }
         fixture.teach(.public, client)
         fixture.teach(.private, IPv4Address(10, 0, 3, 2))

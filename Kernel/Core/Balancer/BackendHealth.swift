@@ -30,9 +30,13 @@ public struct BackendHealth: Sendable, Equatable {
     /// Zeroes the failure count; the state and its history stay.
     mutating func resetCounters() { checkFailures = 0 }
 
-    /// Records one check. Returns the new status when it changed.
-    public mutating func record(success: Bool, latency: Interval?, now: Instant, rise: Int, fall: Int) -> Status? {
-        if success {
+    /// Records how one check ended, and the HTTP status it read (0: none);
+    /// only `.passed` counts as a success. Returns the new status when it changed.
+    public mutating func record(_ outcome: HealthCheckOutcome, statusCode: UInt16 = 0, latency: Interval?, now: Instant,
+                                rise: Int, fall: Int) -> Status? {
+        lastOutcome = outcome
+        lastStatusCode = statusCode
+        if outcome == .passed {
             consecutiveSuccesses += 1
             consecutiveFailures = 0
             lastLatency = latency

@@ -399,14 +399,6 @@ public final class LoadBalancer {
         return opened / Swift.max(nanoseconds / 1_000_000_000, 1)
     }
 
-    /// Records a health check's result for `backend` of `service`.
-    public func recordCheck(service: Service, backend: Backend, success: Bool, latency: Interval?, now: Instant) {
-        let health = service.configuration.health
-        let status = backend.health.record(success: success, latency: latency, now: now, rise: health.rise, fall: health.fall)
-        if !success { onEvent?(.checkFailed(service: service, backend: backend)) }
-        if let status { onEvent?(.backendStatusChanged(service: service, backend: backend, status: status)) }
-    }
-
     /// The weights an operator may set: 0 takes no new connections.
     public static let weights = 0...1000
 

@@ -76,7 +76,7 @@ public final class SyntheticAppliance {
         // Healthy from the start: the default rise is two passed checks.
         for service in balancer.services {
             for backend in service.backends {
-                for _ in 0..<2 { balancer.recordCheck(service: service, backend: backend, success: true, latency: .microseconds(300), now: now) }
+                for _ in 0..<2 { balancer.recordCheck(service: service, backend: backend, outcome: .passed, latency: .microseconds(300), now: now) }
             }
         }
         ruleNames = (0..<rules).map { Array("rule-\($0)".utf8) }
@@ -139,7 +139,7 @@ public final class SyntheticAppliance {
         for service in balancer.services {
             for backend in service.backends {
                 let fails = random.next() % 10 == 0
-                balancer.recordCheck(service: service, backend: backend, success: !fails,
+                balancer.recordCheck(service: service, backend: backend, outcome: fails ? .timeout : .passed,
                                      latency: fails ? nil : .microseconds(100 + random.next() % 5000), now: now)
             }
         }
