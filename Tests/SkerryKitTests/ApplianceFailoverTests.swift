@@ -231,7 +231,7 @@ import Testing
         let start = Date()
         let (description, problems) = ApplianceParser.check(file: "a", text: Self.service("", backends: backends(20_000)))
         #expect(problems.map(\.location.line) == [68] && description.services.first?.backends.count == 64)
-        #expect(Date().timeIntervalSince(start) < 3)
+        #expect(Date().timeIntervalSince(start) < 10, "a pool past the limit is read no further")
     }
 
     /// Valid settings that cannot do what they say: a warning at the setting to change, and the build goes on.
