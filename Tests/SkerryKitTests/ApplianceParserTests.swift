@@ -147,8 +147,8 @@ import Testing
         let source = ApplianceCodegen.source(for: try ApplianceParser.parse(file: "a.conf", text: Self.valid))
         #expect(source.contains("static let name: StaticString = \"web\""))
         #expect(source.contains("name: \"web\", port: 80, algorithm: .weightedLeastConnections"))
-        #expect(source.contains("BackendConfiguration(name: \"web1\", address: IPv4Address(10, 0, 3, 2), port: 8081, weight: 5, maximumConnections: 10)"))
-        #expect(source.contains("rise: 3, fall: 4)"))
+        #expect(source.contains("BackendConfiguration(name: \"web1\", address: IPv4Address(10, 0, 3, 2), port: 8081, weight: 5, maximumConnections: 10, backup: false),"))
+        #expect(source.contains("rise: 3, fall: 4,"))
         #expect(source.contains("established: Interval(nanoseconds: 90000000000)"))
         #expect(ApplianceCodegen.standalone.contains("static let services: [ServiceConfiguration] = [\n    ]"))
     }

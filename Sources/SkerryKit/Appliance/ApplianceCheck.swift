@@ -30,7 +30,7 @@ public struct ApplianceCheck: Sendable {
             diagnostics += ruleErrors + ruleSet.warnings
             check.ruleSet = ruleSet
             check.ruleText = ruleText
-            if diagnostics.isEmpty {
+            if !diagnostics.contains(where: { $0.severity == .error }) {
                 diagnostics += ServiceReach.warnings(appliance, ruleSet, sourceText: text)
             }
         }

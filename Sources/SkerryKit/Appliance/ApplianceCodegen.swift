@@ -43,13 +43,17 @@ public enum ApplianceCodegen {
             lines.append("            name: \(literal(service.name)), port: \(service.port), algorithm: .\(caseName(service.algorithm)),")
             lines.append("            backends: [")
             for backend in service.backends {
-                lines.append("                BackendConfiguration(name: \(literal(backend.name)), address: IPv4Address(\(octets(backend.address))), port: \(backend.port), weight: \(backend.weight), maximumConnections: \(backend.maximumConnections)),")
+                lines.append("                BackendConfiguration(name: \(literal(backend.name)), address: IPv4Address(\(octets(backend.address))), port: \(backend.port), weight: \(backend.weight), maximumConnections: \(backend.maximumConnections), backup: \(backend.backup)),")
             }
             lines.append("            ],")
-            lines.append("            health: HealthCheckConfiguration(interval: Interval(nanoseconds: \(service.healthInterval.nanoseconds)), timeout: Interval(nanoseconds: \(service.healthTimeout.nanoseconds)), rise: \(service.rise), fall: \(service.fall)),")
+            lines.append("            health: HealthCheckConfiguration(")
+            lines.append("                kind: \(kind(service.httpCheck)),")
+            lines.append("                interval: \(interval(service.healthInterval)), timeout: \(interval(service.healthTimeout)), rise: \(service.rise), fall: \(service.fall),")
+            lines.append("                errorLimit: \(service.errorLimit), onError: .\(service.onError)),")
             let t = service.timeouts
             lines.append("            maximumConnections: \(service.maximumConnections),")
-            lines.append("            timeouts: ConnectionTracker.Timeouts(syn: Interval(nanoseconds: \(t.syn.nanoseconds)), established: Interval(nanoseconds: \(t.established.nanoseconds)), fin: Interval(nanoseconds: \(t.fin.nanoseconds)), closing: Interval(nanoseconds: \(t.closing.nanoseconds)), closed: Interval(nanoseconds: \(t.closed.nanoseconds)))),")
+            lines.append("            timeouts: ConnectionTracker.Timeouts(syn: \(interval(t.syn)), established: \(interval(t.established)), fin: \(interval(t.fin)), closing: \(interval(t.closing)), closed: \(interval(t.closed))),")
+            lines.append("            retries: \(service.retries), connectTimeout: \(interval(service.connectTimeout)), slowStart: \(interval(service.slowStart))),")
         }
         lines.append("    ]")
         lines.append("}")
@@ -58,6 +62,17 @@ public enum ApplianceCodegen {
 
     static func literal(_ text: String) -> String {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    static func interval(_ interval: Interval) -> String {
+        "Interval(nanoseconds: \(interval.nanoseconds))"
+    }
+
+    /// The kernel's `HealthCheckKind`: a TCP connect, or the HTTP request.
+    static func kind(_ http: ApplianceDescription.HTTPCheck?) -> String {
+        guard let http else { return ".tcp" }
+        let status = http.expectedStatus
+        return ".http(HTTPHealthCheck(method: \(literal(http.method)), path: \(literal(http.path)), expectedStatus: \(status.lowerBound)...\(status.upperBound)))"
     }
 
     static func octets(_ address: IPv4Address) -> String {

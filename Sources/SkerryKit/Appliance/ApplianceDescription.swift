@@ -8,6 +8,16 @@ public struct ApplianceDescription: Sendable {
         public var port: UInt16
         public var weight = 1
         public var maximumConnections = 0
+        /// Takes new connections only while no primary backend is eligible.
+        public var backup = false
+    }
+
+    /// `health-check http METHOD PATH expect STATUS`: the file's words,
+    /// which the generated source writes as the kernel's `HTTPHealthCheck`.
+    public struct HTTPCheck: Sendable, Equatable {
+        public var method: String
+        public var path: String
+        public var expectedStatus = KernelDefaults.http.expectedStatus
     }
 
     public struct Service: Sendable {
@@ -21,6 +31,17 @@ public struct ApplianceDescription: Sendable {
         public var fall = 3
         public var backends: [Backend] = []
         public var timeouts = ConnectionTracker.Timeouts()
+        /// The HTTP request the active checks send; nil: a TCP connect.
+        public var httpCheck: HTTPCheck?
+        /// Consecutive connect failures of real traffic that trigger `onError` (0: passive health off).
+        public var errorLimit = KernelDefaults.health.errorLimit
+        public var onError = KernelDefaults.health.onError
+        /// Other backends a refused or unanswered connection is sent to.
+        public var retries = KernelDefaults.service.retries
+        /// How long a backend has to answer a forwarded SYN.
+        public var connectTimeout = KernelDefaults.service.connectTimeout
+        /// The ramp of a backend that comes back UP (zero: none).
+        public var slowStart = KernelDefaults.service.slowStart
         /// Where the file gives the port, for diagnostics about it.
         public var portLocation: ConfigLocation?
     }
@@ -37,6 +58,10 @@ public struct ApplianceDescription: Sendable {
     /// The file it came from.
     public var source: String = ""
 
+    /// The most backends a service has: the balancer marks the backends a
+    /// connection has tried in a 64-bit mask.
+    public static let maximumBackends = UInt64.bitWidth
+
     /// Ports the admin NIC's test services hold.
     static let adminServicePorts: [UInt16: String] = [7: "echo", 9: "discard", 19: "chargen"]
 }
@@ -49,4 +74,12 @@ extension ApplianceDescription {
         for interface in interfaces { macs[interface.role] = interface.hardware }
         return macs
     }
+}
+
+/// The kernel's own defaults, which settings the file leaves out take: the
+/// defaults are stated once, in the kernel's configuration types.
+public enum KernelDefaults {
+    public static let service = ServiceConfiguration(name: "", port: 0, algorithm: .roundRobin, backends: [])
+    public static let health = HealthCheckConfiguration()
+    public static let http = HTTPHealthCheck()
 }

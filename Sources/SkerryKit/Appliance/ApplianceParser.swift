@@ -19,10 +19,11 @@ public struct ApplianceParser {
         lexer = ConfigLexer(file: file, text: text)
     }
 
-    /// Parses and validates; throws all problems found, in order.
+    /// Parses and validates; throws all problems found, in order, when one
+    /// is an error (`ApplianceCheck` keeps the warnings of a valid file).
     public static func parse(file: String, text: String) throws(ConfigErrors) -> ApplianceDescription {
         let (description, problems) = check(file: file, text: text)
-        if !problems.isEmpty { throw ConfigErrors(diagnostics: problems) }
+        if problems.contains(where: { $0.severity == .error }) { throw ConfigErrors(diagnostics: problems) }
         return description
     }
 
@@ -88,9 +89,23 @@ public struct ApplianceParser {
     static let statements = ["appliance", "nic", "service", "firewall", "admin"]
     static let nicSettings = ["address", "gateway", "mac"]
     static let adminSettings = ["telemetry-port", "token"]
-    static let serviceSettings = ["port", "algorithm", "max-connections", "health-check", "timeout", "backend"]
-    static let healthSettings = ["interval", "timeout", "rise", "fall"]
-    static let backendSettings = ["weight", "max-connections"]
+    static let serviceSettings = [
+        "port", "algorithm", "max-connections", "health-check", "timeout", "backend", "retries", "connect-timeout",
+        "slow-start", "error-limit", "on-error",
+    ]
+    static let healthKinds = ["http", "tcp"]
+    static let healthSettings = healthKinds + ["expect", "interval", "timeout", "rise", "fall"]
+    static let backendSettings = ["weight", "max-connections", "backup"]
+    /// The requests an HTTP check may send: neither has a body.
+    static let httpMethods = ["GET", "HEAD"]
+    static let httpStatuses = 100...599
+    /// The longest HTTP check path, so the request fits one segment.
+    static let longestHTTPPath = 200
+    static let retryRange = 0...16
+    static let connectTimeoutRange = Interval.milliseconds(10)...Interval.seconds(60)
+    static let slowStartRange = Interval.zero...Interval.seconds(3600)
+    static let errorLimitRange = 0...1000
+    static var passiveActions: [String] { PassiveHealthAction.allCases.map { "\($0.name)" } }
     /// The `timeout STATE` names and the timeouts they set.
     static var flowStates: [(name: String, field: WritableKeyPath<ConnectionTracker.Timeouts, Interval>)] {
         [("syn", \.syn), ("established", \.established), ("fin", \.fin), ("closing", \.closing), ("closed", \.closed)]
@@ -219,6 +234,7 @@ public struct ApplianceParser {
         var closed = false
         var sawPort = false
         var health = HealthTokens()
+        var failover = FailoverWarnings.Tokens(name: name)
         while let token = next() {
             if token.kind == .newline { continue }
             if token.kind == .close {
@@ -260,13 +276,37 @@ public struct ApplianceParser {
                 {
                     if let field = Self.flowStates.first(where: { $0.name == state.text })?.field {
                         service.timeouts[keyPath: field] = duration
+                        if state.text == "syn" { failover.synTimeout = state }
                     } else {
                         report(state, Vocabulary.unknown("flow state", state.text, expected: Self.flowStates.map(\.name)))
                     }
                 }
                 endOfStatement()
             case "backend":
-                parseBackend(token, into: &service)
+                parseBackend(token, into: &service, tooMany: &failover.tooManyBackends)
+            case "retries":
+                failover.retries = peek()
+                if let count = expectNumber(after: token, range: Self.retryRange) { service.retries = count }
+                endOfStatement()
+            case "connect-timeout":
+                failover.connectTimeout = peek()
+                if let value = expectDuration(after: token, within: Self.connectTimeoutRange) { service.connectTimeout = value }
+                endOfStatement()
+            case "slow-start":
+                if let value = expectDuration(after: token, within: Self.slowStartRange) { service.slowStart = value }
+                endOfStatement()
+            case "error-limit":
+                if let count = expectNumber(after: token, range: Self.errorLimitRange) { service.errorLimit = count }
+                endOfStatement()
+            case "on-error":
+                if let value = expectWord(after: token, what: "what a backend's connect failures do (\(Vocabulary.spoken(Self.passiveActions)))") {
+                    if let action = PassiveHealthAction.allCases.first(where: { "\($0.name)" == value.text }) {
+                        service.onError = action
+                    } else {
+                        report(value, Vocabulary.unknown("on-error action", value.text, expected: Self.passiveActions))
+                    }
+                }
+                endOfStatement()
             default:
                 report(token, Vocabulary.unknown("service setting", token.text, expected: Self.serviceSettings))
                 skipLine()
@@ -284,13 +324,15 @@ public struct ApplianceParser {
             report(culprit ?? name,
                    "service '\(name.text)': the health-check timeout \(timeout) must be shorter than its interval \(interval)")
         }
+        for (token, message) in FailoverWarnings.warnings(service, failover) { warn(token, message) }
         description.services.append(service)
     }
 
-    /// Where a service's health-check interval and timeout are written.
+    /// Where a service's health-check interval, timeout and kind are written.
     private struct HealthTokens {
         var interval: ConfigToken?
         var timeout: ConfigToken?
+        var kind: ConfigToken?
     }
 
     private mutating func parseHealth(
@@ -301,6 +343,19 @@ public struct ApplianceParser {
             position += 1
             any = true
             switch token.text {
+            case "http", "tcp":
+                if let earlier = health.kind, earlier.text != token.text {
+                    report(token, "service '\(service.name)' has both \(earlier.text) and \(token.text) health checks; choose one")
+                }
+                health.kind = token
+                service.httpCheck = token.text == "http" ? parseHTTPCheck(after: token) : nil
+            case "expect":
+                guard let value = expectWord(after: token, what: "a status like 200 or a range like 200-399") else { continue }
+                guard health.kind?.text == "http" else {
+                    report(token, "'expect' is for an HTTP check: health-check http METHOD PATH expect STATUS")
+                    continue
+                }
+                if let range = httpStatus(value) { service.httpCheck?.expectedStatus = range }
             case "interval":
                 if let value = expectDuration(after: token) {
                     service.healthInterval = value
@@ -320,11 +375,62 @@ public struct ApplianceParser {
                 _ = next()
             }
         }
-        if !any { report(keyword, "health-check needs at least one of interval, timeout, rise, fall") }
+        if !any { report(keyword, "health-check needs http, tcp or at least one of interval, timeout, rise, fall") }
         endOfStatement()
     }
 
-    private mutating func parseBackend(_ keyword: ConfigToken, into service: inout ApplianceDescription.Service) {
+    /// `METHOD PATH` after `health-check http`; nil when either is wrong
+    /// (reported). The path goes into the request line as written.
+    private mutating func parseHTTPCheck(after keyword: ConfigToken) -> ApplianceDescription.HTTPCheck? {
+        guard let method = expectWord(after: keyword, what: "an HTTP method (\(Vocabulary.spoken(Self.httpMethods)))") else { return nil }
+        var valid = true
+        if !Self.httpMethods.contains(method.text) {
+            report(method, Vocabulary.unknown("HTTP method", method.text, expected: Self.httpMethods))
+            valid = false
+        }
+        guard let path = expectWord(after: method, what: "the path to request, like /health") else { return nil }
+        if path.text.utf8.count > Self.longestHTTPPath {
+            // Not quoted: a hostile path may be megabytes long.
+            report(path, "the health-check path is longer than \(Self.longestHTTPPath) characters")
+            valid = false
+        } else if !Self.isHTTPPath(path.text) {
+            report(path, "'\(path.text)' is not a path: it starts with '/' and has only printable ASCII, without spaces or quotes")
+            valid = false
+        }
+        return valid ? ApplianceDescription.HTTPCheck(method: method.text, path: path.text) : nil
+    }
+
+    static func isHTTPPath(_ text: String) -> Bool {
+        text.utf8.first == UInt8(ascii: "/")
+            && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "'") }
+    }
+
+    /// `200` or `200-399`, each from 100 to 599, the low end first.
+    private mutating func httpStatus(_ token: ConfigToken) -> ClosedRange<Int>? {
+        let parts = token.text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let statuses = parts.compactMap { part in Int(part).flatMap { Self.httpStatuses.contains($0) ? $0 : nil } }
+        guard statuses.count == parts.count else {
+            report(token, "'\(token.text)' is not an HTTP status from \(Self.httpStatuses.lowerBound) to "
+                + "\(Self.httpStatuses.upperBound) or a range of them like 200-399")
+            return nil
+        }
+        guard let low = statuses.first, let high = statuses.last, low <= high else {
+            report(token, "'\(token.text)' is not a status range: \(statuses[0]) is above \(statuses[1])")
+            return nil
+        }
+        return low...high
+    }
+
+    private mutating func parseBackend(_ keyword: ConfigToken, into service: inout ApplianceDescription.Service, tooMany: inout Bool) {
+        guard service.backends.count < ApplianceDescription.maximumBackends else {
+            // Said once, at the first backend too many; the rest are not read, so a huge pool costs no more.
+            if !tooMany {
+                report(keyword, "service '\(service.name)' has more than \(ApplianceDescription.maximumBackends) backends: "
+                    + "the balancer marks the backends a connection has tried in a \(ApplianceDescription.maximumBackends)-bit mask")
+            }
+            tooMany = true
+            return skipLine()
+        }
         guard let name = expectName(after: keyword, what: "a backend name") else { return skipLine() }
         guard let target = expectWord(after: name, what: "the backend's ADDRESS:PORT") else { return skipLine() }
         let parts = target.text.split(separator: ":", omittingEmptySubsequences: false)
@@ -344,6 +450,8 @@ public struct ApplianceParser {
                 if let value = expectNumber(after: token, range: 1...1000) { backend.weight = value }
             case "max-connections":
                 if let value = expectNumber(after: token, range: 1...1_000_000) { backend.maximumConnections = value }
+            case "backup":
+                backend.backup = true
             default:
                 report(token, Vocabulary.unknown("backend setting", token.text, expected: Self.backendSettings))
                 _ = next()
@@ -385,17 +493,38 @@ public struct ApplianceParser {
         expectNumber(after: previous, range: 1...65535).map { UInt16($0) }
     }
 
-    /// `500ms`, `2s`, `1m`.
+    /// `500ms`, `2s`, `1m`, at most an hour.
     private mutating func expectDuration(after previous: ConfigToken) -> Interval? {
         guard let token = expectWord(after: previous, what: "a duration like 500ms or 2s") else { return nil }
-        let text = token.text
+        guard let value = Self.duration(token.text), value > .zero else {
+            report(token, "'\(token.text)' is not a duration like 500ms, 2s or 1m (at most an hour)")
+            return nil
+        }
+        return value
+    }
+
+    /// A duration within `range`; `0` alone is one where the range starts at zero.
+    private mutating func expectDuration(after previous: ConfigToken, within range: ClosedRange<Interval>) -> Interval? {
+        guard let token = expectWord(after: previous, what: "a duration like 500ms or 2s") else { return nil }
+        guard let value = Self.duration(token.text), range.contains(value) else {
+            let low = range.lowerBound == .zero ? "0" : Self.duration(range.lowerBound)
+            report(token, "'\(token.text)' is not a duration from \(low) to \(Self.duration(range.upperBound)), like 500ms or 2s")
+            return nil
+        }
+        return value
+    }
+
+    /// The interval `text` writes (`0`, `500ms`, `2s`, `1m`), up to an hour;
+    /// nil for anything else. A huge number is no duration, not an overflow.
+    static func duration(_ text: String) -> Interval? {
+        if text == "0" { return .zero }
+        let hour: UInt64 = 3_600_000_000_000
         let units: [(String, UInt64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let number = UInt64(text.dropLast(suffix.count)), number > 0, number * scale <= 3_600_000_000_000 {
+            if let number = UInt64(text.dropLast(suffix.count)), number <= hour / scale {
                 return Interval(nanoseconds: number * scale)
             }
         }
-        report(token, "'\(text)' is not a duration like 500ms, 2s or 1m (at most an hour)")
         return nil
     }
 
@@ -456,5 +585,12 @@ public struct ApplianceParser {
 
     private mutating func report(line: Int, column: Int, _ message: String) {
         problems.append(lexer.diagnostic(line: line, column: column, message))
+    }
+
+    /// A setting that is valid but does not do what it seems: the build says so and goes on.
+    private mutating func warn(_ token: ConfigToken, _ message: String) {
+        var warning = lexer.diagnostic(line: token.line, column: token.column, message)
+        warning.severity = .warning
+        problems.append(warning)
     }
 }
