@@ -153,4 +153,16 @@ final class PickWorld {
         #expect(world.service.backends[0].health.recoveredAt != nil)
         #expect(world.picks(300) == [100, 100, 100])
     }
+
+    /// A ramping backend a thousand times lighter than the other still gets
+    /// a connection whose heavier choice was tried, under Maglev too.
+    @Test(arguments: BalancingAlgorithm.allCases)
+    func aLightRampingBackendIsStillReachable(algorithm: BalancingAlgorithm) {
+        let world = PickWorld(algorithm: algorithm, weights: [1000, 1], slowStart: Self.ramp)
+        world.bringDown(1)
+        world.now = world.now + .seconds(1)
+        world.bringUp(1)
+        #expect(world.service.backends[1].slowStartPermille(over: Self.ramp, now: world.now) == 100)
+        #expect(world.picks(200, excluding: 0b01) == [0, 200])
+    }
 }

@@ -124,9 +124,11 @@ public struct Scheduler: Sendable {
         case .sourceHash:
             let tier = backupTier ? 1 : 0
             if tables[tier].update(candidates, backupTier: backupTier, keys: keys) { maglevBuilds += 1 }
-            let accepts = { (index: Int) in Scheduler.allowed(candidates[index], backupTier) }
+            if let found = tables[tier].table?.lookup(flowHash, accepting: { Scheduler.allowed(candidates[$0], backupTier) }) {
+                return found
+            }
             // A member too light to own a slot is still reachable.
-            return tables[tier].table?.lookup(flowHash, accepting: accepts) ?? candidates.indices.first(where: accepts)
+            return candidates.indices.first { Scheduler.allowed(candidates[$0], backupTier) }
         }
     }
 
