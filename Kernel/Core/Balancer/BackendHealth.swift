@@ -24,6 +24,9 @@ public struct BackendHealth: Sendable, Equatable {
     /// first UP after boot, which every backend of a service shares.
     public private(set) var recoveredAt: Instant?
     private var hasBeenUp = false
+    /// Passive health: connect failures of real traffic since the last
+    /// success, counted while UP (zeroed when it goes DOWN or comes back UP).
+    public private(set) var consecutiveConnectFailures = 0
 
     public init() {}
 
@@ -45,6 +48,7 @@ public struct BackendHealth: Sendable, Equatable {
                 lastChange = now
                 lastChangeCause = .check
                 recoveredAt = hasBeenUp ? now : nil
+                consecutiveConnectFailures = 0
                 hasBeenUp = true
                 return .up
             }
@@ -61,5 +65,48 @@ public struct BackendHealth: Sendable, Equatable {
             }
         }
         return nil
+    }
+}
+
+// MARK: Passive health
+
+extension BackendHealth {
+    /// Records the connect of one real client connection: a success zeroes
+    /// the run of failures; failure number `errorLimit` and each after it
+    /// trigger `action` (`errorLimit` 0: nothing is counted). A DOWN
+    /// backend's connects change nothing. Returns the new status when it
+    /// changed; the change's cause is `.traffic`.
+    public mutating func recordConnect(succeeded: Bool, now: Instant, errorLimit: Int, action: PassiveHealthAction,
+                                       fall: Int) -> Status? {
+        guard errorLimit > 0, status == .up else { return nil }
+        guard !succeeded else {
+            consecutiveConnectFailures = 0
+            return nil
+        }
+        consecutiveConnectFailures += 1
+        guard consecutiveConnectFailures >= errorLimit else { return nil }
+        switch action {
+        case .markDown:
+            goDownFromTraffic(now: now)
+            return .down
+        case .failCheck:
+            // One failed check toward `fall`, as an active check counts it.
+            checkFailures += 1
+            consecutiveFailures += 1
+            consecutiveSuccesses = 0
+            guard consecutiveFailures >= fall else { return nil }
+            goDownFromTraffic(now: now)
+            return .down
+        }
+    }
+
+    /// DOWN now; the active checks need `rise` fresh successes to bring it back.
+    private mutating func goDownFromTraffic(now: Instant) {
+        status = .down
+        lastChange = now
+        lastChangeCause = .traffic
+        recoveredAt = nil
+        consecutiveSuccesses = 0
+        consecutiveConnectFailures = 0
     }
 }

@@ -58,6 +58,21 @@ public struct MaglevTable: Sendable {
         return member < 0 ? nil : Int(member)
     }
 
+    /// The first member from a flow hash's slot onward that `accepts`
+    /// takes, or nil when none does: a flow whose member is excluded goes
+    /// to the owner of the next slots, the same one every time.
+    @inline(__always)
+    public func lookup(_ hash: UInt64, accepting accepts: (Int) -> Bool) -> Int? {
+        let start = Int(hash % UInt64(slots.count))
+        for offset in 0..<slots.count {
+            var slot = start + offset
+            if slot >= slots.count { slot -= slots.count }
+            let member = slots[slot]
+            if member >= 0 && accepts(Int(member)) { return Int(member) }
+        }
+        return nil
+    }
+
     static func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
