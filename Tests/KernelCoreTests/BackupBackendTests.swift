@@ -100,7 +100,7 @@ import Testing
         let service = balancer.services[0]
         func check(_ backend: Int, _ passed: Bool, times: Int) {
             for _ in 0..<times {
-                balancer.recordCheck(service: service, backend: service.backends[backend], success: passed, latency: nil, now: harness.now)
+                balancer.recordCheck(service: service, backend: service.backends[backend], outcome: passed ? .passed : .refused, latency: nil, now: harness.now)
             }
         }
         func send(_ bytes: [UInt8], fromClient: Bool = true) -> (verdict: LoadBalancer.Verdict, source: UInt16, destination: UInt16) {

@@ -26,7 +26,7 @@ final class PickWorld {
 
     /// One active health check of backend `index`.
     func check(_ index: Int, passed: Bool) {
-        balancer.recordCheck(service: service, backend: service.backends[index], success: passed, latency: nil, now: now)
+        balancer.recordCheck(service: service, backend: service.backends[index], outcome: passed ? .passed : .refused, latency: nil, now: now)
     }
 
     func bringUp(_ index: Int) {
