@@ -12,13 +12,7 @@ enum Balancer {
             switch event {
             case .backendStatusChanged(let service, let backend, let status):
                 LoadBalancer.writeName(service, backend, to: &console)
-                console.write(" is ")
-                console.write(status.name)
-                if status == .down {
-                    console.write(" after ")
-                    console.write(decimal: UInt64(backend.health.consecutiveFailures))
-                    console.write(" failed checks")
-                }
+                BackendStatusCause(backend, in: service).writeChange(up: status == .up, to: &console)
             case .administrativeChange(let service, let backend, let state):
                 LoadBalancer.writeName(service, backend, to: &console)
                 console.write(" set to ")

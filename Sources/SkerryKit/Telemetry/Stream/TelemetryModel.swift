@@ -149,7 +149,10 @@ public struct TelemetryModel: Sendable {
         }
         let time = String(format: "%.1f s", Double(event.uptimeMilliseconds) / 1000)
         switch event.kind {
-        case .backendStatus(let s, let b, let up): return "\(time) \(name(s, b)) is \(up ? "UP" : "DOWN")"
+        case .backendStatus(let s, let b, let up, let cause):
+            var change = ByteText()
+            if let cause { cause.writeChange(up: up, to: &change) } else { change.write(up ? " is UP" : " is DOWN") }
+            return "\(time) \(name(s, b))\(String(decoding: change.bytes, as: UTF8.self))"
         case .checkFailed(let s, let b, let count): return "\(time) \(name(s, b)) failed a health check (\(count) in a row)"
         case .administrative(let s, let b, let state): return "\(time) \(name(s, b)) is \(state.label)"
         case .weight(let s, let b, let weight): return "\(time) \(name(s, b)) weight \(weight)"
