@@ -78,7 +78,7 @@ public enum Telemetry {
         public var conntrackCounters = CounterNames<ConntrackCounter>()
         /// The names of the traffic statistics each service and backend
         /// carries (version 2's fixed list from a version 2 appliance).
-        public var trafficStatistics = CounterNames<TrafficStatistic>()
+        public var trafficStatistics = CounterNames<TrafficStatistic>(TrafficStatistic.allCases.map { "\($0.name)" })
         public var connectionCapacity = 0
         /// Half-open flows the connection table tracks at most.
         public var halfOpenLimit = 0

@@ -120,6 +120,18 @@ public struct TelemetryModel: Sendable {
         return snapshot.backends[index]
     }
 
+    /// What marks backend `index` (in snapshot order) besides its state:
+    /// `backup`, and `ramp 40%` while it is in its slow start.
+    public func backendMarks(_ index: Int) -> [String] {
+        var marks: [String] = []
+        if let schema, index < schema.backendNames.count,
+            schema.services.flatMap(\.backends)[index].backup { marks.append("backup") }
+        if let snapshot, index < snapshot.backends.count, let ramp = snapshot.backends[index].slowStartPercent {
+            marks.append("ramp \(ramp)%")
+        }
+        return marks
+    }
+
     /// Counters of the firewall rule called `name`.
     public func rule(_ name: String) -> Telemetry.RuleValues? {
         guard let index = schema?.rules.firstIndex(where: { $0.name == name }) else { return nil }
