@@ -59,7 +59,8 @@ enum Balancer {
             console.write(decimal: statistics.connectionRate)
             console.line(" connections/s")
         }
-        console.line("backend           state    admin     weight  active     max   total  failed  checks-failed")
+        console.line("backend           state    admin     weight  active     max   total  failed  checks-failed  redisp  check")
+        let now = Clock.now()
         for service in balancer.services {
             for backend in service.backends {
                 var name = ByteText()
@@ -77,6 +78,15 @@ enum Balancer {
                 console.write(decimal: statistics.totalConnections, width: 8)
                 console.write(decimal: statistics.failedConnects, width: 8)
                 console.write(decimal: backend.health.checkFailures, width: 15)
+                console.write(decimal: statistics.redispatched, width: 8)
+                console.write("  ")
+                backend.health.lastOutcome.writeReason(statusCode: backend.health.lastStatusCode, to: &console)
+                if backend.configuration.backup { console.write(", backup") }
+                if let ramp = backend.slowStartPercent(over: service.configuration.slowStart, now: now) {
+                    console.write(", ramp ")
+                    console.write(decimal: ramp)
+                    console.write("%")
+                }
                 console.newline()
             }
         }
