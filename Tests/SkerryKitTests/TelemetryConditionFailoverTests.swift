@@ -78,3 +78,22 @@ import Testing
         #expect((services["web"]?["traffic"] as? [String: UInt64])?["redispatched"] == 6)
     }
 }
+
+extension TelemetryConditionFailoverTests {
+    /// A suite writes the failover conditions as the other `wait:` steps.
+    @Test func aSuiteWaitsOnTheCheckReasonAndRedispatches() throws {
+        let suite = try SmokeParser.parse("""
+            suite: failover
+            appliance: ..
+            steps:
+              - wait: backends["web/web2"].check == "bad status 503"
+              - wait: backends["web/web2"].redispatched >= 4
+              - wait: services["web"].redispatched == 6
+            """, file: SmokeParserTests.sample)
+        var conditions: [TelemetryCondition] = []
+        for step in suite.steps { if case .wait(let condition) = step.action { conditions.append(condition) } }
+        #expect(conditions.count == 3)
+        #expect(conditions.first?.field == "check" && conditions.first?.value == "bad status 503")
+        #expect(conditions.allSatisfy { $0.holds(in: Self.model()) })
+    }
+}
