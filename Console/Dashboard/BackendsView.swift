@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 import SkerryKit
 
 extension Frame {
@@ -8,17 +9,20 @@ extension Frame {
             drawEmpty("waiting for telemetry from \(input.telemetry.address)", top: top, bottom: bottom)
             return
         }
-        // 118 columns hold them all; narrower terminals lose the least important first, but never the sort column.
+        // 142 columns hold them all; narrower terminals lose the least important first, but never the sort column.
+        // 80 keep the name, state, connections and what failover shows: redispatches, the check's reason, backup and ramp.
         // A sortable column has room for its title and the sort arrow.
         let sort = Self.backendSort(state)
         let columns = sort.keepingSorted([
             Column(title: "SERVICE/BACKEND", width: 16), Column(title: "STATE", width: 6), Column(title: "ADMIN", width: 8),
-            Column(title: "WT", width: 4, right: true, priority: 2), Column(title: "ACT", width: 5, right: true),
+            Column(title: "WT", width: 4, right: true, priority: 3), Column(title: "ACT", width: 5, right: true),
             Column(title: "MAX", width: 5, right: true, priority: 4), Column(title: "LIMIT", width: 5, right: true, priority: 5),
-            Column(title: "TOTAL", width: 7, right: true), Column(title: "NEW/s", width: 6, right: true, priority: 1),
-            Column(title: "RATE", width: 8, priority: 1), Column(title: "IN", width: 7, right: true, priority: 3),
-            Column(title: "OUT", width: 7, right: true, priority: 3), Column(title: "CHECK", width: 6, priority: 2),
+            Column(title: "TOTAL", width: 7, right: true), Column(title: "REDISP", width: 6, right: true, priority: 1),
+            Column(title: "NEW/s", width: 6, right: true, priority: 2),
+            Column(title: "RATE", width: 8, priority: 2), Column(title: "IN", width: 7, right: true, priority: 3),
+            Column(title: "OUT", width: 7, right: true, priority: 3), Column(title: "CHECK", width: 14, priority: 1),
             Column(title: "LATENCY", width: 7, right: true, priority: 3), Column(title: "CHANGED", width: 7, right: true, priority: 4),
+            Column(title: "MODE", width: 8, priority: 1),
         ])
         let kept = Self.fit(columns, width: width - 2)
         drawHeader(columns, kept, y: top, sort: sort)
@@ -33,23 +37,36 @@ extension Frame {
         for (offset, row) in rows[first..<min(rows.count, first + visible)].enumerated() {
             let values = row.values
             let traffic = values.traffic
-            let check = values.consecutiveFailures > 0 ? "fail \(values.consecutiveFailures)" : (values.up ? "ok" : "-")
+            let (check, checkStyle) = Self.checkCell(values)
             let latency = values.checkLatencyMicroseconds.map { String(format: "%.1fms", Double($0) / 1000) } ?? "-"
             drawRow([
                 (row.label, Style(bold: true)), (values.up ? "UP" : "DOWN", Self.healthStyle(values.up)),
                 (Self.adminLabel(values.administrative), Self.adminStyle(values.administrative)), ("\(values.weight)", .normal),
                 ("\(traffic[.activeConnections])", Style(bold: traffic[.activeConnections] > 0)), ("\(traffic[.maximumConnectionsSeen])", .normal),
                 (row.limit > 0 ? "\(row.limit)" : "-", Style(.dim)), (Format.count(traffic[.totalConnections]), .normal),
+                (Format.count(traffic[.redispatched]), Style(traffic[.redispatched] > 0 ? .warning : .dim)),
                 (Format.count(row.rate), .normal), (glyphs.sparkline(row.history, width: 8), Style(.spark)),
                 (Format.bytes(Double(traffic[.bytesToBackend])), .normal), (Format.bytes(Double(traffic[.bytesToClient])), .normal),
-                (check, Style(values.consecutiveFailures > 0 ? .warning : .dim)), (latency, .normal),
+                (check, checkStyle), (latency, .normal),
                 (Format.milliseconds(values.stateAgeMilliseconds), Style(.dim)),
+                (input.model.backendMarks(row.index).joined(separator: " "), Style(.warning)),
             ], columns, kept, y: top + 1 + offset, selected: first + offset == selection)
         }
         if rows.count > visible {
             let more = " \(first + 1)-\(min(rows.count, first + visible)) of \(rows.count) "
             headerNote(more, columns, kept, y: top)
         }
+    }
+
+    /// The CHECK cell: the last check's reason, green when it passed and red
+    /// when it failed; from an appliance that does not report reasons, the
+    /// failures in a row.
+    static func checkCell(_ values: Telemetry.BackendValues) -> (String, Style) {
+        guard let outcome = values.checkOutcome, let reason = values.checkReason else {
+            return values.consecutiveFailures > 0 ? ("fail \(values.consecutiveFailures)", Style(.warning)) : (values.up ? "ok" : "-", Style(.dim))
+        }
+        if outcome == .passed { return (reason, Style(.up)) }
+        return (reason, outcome.isFailure ? Style(.down, bold: true) : Style(.dim))
     }
 
     /// The columns `state.backendSort` sorts by (indices into the Backends table), and the direction shown.
@@ -60,8 +77,8 @@ extension Frame {
         case .state: columns = [1, 2]
         case .active: columns = [4]
         case .total: columns = [7]
-        case .rate: columns = [8]
-        case .bytes: columns = [10, 11]
+        case .rate: columns = [9]
+        case .bytes: columns = [11, 12]
         }
         return Sort(columns: columns, descending: state.backendSort.descending != (state.reversed[.backends] == true))
     }

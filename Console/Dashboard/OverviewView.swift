@@ -120,7 +120,7 @@ extension Frame {
             let text = model.describe(event)
             let role: ColorRole
             switch event.kind {
-            case .backendStatus(_, _, let up): role = up ? .up : .down
+            case .backendStatus(_, _, let up, _): role = up ? .up : .down
             case .checkFailed, .limitHit: role = .warning
             case .administrative, .weight, .adminAction: role = .draining
             case .unknown: role = .dim

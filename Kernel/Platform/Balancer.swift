@@ -12,13 +12,7 @@ enum Balancer {
             switch event {
             case .backendStatusChanged(let service, let backend, let status):
                 LoadBalancer.writeName(service, backend, to: &console)
-                console.write(" is ")
-                console.write(status.name)
-                if status == .down {
-                    console.write(" after ")
-                    console.write(decimal: UInt64(backend.health.consecutiveFailures))
-                    console.write(" failed checks")
-                }
+                BackendStatusCause(backend, in: service).writeChange(up: status == .up, to: &console)
             case .administrativeChange(let service, let backend, let state):
                 LoadBalancer.writeName(service, backend, to: &console)
                 console.write(" set to ")
@@ -65,7 +59,8 @@ enum Balancer {
             console.write(decimal: statistics.connectionRate)
             console.line(" connections/s")
         }
-        console.line("backend           state    admin     weight  active     max   total  failed  checks-failed")
+        console.line("backend           state    admin     weight  active     max   total  failed  checks-failed  redisp  check")
+        let now = Clock.now()
         for service in balancer.services {
             for backend in service.backends {
                 var name = ByteText()
@@ -83,6 +78,15 @@ enum Balancer {
                 console.write(decimal: statistics.totalConnections, width: 8)
                 console.write(decimal: statistics.failedConnects, width: 8)
                 console.write(decimal: backend.health.checkFailures, width: 15)
+                console.write(decimal: statistics.redispatched, width: 8)
+                console.write("  ")
+                backend.health.lastOutcome.writeReason(statusCode: backend.health.lastStatusCode, to: &console)
+                if backend.configuration.backup { console.write(", backup") }
+                if let ramp = backend.slowStartPercent(over: service.configuration.slowStart, now: now) {
+                    console.write(", ramp ")
+                    console.write(decimal: ramp)
+                    console.write("%")
+                }
                 console.newline()
             }
         }

@@ -132,17 +132,20 @@ enum StatsReport {
         for (index, service) in schema.services.enumerated() where index < snapshot.services.count {
             let values = snapshot.services[index]
             lines.append("service \(service.name) (port \(service.port), \(service.algorithm)): \(values[.activeConnections]) active, "
-                + "\(values[.totalConnections]) total, \(values[.refusedConnections]) refused, \(Format.rate(Double(values[.connectionRate])))")
+                + "\(values[.totalConnections]) total, \(values[.refusedConnections]) refused, \(values[.redispatched]) redispatched, "
+                + "\(Format.rate(Double(values[.connectionRate])))" + (service.check.map { ", check \($0)" } ?? ""))
         }
         if !schema.services.isEmpty {
-            lines.append(row(["backend", "state", "admin", "weight", "active", "total", "failed", "checks-failed", "latency"]))
+            lines.append(row(["backend", "state", "admin", "weight", "active", "total", "failed", "checks-failed", "latency", "redisp",
+                              "check"]))
             for (index, names) in schema.backendNames.enumerated() where index < snapshot.backends.count {
                 let backend = snapshot.backends[index]
                 lines.append(row([
                     "\(names.service)/\(names.backend)", "\((backend.up ? BackendHealth.Status.up : .down).name)", "\(backend.administrative.label)", "\(backend.weight)",
                     "\(backend.traffic[.activeConnections])", "\(backend.traffic[.totalConnections])", "\(backend.traffic[.failedConnects])",
                     "\(backend.checkFailures)", backend.checkLatencyMicroseconds.map { String(format: "%.1fms", Double($0) / 1000) } ?? "-",
-                ]))
+                    "\(backend.traffic[.redispatched])", backend.checkReason ?? "-",
+                ] + model.backendMarks(index)))
             }
         }
         if let table = snapshot.connectionTable {
@@ -187,7 +190,7 @@ enum StatsReport {
         return Format.bytes(values[index]) + "/s"
     }
 
-    private static func row(_ cells: [String], widths: [Int] = [18, 6, 9, 7, 7, 8, 7, 14, 8]) -> String {
+    private static func row(_ cells: [String], widths: [Int] = [18, 6, 9, 7, 7, 8, 7, 14, 8, 7, 19, 7, 9]) -> String {
         zip(cells, widths).map { cell, width in cell.count >= width ? cell + " " : cell.padding(toLength: width, withPad: " ", startingAt: 0) }
             .joined().trimmingCharacters(in: .whitespaces)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KernelCore
 import SkerryKit
 import Testing
 #if canImport(Glibc)
@@ -126,12 +127,12 @@ func processName(_ pid: Int32) -> String {
         let web = try #require(forward(80), "\(consoleScreen)")
         let ssh = try #require(forward(22), "\(consoleScreen)")
 
-        // Counters rise after traffic.
+        // Counters rise after traffic. At 120 columns TOTAL is the sixth: name, state, admin, weight, active, total.
         terminal.keys("2")
-        let before = terminal.wait(5) { Self.number($0, row: " web/web1", column: 7) != nil }.1
-        let total = try #require(Self.number(before, row: " web/web1", column: 7), "\(before)")
+        let before = terminal.wait(5) { Self.number($0, row: " web/web1", column: 5) != nil }.1
+        let total = try #require(Self.number(before, row: " web/web1", column: 5), "\(before)")
         for _ in 0..<6 { _ = HTTPProbe.exchange(port: web, path: "/", timeout: 5) }
-        let (rose, afterTraffic) = terminal.wait(10) { (Self.number($0, row: " web/web1", column: 7) ?? 0) >= total + 2 }
+        let (rose, afterTraffic) = terminal.wait(10) { (Self.number($0, row: " web/web1", column: 5) ?? 0) >= total + 2 }
         #expect(rose, "web1's total did not rise:\n\(afterTraffic)")
 
         // A blocked connection shows as block-ssh hits.
@@ -159,6 +160,18 @@ func processName(_ pid: Int32) -> String {
             screen.split(separator: "\n").contains { $0.hasPrefix(" web/web2") && $0.contains(" DRAIN ") }
         }
         #expect(drained, "web2 never showed DRAIN:\n\(drainScreen)")
+
+        // At 80x24 the Backends view keeps the failover columns: each backend's redispatches and its check's reason.
+        terminal.tmux(["resize-window", "-t", terminal.session, "-x", "80", "-y", "24"])
+        let reasons = HealthCheckOutcome.allCases.map { "\($0.name)" }
+        let (narrow, narrowScreen) = terminal.wait(10) { screen in
+            let lines = screen.split(separator: "\n")
+            return lines.contains { $0.contains("REDISP") && $0.contains("CHECK") && $0.contains("MODE") }
+                && ["web/web1", "web/web2", "web/web3"].allSatisfy { name in
+                    lines.contains { line in line.hasPrefix(" \(name)") && reasons.contains { line.contains(" \($0)") } }
+                }
+        }
+        #expect(narrow, "the failover columns at 80x24:\n\(narrowScreen)")
 
         // A terminal too small says so, and the dashboard comes back when it grows.
         terminal.tmux(["resize-window", "-t", terminal.session, "-x", "60", "-y", "20"])

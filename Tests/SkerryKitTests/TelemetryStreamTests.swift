@@ -101,7 +101,7 @@ import Testing
         let client = Client(stream, appliance)
         client.send(TelemetryDecoder.clientHello)
         let hello = try client.read()
-        #expect(hello == [.hello(Telemetry.Hello(version: 2, appliance: "synthetic", uptimeMilliseconds: appliance.now.nanoseconds / 1_000_000, adminEnabled: true))])
+        #expect(hello == [.hello(Telemetry.Hello(version: 3, appliance: "synthetic", uptimeMilliseconds: appliance.now.nanoseconds / 1_000_000, adminEnabled: true))])
         client.send(TelemetryDecoder.subscribeRequest(intervalMilliseconds: 1000, events: true))
         var messages = try client.read()
         #expect(messages.count == 2)
@@ -185,7 +185,7 @@ import Testing
         let refused = Client(closed, appliance)
         refused.send(TelemetryDecoder.clientHello + TelemetryDecoder.adminRequest(id: 1, token: "x", action: .enable, service: "s0", backend: "b01"))
         let answers = try refused.read()
-        #expect(answers.first == .hello(Telemetry.Hello(version: 2, appliance: "synthetic", uptimeMilliseconds: 1000, adminEnabled: false)))
+        #expect(answers.first == .hello(Telemetry.Hello(version: 3, appliance: "synthetic", uptimeMilliseconds: 1000, adminEnabled: false)))
         guard case .result(let result) = answers.last else { Issue.record("no result"); return }
         #expect(result.code == .actionsOff && result.message.contains("no admin token"))
         #expect(backend.administrative == .draining)
@@ -220,7 +220,8 @@ import Testing
         let appliance = SyntheticAppliance(services: 1, backends: 1, rules: 0, seed: 1)
         let stream = makeStream(appliance)
         let cases: [([UInt8], Int)] = [
-            ([0x53, 0x4B, 0x54, 0x50, 3, 4], 1),  // versions 3-4 only
+            ([0x53, 0x4B, 0x54, 0x50, 4, 5], 1),  // versions 4-5 only
+            ([0x53, 0x4B, 0x54, 0x50, 1, 1], 1),  // version 1 only
             (Array("GET / HTTP/1.1\r\n".utf8), 2),  // not a hello
             (TelemetryDecoder.clientHello + [0x10, 0, 0, 0x10, 0], 3),  // a 4 KiB request frame
             (TelemetryDecoder.clientHello + [0x03, 0, 0, 0, 0], 4),  // a snapshot from the client

@@ -96,53 +96,40 @@ public enum ApplianceMetrics {
         text.sample("skerry_tcp_connections", .init("state", "time-wait"), UInt64(stack.tcp.timeWaitCount))
     }
 
-    /// What a balancer family reports for one service or backend.
-    private enum BalancerValue: Sendable {
-        case active, total, refused, rate, failed, up, weight, maximum, limit, checkFailures
-    }
+    /// The backend families that are not traffic statistics.
+    private enum BackendValue: CaseIterable {
+        case up, weight, limit, checkFailures, backup, checkStatusCode
 
-    private static let serviceFamilies: [(StaticString, PrometheusText.Kind, StaticString, BalancerValue)] = [
-        ("skerry_service_connections_active", .gauge, "Open balanced connections.", .active),
-        ("skerry_service_connections_total", .counter, "Connections balanced.", .total),
-        ("skerry_service_connections_refused_total", .counter, "Connections refused.", .refused),
-        ("skerry_service_failed_connects_total", .counter, "Connections a backend reset.", .failed),
-        ("skerry_service_connection_rate", .gauge, "New connections per second.", .rate),
-    ]
+        var family: (StaticString, PrometheusText.Kind, StaticString) {
+            switch self {
+            case .up: ("skerry_backend_up", .gauge, "1 if healthy.")
+            case .weight: ("skerry_backend_weight", .gauge, "The backend's weight.")
+            case .limit: ("skerry_backend_connection_limit", .gauge, "Connection limit (0: none).")
+            case .checkFailures: ("skerry_backend_check_failures_total", .counter, "Failed health checks.")
+            case .backup: ("skerry_backend_backup", .gauge, "1 for a backup backend.")
+            case .checkStatusCode: ("skerry_backend_check_status_code", .gauge, "HTTP status of the last check (0: none).")
+            }
+        }
 
-    private static let backendFamilies: [(StaticString, PrometheusText.Kind, StaticString, BalancerValue)] = [
-        ("skerry_backend_up", .gauge, "1 if healthy.", .up),
-        ("skerry_backend_weight", .gauge, "The backend's weight.", .weight),
-        ("skerry_backend_connections_active", .gauge, "Open balanced connections.", .active),
-        ("skerry_backend_connections_max", .gauge, "Most connections open at once.", .maximum),
-        ("skerry_backend_connection_limit", .gauge, "Connection limit (0: none).", .limit),
-        ("skerry_backend_connections_total", .counter, "Connections balanced.", .total),
-        ("skerry_backend_failed_connects_total", .counter, "Connections it reset.", .failed),
-        ("skerry_backend_check_failures_total", .counter, "Failed health checks.", .checkFailures),
-    ]
-
-    private static func value(_ value: BalancerValue, _ statistics: LoadBalancer.Statistics, _ backend: LoadBalancer.Backend?)
-        -> UInt64
-    {
-        switch value {
-        case .active: return UInt64(statistics.activeConnections)
-        case .total: return statistics.totalConnections
-        case .refused: return statistics.refusedConnections
-        case .rate: return statistics.connectionRate
-        case .failed: return statistics.failedConnects
-        case .maximum: return UInt64(statistics.maximumConnectionsSeen)
-        case .up: return backend?.health.status == .up ? 1 : 0
-        case .weight: return UInt64(backend?.weight ?? 0)
-        case .limit: return UInt64(backend?.configuration.maximumConnections ?? 0)
-        case .checkFailures: return backend?.health.checkFailures ?? 0
+        func value(_ backend: LoadBalancer.Backend) -> UInt64 {
+            switch self {
+            case .up: backend.health.status == .up ? 1 : 0
+            case .weight: UInt64(backend.weight)
+            case .limit: UInt64(backend.configuration.maximumConnections)
+            case .checkFailures: backend.health.checkFailures
+            case .backup: backend.configuration.backup ? 1 : 0
+            case .checkStatusCode: UInt64(backend.health.lastStatusCode)
+            }
         }
     }
 
     private static func services(_ text: inout PrometheusText, _ balancer: LoadBalancer) {
         let labels = balancer.services.map { PrometheusText.Labels("service", $0.configuration.name) }
-        for (name, kind, help, field) in serviceFamilies {
+        for key in TrafficStatistic.allCases {
+            guard let (name, kind, help) = key.serviceFamily else { continue }
             text.family(name, kind, help)
             for (index, service) in balancer.services.enumerated() {
-                text.sample(name, labels[index], value(field, service.statistics, nil))
+                text.sample(name, labels[index], service.statistics[key])
             }
         }
         traffic(&text, "skerry_service_bytes_total", "skerry_service_packets_total", labels,
@@ -152,17 +139,42 @@ public enum ApplianceMetrics {
     private static func backends(_ text: inout PrometheusText, _ balancer: LoadBalancer, now: Instant) {
         var labels: [PrometheusText.Labels] = []
         var backends: [LoadBalancer.Backend] = []
+        var owners: [LoadBalancer.Service] = []
         for service in balancer.services {
             for backend in service.backends {
+                owners.append(service)
                 labels.append(PrometheusText.Labels("service", service.configuration.name).with("backend", backend.configuration.name))
                 backends.append(backend)
             }
         }
-        for (name, kind, help, field) in backendFamilies {
+        for field in BackendValue.allCases {
+            let (name, kind, help) = field.family
             text.family(name, kind, help)
-            for (index, backend) in backends.enumerated() {
-                text.sample(name, labels[index], value(field, backend.statistics, backend))
+            for (index, backend) in backends.enumerated() { text.sample(name, labels[index], field.value(backend)) }
+        }
+        for key in TrafficStatistic.allCases {
+            guard let (name, kind, help) = key.backendFamily else { continue }
+            text.family(name, kind, help)
+            for (index, backend) in backends.enumerated() { text.sample(name, labels[index], backend.statistics[key]) }
+        }
+        text.family("skerry_backend_check_outcome", .gauge, "1 for how the last health check ended.")
+        for (index, backend) in backends.enumerated() {
+            for outcome in HealthCheckOutcome.allCases {
+                text.sample("skerry_backend_check_outcome", labels[index].with("outcome", outcome.name),
+                            backend.health.lastOutcome == outcome ? 1 : 0)
             }
+        }
+        text.family("skerry_backend_status_cause", .gauge, "1 for what last moved it UP or DOWN.")
+        for (index, backend) in backends.enumerated() {
+            for cause in HealthObservation.allCases {
+                text.sample("skerry_backend_status_cause", labels[index].with("cause", cause.name),
+                            backend.health.lastChangeCause == cause ? 1 : 0)
+            }
+        }
+        text.family("skerry_backend_slow_start_ratio", .gauge, "How far through its slow start (1: not ramping).")
+        for (index, backend) in backends.enumerated() {
+            let percent = backend.slowStartPercent(over: owners[index].configuration.slowStart, now: now) ?? 100
+            text.sample("skerry_backend_slow_start_ratio", labels[index], fixedPoint: UInt64(percent), fractionDigits: 2)
         }
         text.family("skerry_backend_admin_state", .gauge, "1 for the operator's setting.")
         for (index, backend) in backends.enumerated() {
@@ -230,5 +242,37 @@ public enum ApplianceMetrics {
         }
         text.family("skerry_firewall_invalid_packets_total", .counter, "Unclassifiable packets dropped.")
         text.sample("skerry_firewall_invalid_packets_total", .init(), firewall.invalidPackets)
+    }
+}
+
+extension TrafficStatistic {
+    /// Its Prometheus family for services, and for backends: nil where it is
+    /// not reported at that level, or where the byte and packet families
+    /// (labelled by direction) carry it.
+    var serviceFamily: (StaticString, PrometheusText.Kind, StaticString)? {
+        switch self {
+        case .activeConnections: ("skerry_service_connections_active", .gauge, "Open balanced connections.")
+        case .totalConnections: ("skerry_service_connections_total", .counter, "Connections balanced.")
+        case .refusedConnections: ("skerry_service_connections_refused_total", .counter, "Connections refused.")
+        case .failedConnects: ("skerry_service_failed_connects_total", .counter, "Connections every backend tried failed.")
+        case .redispatched: ("skerry_service_redispatched_total", .counter, "Connections moved to another backend.")
+        case .connectRefused: ("skerry_service_connect_refused_total", .counter, "SYNs a backend refused.")
+        case .connectTimeouts: ("skerry_service_connect_timeouts_total", .counter, "SYNs a backend left unanswered.")
+        case .connectionRate: ("skerry_service_connection_rate", .gauge, "New connections per second.")
+        case .maximumConnectionsSeen, .packetsToBackend, .bytesToBackend, .packetsToClient, .bytesToClient: nil
+        }
+    }
+
+    var backendFamily: (StaticString, PrometheusText.Kind, StaticString)? {
+        switch self {
+        case .activeConnections: ("skerry_backend_connections_active", .gauge, "Open balanced connections.")
+        case .maximumConnectionsSeen: ("skerry_backend_connections_max", .gauge, "Most connections open at once.")
+        case .totalConnections: ("skerry_backend_connections_total", .counter, "Connections balanced.")
+        case .failedConnects: ("skerry_backend_failed_connects_total", .counter, "Connections whose client got the reset.")
+        case .redispatched: ("skerry_backend_redispatched_total", .counter, "Connections moved from it to another backend.")
+        case .connectRefused: ("skerry_backend_connect_refused_total", .counter, "SYNs it refused.")
+        case .connectTimeouts: ("skerry_backend_connect_timeouts_total", .counter, "SYNs it left unanswered.")
+        case .refusedConnections, .connectionRate, .packetsToBackend, .bytesToBackend, .packetsToClient, .bytesToClient: nil
+        }
     }
 }

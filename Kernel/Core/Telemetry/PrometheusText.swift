@@ -79,6 +79,14 @@ public struct PrometheusText {
         text.write(byte: 0x0A)
     }
 
+    /// A value with a fixed number of decimals: `value` in hundredths is `fractionDigits: 2`.
+    @inline(never)
+    public mutating func sample(_ name: StaticString, _ labels: Labels = Labels(), fixedPoint value: UInt64, fractionDigits: Int) {
+        start(name, labels)
+        text.write(fixedPoint: value, fractionDigits: fractionDigits)
+        text.write(byte: 0x0A)
+    }
+
     @inline(never)
     private mutating func start(_ name: StaticString, _ labels: Labels) {
         text.write(name)

@@ -8,9 +8,16 @@ import KernelCore
 ///     rules["block-ssh"].packets >= 1
 ///     services["web"].active == 0
 ///     counters["tcp-resets-sent"] > 0
+///     backends["web/web2"].redispatched >= 1
+///     backends["web/web2"].check == "bad status 503"
+///     services["web"].redispatched == 0
 ///
 /// `state` compares with up, down, enabled, draining, disabled (a backend
-/// is "draining" by its admin state, "up" by its health).
+/// is "draining" by its admin state, "up" by its health). `check` compares
+/// with the last check's reason (ok, refused, timeout, bad status 503,
+/// malformed response, no connection, pending), quoted or not. Backends and
+/// services also take any traffic statistic by its name
+/// (`TrafficStatistic`: redispatched, connect-refused, connect-timeouts, ...).
 public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
     public enum Collection: String, Sendable { case backends, rules, services, counters }
     public enum Comparison: String, Sendable, CaseIterable {
@@ -24,11 +31,17 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
     public var value: String
 
     public static let fields: [Collection: [String]] = [
-        .backends: ["state", "active", "total", "refused", "failed", "weight", "check-failures"],
+        .backends: ["state", "active", "total", "refused", "failed", "weight", "check-failures", "check"] + statisticFields,
         .rules: ["packets", "bytes", "rate-limited"],
-        .services: ["active", "total", "refused"],
+        .services: ["active", "total", "refused"] + statisticFields,
         .counters: [""],
     ]
+
+    /// Every traffic statistic, by the core's name.
+    static let statisticFields = TrafficStatistic.allCases.map { "\($0.name)" }
+
+    /// The reasons `check` compares with; a bad status also as `bad status NNN`.
+    static let checkReasons = HealthCheckOutcome.allCases.map { "\($0.name)" }
 
     /// What `state` compares with besides the administrative states.
     static let healthWords = ["up", "down"]
@@ -66,8 +79,14 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
         else { throw .condition("expected a comparison: ==, !=, >=, <=, > or <") }
         self.comparison = comparison
         value = rest.dropFirst(comparison.rawValue.count).trimmingCharacters(in: .whitespaces)
+        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
         guard !value.isEmpty else { throw .condition("expected a value after \(comparison.rawValue)") }
-        if field == "state" {
+        if field == "check" {
+            let badStatus = "\(HealthCheckOutcome.badStatus.name) "
+            guard Self.checkReasons.contains(value) || (value.hasPrefix(badStatus) && UInt16(value.dropFirst(badStatus.count)) != nil)
+            else { throw .condition("a check reason is \(Self.checkReasons.joined(separator: ", ")) or bad status NNN") }
+            guard comparison == .equal || comparison == .notEqual else { throw .condition("check reasons compare with == or !=") }
+        } else if field == "state" {
             guard Self.healthWords.contains(value) || LoadBalancer.AdministrativeState.allCases.contains(where: { "\($0.label)" == value })
             else {
                 throw .condition("a state is up, down, enabled, draining or disabled")
@@ -92,7 +111,9 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
             case "refused": return String(backend.traffic[.refusedConnections])
             case "failed": return String(backend.traffic[.failedConnects])
             case "weight": return String(backend.weight)
-            default: return String(backend.checkFailures)
+            case "check-failures": return String(backend.checkFailures)
+            case "check": return backend.checkReason
+            default: return TrafficStatistic(name: field).map { String(backend.traffic[$0]) }
             }
         case .rules:
             guard let rule = model.rule(key) else { return nil }
@@ -109,7 +130,8 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
             switch field {
             case "active": return String(service[.activeConnections])
             case "total": return String(service[.totalConnections])
-            default: return String(service[.refusedConnections])
+            case "refused": return String(service[.refusedConnections])
+            default: return TrafficStatistic(name: field).map { String(service[$0]) }
             }
         case .counters:
             return model.counter(key).map(String.init)
@@ -118,7 +140,7 @@ public struct TelemetryCondition: Sendable, Equatable, CustomStringConvertible {
 
     public func holds(in model: TelemetryModel) -> Bool {
         guard let observed = observed(in: model) else { return false }
-        if let left = UInt64(observed), let right = UInt64(value) {
+        if field != "check", let left = UInt64(observed), let right = UInt64(value) {
             switch comparison {
             case .equal: return left == right
             case .notEqual: return left != right

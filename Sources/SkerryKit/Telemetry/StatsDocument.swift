@@ -23,6 +23,12 @@ public struct StatsDocument: Encodable {
         public var maximumConnections: Int
         public var backends: [String]
         public var traffic: [String: UInt64]
+        /// Failover settings; absent from a version 2 appliance.
+        public var retries: Int?
+        public var connectTimeoutMilliseconds: UInt64?
+        public var slowStartMilliseconds: UInt64?
+        /// The health check, e.g. `tcp` or `http GET /health expect 200`.
+        public var check: String?
     }
 
     public struct Backend: Encodable {
@@ -39,6 +45,14 @@ public struct StatsDocument: Encodable {
         public var consecutiveFailures: UInt64
         public var checkLatencyMicroseconds: UInt64?
         public var stateAgeMilliseconds: UInt64
+        /// Takes new connections only while no primary backend is eligible.
+        public var backup: Bool
+        /// The last check's reason: `ok`, `refused`, `timeout`, `bad status 503`, ...
+        public var check: String?
+        /// What last moved it UP or DOWN: `check` or `traffic`.
+        public var statusCause: String?
+        /// How far through its slow start (0-99); absent when not ramping.
+        public var slowStartPercent: Int?
     }
 
     public struct ConnectionTable: Encodable {
@@ -100,9 +114,11 @@ public struct StatsDocument: Encodable {
         }
         var backendIndex = 0
         for (index, service) in schema.services.enumerated() {
-            let traffic = index < snapshot.services.count ? Self.named(snapshot.services[index]) : [:]
+            let traffic = index < snapshot.services.count ? Self.named(schema.trafficStatistics, snapshot.services[index]) : [:]
             services[service.name] = Service(port: service.port, algorithm: service.algorithm, maximumConnections: service.maximumConnections,
-                                             backends: service.backends.map(\.name), traffic: traffic)
+                                             backends: service.backends.map(\.name), traffic: traffic, retries: service.retries,
+                                             connectTimeoutMilliseconds: service.connectTimeoutMilliseconds,
+                                             slowStartMilliseconds: service.slowStartMilliseconds, check: service.check)
             for backend in service.backends {
                 defer { backendIndex += 1 }
                 guard backendIndex < snapshot.backends.count else { continue }
@@ -110,8 +126,10 @@ public struct StatsDocument: Encodable {
                 backends[service.name + "/" + backend.name] = Backend(
                     state: "\((values.up ? BackendHealth.Status.up : .down).name)", administrative: "\(values.administrative.label)",
                     weight: values.weight, address: backend.address, port: backend.port, maximumConnections: backend.maximumConnections,
-                    traffic: Self.named(values.traffic), checkFailures: values.checkFailures, consecutiveFailures: values.consecutiveFailures,
-                    checkLatencyMicroseconds: values.checkLatencyMicroseconds, stateAgeMilliseconds: values.stateAgeMilliseconds)
+                    traffic: Self.named(schema.trafficStatistics, values.traffic), checkFailures: values.checkFailures,
+                    consecutiveFailures: values.consecutiveFailures, checkLatencyMicroseconds: values.checkLatencyMicroseconds,
+                    stateAgeMilliseconds: values.stateAgeMilliseconds, backup: backend.backup, check: values.checkReason,
+                    statusCause: values.statusCause.map { "\($0.name)" }, slowStartPercent: values.slowStartPercent)
             }
         }
         counters["stack"] = Self.named(schema.stackCounters, snapshot.stackCounters)

@@ -2,10 +2,10 @@
 /// schema (names, once per subscription), snapshots (values only, in schema
 /// order) and events. docs/telemetry.md gives the byte layout.
 public enum TelemetryEncoder {
-    public static func hello(_ out: inout TelemetryFrameWriter, applianceName: StaticString, uptime: Interval,
-                             adminEnabled: Bool) {
+    public static func hello(_ out: inout TelemetryFrameWriter, version: UInt8 = TelemetryProtocol.version,
+                             applianceName: StaticString, uptime: Interval, adminEnabled: Bool) {
         out.begin(.hello)
-        out.varint(UInt64(TelemetryProtocol.version))
+        out.varint(UInt64(version))
         out.string(applianceName)
         out.millis(uptime)
         out.varint(adminEnabled ? TelemetryProtocol.adminEnabled : 0)
@@ -30,7 +30,9 @@ public enum TelemetryEncoder {
 
     // MARK: Schema
 
-    public static func schema(_ out: inout TelemetryFrameWriter, _ source: MetricsSource) {
+    public static func schema(_ out: inout TelemetryFrameWriter, _ source: MetricsSource,
+                              version: UInt8 = TelemetryProtocol.version) {
+        let failover = version >= TelemetryProtocol.failoverVersion
         out.begin(.schema)
         let balancer = source.balancer
         var flags: UInt64 = 0
@@ -51,6 +53,7 @@ public enum TelemetryEncoder {
         if let balancer {
             names(&out, LoadBalancer.Counters.self)
             names(&out, ConnectionTracker.Counters.self)
+            if failover { names(&out, CounterSet<TrafficStatistic>.self) }
             out.varint(balancer.tracker.capacity)
             out.varint(balancer.tracker.halfOpenLimit)
             out.varint(balancer.services.count)
@@ -60,6 +63,7 @@ public enum TelemetryEncoder {
                 out.varint(UInt64(configuration.port))
                 out.string(configuration.algorithm.name)
                 out.varint(configuration.maximumConnections)
+                if failover { failoverSettings(&out, configuration) }
                 out.varint(service.backends.count)
                 for backend in service.backends {
                     out.string(backend.configuration.name)
@@ -67,6 +71,7 @@ public enum TelemetryEncoder {
                     out.varint(UInt64(backend.configuration.port))
                     out.varint(backend.configuration.weight)
                     out.varint(backend.configuration.maximumConnections)
+                    if failover { out.flag(backend.configuration.backup) }
                 }
             }
         }
@@ -82,13 +87,24 @@ public enum TelemetryEncoder {
         out.end()
     }
 
+    /// A service's retries, connect timeout, slow start and health check,
+    /// e.g. `http GET /health expect 200`.
+    private static func failoverSettings(_ out: inout TelemetryFrameWriter, _ configuration: ServiceConfiguration) {
+        out.varint(configuration.retries)
+        out.millis(configuration.connectTimeout)
+        out.millis(configuration.slowStart)
+        var check = ByteText()
+        configuration.health.kind.write(to: &check)
+        out.string(check.bytes)
+    }
+
     // MARK: Snapshot
 
     /// A snapshot of every value the schema names. Rules hit at or after
     /// `rulesSince` are sent (all of them when it is nil), each with its
     /// index, so an idle rule set costs nothing per snapshot.
-    public static func snapshot(_ out: inout TelemetryFrameWriter, _ source: MetricsSource, sequence: UInt64,
-                                rulesSince: Instant?) {
+    public static func snapshot(_ out: inout TelemetryFrameWriter, _ source: MetricsSource,
+                                version: UInt8 = TelemetryProtocol.version, sequence: UInt64, rulesSince: Instant?) {
         out.begin(.snapshot)
         out.varint(sequence)
         out.varint(rulesSince == nil ? TelemetryProtocol.allRules : 0)
@@ -107,27 +123,34 @@ public enum TelemetryEncoder {
         out.varint(source.stack.tcp.connectionCount)
         out.varint(source.stack.tcp.timeWaitCount)
         if let telemetry = source.telemetry { values(&out, telemetry) }
-        if let balancer = source.balancer { balancerValues(&out, balancer, now: source.now) }
+        if let balancer = source.balancer { balancerValues(&out, balancer, version: version, now: source.now) }
         if let firewall = source.firewall { firewallValues(&out, firewall, now: source.now, since: rulesSince) }
         out.end()
     }
 
-    private static func balancerValues(_ out: inout TelemetryFrameWriter, _ balancer: LoadBalancer, now: Instant) {
+    private static func balancerValues(_ out: inout TelemetryFrameWriter, _ balancer: LoadBalancer, version: UInt8, now: Instant) {
+        let failover = version >= TelemetryProtocol.failoverVersion
         values(&out, balancer.counters)
         out.varint(balancer.tracker.count)
         out.varint(balancer.tracker.halfOpenCount)
         values(&out, balancer.tracker.counters)
-        for service in balancer.services { statistics(&out, service.statistics) }
+        for service in balancer.services { statistics(&out, service.statistics, version: version) }
         for service in balancer.services {
             for backend in service.backends {
-                out.byte(backend.health.status == .up ? 1 : 0)
+                let health = backend.health
+                out.byte(health.status == .up ? 1 : 0)
                 out.byte(backend.administrative.code)
                 out.varint(backend.weight)
-                statistics(&out, backend.statistics)
-                out.varint(backend.health.checkFailures)
-                out.varint(backend.health.consecutiveFailures)
-                out.varint(backend.health.lastLatency.map { $0.nanoseconds / 1_000 + 1 } ?? 0)
-                out.millis(now.since(backend.health.lastChange))
+                statistics(&out, backend.statistics, version: version)
+                out.varint(health.checkFailures)
+                out.varint(health.consecutiveFailures)
+                out.varint(health.lastLatency.map { $0.nanoseconds / 1_000 + 1 } ?? 0)
+                out.millis(now.since(health.lastChange))
+                guard failover else { continue }
+                out.byte(health.lastOutcome.rawValue)
+                out.varint(UInt64(health.lastStatusCode))
+                out.byte(health.lastChangeCause.rawValue)
+                out.varint(backend.slowStartPercent(over: service.configuration.slowStart, now: now).map { UInt64($0) + 1 } ?? 0)
             }
         }
     }
@@ -143,10 +166,13 @@ public enum TelemetryEncoder {
         set.forEach { _, value in out.varint(value) }
     }
 
-    private static func statistics(_ out: inout TelemetryFrameWriter, _ statistics: LoadBalancer.Statistics) {
+    /// A service's or backend's traffic statistics: from version 3 every
+    /// one, in the order the schema names them; version 2's fixed list before.
+    private static func statistics(_ out: inout TelemetryFrameWriter, _ statistics: LoadBalancer.Statistics, version: UInt8) {
+        let all = version >= TelemetryProtocol.failoverVersion
         var index = 0
         while let key = TrafficStatistic(rawValue: index) {
-            out.varint(statistics[key])
+            if all || key.inVersion2 { out.varint(statistics[key]) }
             index += 1
         }
     }
@@ -179,15 +205,22 @@ public enum TelemetryEncoder {
 
     // MARK: Events
 
-    public static func event(_ out: inout TelemetryFrameWriter, _ event: TelemetryEvent, uptime: Interval) {
+    public static func event(_ out: inout TelemetryFrameWriter, _ event: TelemetryEvent,
+                             version: UInt8 = TelemetryProtocol.version, uptime: Interval) {
         out.begin(.event)
         out.millis(uptime)
         out.varint(UInt64(event.kind.rawValue))
         switch event {
-        case .backendStatus(let service, let backend, let up):
+        case .backendStatus(let service, let backend, let up, let cause):
             out.varint(service)
             out.varint(backend)
             out.flag(up)
+            if version >= TelemetryProtocol.failoverVersion {
+                out.byte(cause.observation.rawValue)
+                out.byte(cause.outcome.rawValue)
+                out.varint(UInt64(cause.statusCode))
+                out.varint(cause.failures)
+            }
         case .checkFailed(let service, let backend, let consecutive):
             out.varint(service)
             out.varint(backend)

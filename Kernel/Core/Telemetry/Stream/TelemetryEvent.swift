@@ -1,7 +1,7 @@
 /// Something the telemetry stream pushes the moment it happens. Services and
 /// backends are indices into the schema's lists (-1: none).
 public enum TelemetryEvent: Sendable {
-    case backendStatus(service: Int, backend: Int, up: Bool)
+    case backendStatus(service: Int, backend: Int, up: Bool, cause: BackendStatusCause)
     case checkFailed(service: Int, backend: Int, consecutive: Int)
     case administrative(service: Int, backend: Int, state: LoadBalancer.AdministrativeState)
     case weight(service: Int, backend: Int, weight: Int)
@@ -33,7 +33,7 @@ public enum TelemetryEvent: Sendable {
         switch event {
         case .backendStatusChanged(let service, let backend, let status):
             let (s, b) = indices(service, backend)
-            self = .backendStatus(service: s, backend: b, up: status == .up)
+            self = .backendStatus(service: s, backend: b, up: status == .up, cause: BackendStatusCause(backend, in: service))
         case .checkFailed(let service, let backend):
             let (s, b) = indices(service, backend)
             self = .checkFailed(service: s, backend: b, consecutive: backend.health.consecutiveFailures)

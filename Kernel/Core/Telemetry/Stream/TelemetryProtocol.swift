@@ -8,8 +8,13 @@ public enum TelemetryProtocol {
     public static let magic: (UInt8, UInt8, UInt8, UInt8) = (0x53, 0x4B, 0x54, 0x50)
     /// `magic`, lowest version, highest version.
     public static let helloLength = 6
-    /// The version this appliance speaks; a client that does not list it is refused.
-    public static let version: UInt8 = 2
+    /// The newest version this appliance speaks, and the oldest: it answers
+    /// with the highest version both it and the client speak.
+    public static let version: UInt8 = 3
+    public static let oldestVersion: UInt8 = 2
+    /// The version that added the traffic statistics' names to the schema,
+    /// the failover settings and health details, and the status events' cause.
+    public static let failoverVersion: UInt8 = 3
     public static let frameHeaderLength = 5
     /// The longest frame a client may send.
     public static let maximumRequestLength = 1024

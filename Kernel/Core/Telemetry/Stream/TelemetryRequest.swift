@@ -1,5 +1,7 @@
 /// What a stream client asks of the appliance, decoded from its frames.
 public enum TelemetryRequest {
+    /// The client's hello: the version both sides speak.
+    case hello(version: UInt8)
     /// Snapshots every `interval`, and events as they happen if `events`.
     case subscribe(interval: Interval, events: Bool)
     case admin(id: UInt64, token: [UInt8], action: TelemetryProtocol.AdminAction, service: [UInt8], backend: [UInt8],
@@ -27,10 +29,11 @@ public enum TelemetryRequest {
         guard bytes[0] == magic.0, bytes[1] == magic.1, bytes[2] == magic.2, bytes[3] == magic.3 else {
             return .failure(Failure(code: .malformed, message: "not a telemetry stream hello"))
         }
-        guard bytes[4] <= TelemetryProtocol.version, TelemetryProtocol.version <= bytes[5] else {
-            return .failure(Failure(code: .unsupportedVersion, message: "this appliance speaks telemetry protocol version 2 only"))
+        let chosen = min(bytes[5], TelemetryProtocol.version)
+        guard bytes[4] <= chosen, chosen >= TelemetryProtocol.oldestVersion else {
+            return .failure(Failure(code: .unsupportedVersion, message: "this appliance speaks telemetry protocol versions 2 to 3"))
         }
-        return .request(.subscribe(interval: .zero, events: false), length: TelemetryProtocol.helloLength)
+        return .request(.hello(version: chosen), length: TelemetryProtocol.helloLength)
     }
 
     /// Decodes the first frame of `bytes`, if it is all there.

@@ -13,6 +13,8 @@ public final class TelemetrySession {
 
     public let peer: IPv4Address
     public internal(set) var state = State.awaitingHello
+    /// The protocol version agreed in the hello; frames are encoded for it.
+    public internal(set) var version = TelemetryProtocol.version
     var input: [UInt8] = []
     var output = TelemetryFrameWriter()
     var sent = 0

@@ -68,10 +68,11 @@ public final class TelemetryStream {
             case .request(let request, let length):
                 session.input.removeFirst(length)
                 session.lastRequest = now
-                if session.state == .awaitingHello {
+                if session.state == .awaitingHello, case .hello(let version) = request {
                     session.state = .open
+                    session.version = version
                     let source = source()
-                    TelemetryEncoder.hello(&session.output, applianceName: applianceName, uptime: source.uptime,
+                    TelemetryEncoder.hello(&session.output, version: version, applianceName: applianceName, uptime: source.uptime,
                                            adminEnabled: actions.enabled)
                 } else {
                     handle(request, from: session, now: now)
@@ -86,11 +87,13 @@ public final class TelemetryStream {
 
     private func handle(_ request: TelemetryRequest, from session: TelemetrySession, now: Instant) {
         switch request {
+        case .hello:
+            break  // parsed only while awaiting the hello
         case .subscribe(let interval, let events):
             session.interval = interval
             session.events = events
             let source = source()
-            TelemetryEncoder.schema(&session.output, source)
+            TelemetryEncoder.schema(&session.output, source, version: session.version)
             snapshot(session, source, now: now)
         case .admin(let id, let token, let action, let service, let backend, let weight):
             let (code, message) = admin(action, token: token, service: service, backend: backend, weight: weight,
@@ -211,7 +214,8 @@ public final class TelemetryStream {
         // A client that has not seen every rule's counters since the last reset gets them all.
         let since = resets == session.firewallResets ? session.rulesSince : nil
         session.sequence += 1
-        TelemetryEncoder.snapshot(&session.output, source, sequence: session.sequence, rulesSince: since)
+        TelemetryEncoder.snapshot(&session.output, source, version: session.version, sequence: session.sequence,
+                                  rulesSince: since)
         session.snapshotEnd = session.output.bytes.count
         session.rulesSince = source.now
         session.firewallResets = resets
@@ -222,7 +226,7 @@ public final class TelemetryStream {
     /// Pushes `event` to every subscriber that asked for events.
     public func publish(_ event: TelemetryEvent, uptime: Interval) {
         for session in sessions where session.state == .open && session.events {
-            TelemetryEncoder.event(&session.output, event, uptime: uptime)
+            TelemetryEncoder.event(&session.output, event, version: session.version, uptime: uptime)
             if session.pendingCount > TelemetryStream.maximumPending { drop(session, .outputOverflow) }
         }
     }

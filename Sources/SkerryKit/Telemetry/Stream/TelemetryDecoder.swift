@@ -13,15 +13,20 @@ public struct TelemetryDecoder {
     private var buffer: [UInt8] = []
     private var start = 0
     private var sawHello = false
+    /// The version the appliance chose in its hello; later frames are read as that version.
+    public private(set) var version = Int(TelemetryProtocol.version)
     /// The schema snapshots are read against: the last one received.
     public private(set) var schema: Telemetry.Schema?
 
     public init() {}
 
     /// The hello a client sends first: `SKTP`, then the versions it speaks.
-    public static var clientHello: [UInt8] {
+    public static var clientHello: [UInt8] { clientHello(versions: TelemetryProtocol.oldestVersion...TelemetryProtocol.version) }
+
+    /// A hello offering `versions`.
+    public static func clientHello(versions: ClosedRange<UInt8>) -> [UInt8] {
         let magic = TelemetryProtocol.magic
-        return [magic.0, magic.1, magic.2, magic.3, TelemetryProtocol.version, TelemetryProtocol.version]
+        return [magic.0, magic.1, magic.2, magic.3, versions.lowerBound, versions.upperBound]
     }
 
     public mutating func append(_ bytes: some Sequence<UInt8>) {
@@ -54,7 +59,9 @@ public struct TelemetryDecoder {
         }
         let message = try decode(type: type, payload: payload)
         switch message {
-        case .hello: sawHello = true
+        case .hello(let hello):
+            sawHello = true
+            version = hello.version
         case .schema(let schema): self.schema = schema
         default: break
         }
@@ -66,7 +73,9 @@ public struct TelemetryDecoder {
         case .hello:
             var reader = TelemetryFieldReader(payload, message: "hello")
             let version = try reader.varint("version")
-            guard version == UInt64(TelemetryProtocol.version) else { throw .unsupportedVersion(Int(min(version, 1 << 31))) }
+            guard UInt64(TelemetryProtocol.oldestVersion)...UInt64(TelemetryProtocol.version) ~= version else {
+                throw .unsupportedVersion(Int(min(version, 1 << 31)))
+            }
             return .hello(Telemetry.Hello(
                 version: Int(version), appliance: try reader.string("appliance name"),
                 uptimeMilliseconds: try reader.varint("uptime"),
@@ -77,12 +86,12 @@ public struct TelemetryDecoder {
             let text = try reader.string("message")
             throw .refused(code: code, message: text)
         case .schema:
-            return .schema(try Self.decodeSchema(payload))
+            return .schema(try Self.decodeSchema(payload, version: version))
         case .snapshot:
             guard let schema else { throw .snapshotWithoutSchema }
-            return .snapshot(try Self.decodeSnapshot(payload, schema: schema))
+            return .snapshot(try Self.decodeSnapshot(payload, schema: schema, version: version))
         case .event:
-            return .event(try Self.decodeEvent(payload))
+            return .event(try Self.decodeEvent(payload, version: version))
         case .result:
             var reader = TelemetryFieldReader(payload, message: "result")
             let request = try reader.varint("request id")
@@ -94,7 +103,10 @@ public struct TelemetryDecoder {
         }
     }
 
-    static func decodeSchema(_ payload: [UInt8]) throws(TelemetryStreamError) -> Telemetry.Schema {
+    static func decodeSchema(_ payload: [UInt8], version: Int = Int(TelemetryProtocol.version))
+        throws(TelemetryStreamError) -> Telemetry.Schema
+    {
+        let failover = version >= Int(TelemetryProtocol.failoverVersion)
         var reader = TelemetryFieldReader(payload, message: "schema")
         var schema = Telemetry.Schema()
         let flags = try reader.varint("flags")
@@ -114,6 +126,9 @@ public struct TelemetryDecoder {
         if schema.hasBalancer {
             schema.balancerCounters = try counterNames(&reader, "balancer counter", limit: limit)
             schema.conntrackCounters = try counterNames(&reader, "conntrack counter", limit: limit)
+            schema.trafficStatistics = failover
+                ? try counterNames(&reader, "traffic statistic", limit: limit)
+                : CounterNames(TrafficStatistic.allCases.filter(\.inVersion2).map { "\($0.name)" })
             schema.connectionCapacity = try reader.count("connection capacity", limit: Int.max)
             schema.halfOpenLimit = try reader.count("half-open limit", limit: Int.max)
             for _ in 0..<(try reader.count("service count", limit: limit)) {
@@ -121,14 +136,23 @@ public struct TelemetryDecoder {
                 let port = try reader.count("service port", limit: 65535)
                 let algorithm = try reader.string("algorithm")
                 let maximum = try reader.count("service limit", limit: Int.max)
-                var backends: [Telemetry.Schema.Backend] = []
+                var service = Telemetry.Schema.Service(name: name, port: port, algorithm: algorithm, maximumConnections: maximum,
+                                                       backends: [])
+                if failover {
+                    service.retries = try reader.count("retries", limit: Int.max)
+                    service.connectTimeoutMilliseconds = try reader.varint("connect timeout")
+                    service.slowStartMilliseconds = try reader.varint("slow start")
+                    service.check = try reader.string("health check")
+                }
                 for _ in 0..<(try reader.count("backend count", limit: limit)) {
-                    backends.append(.init(
+                    var backend = Telemetry.Schema.Backend(
                         name: try reader.string("backend name"), address: try reader.address("backend address"),
                         port: try reader.count("backend port", limit: 65535), weight: try reader.count("backend weight", limit: Int.max),
-                        maximumConnections: try reader.count("backend limit", limit: Int.max)))
+                        maximumConnections: try reader.count("backend limit", limit: Int.max))
+                    if failover { backend.backup = try reader.flag("backup") }
+                    service.backends.append(backend)
                 }
-                schema.services.append(.init(name: name, port: port, algorithm: algorithm, maximumConnections: maximum, backends: backends))
+                schema.services.append(service)
             }
         }
         if schema.hasFirewall {
@@ -149,7 +173,9 @@ public struct TelemetryDecoder {
         return schema
     }
 
-    static func decodeSnapshot(_ payload: [UInt8], schema: Telemetry.Schema) throws(TelemetryStreamError) -> Telemetry.Snapshot {
+    static func decodeSnapshot(_ payload: [UInt8], schema: Telemetry.Schema, version: Int = Int(TelemetryProtocol.version))
+        throws(TelemetryStreamError) -> Telemetry.Snapshot
+    {
         var reader = TelemetryFieldReader(payload, message: "snapshot")
         var snapshot = Telemetry.Snapshot()
         snapshot.sequence = try reader.varint("sequence")
@@ -174,7 +200,9 @@ public struct TelemetryDecoder {
             snapshot.connectionTable = .init(
                 entries: try reader.varint("conntrack entries"), halfOpen: try reader.varint("conntrack half-open entries"),
                 counters: try counterValues(&reader, schema.conntrackCounters, "conntrack counter"))
-            for _ in schema.services { snapshot.services.append(try traffic(&reader)) }
+            for _ in schema.services {
+                snapshot.services.append(try counterValues(&reader, schema.trafficStatistics, "traffic statistic"))
+            }
             for _ in schema.services.flatMap(\.backends) {
                 var backend = Telemetry.BackendValues()
                 backend.up = try reader.flag("backend health")
@@ -183,12 +211,19 @@ public struct TelemetryDecoder {
                 }
                 backend.administrative = state
                 backend.weight = try reader.varint("weight")
-                backend.traffic = try traffic(&reader)
+                backend.traffic = try counterValues(&reader, schema.trafficStatistics, "traffic statistic")
                 backend.checkFailures = try reader.varint("check failures")
                 backend.consecutiveFailures = try reader.varint("consecutive failures")
                 let latency = try reader.varint("check latency")
                 backend.checkLatencyMicroseconds = latency == 0 ? nil : latency - 1
                 backend.stateAgeMilliseconds = try reader.varint("state age")
+                if version >= Int(TelemetryProtocol.failoverVersion) {
+                    backend.checkOutcome = HealthCheckOutcome(rawValue: try reader.byte("check outcome"))
+                    backend.checkStatusCode = UInt16(try reader.count("check status", limit: Int(UInt16.max)))
+                    backend.statusCause = HealthObservation(rawValue: try reader.byte("status cause"))
+                    let ramp = try reader.count("slow start", limit: 100)
+                    backend.slowStartPercent = ramp == 0 ? nil : ramp - 1
+                }
                 snapshot.backends.append(backend)
             }
         }
@@ -245,27 +280,35 @@ public struct TelemetryDecoder {
         return set
     }
 
-    private static func traffic(_ reader: inout TelemetryFieldReader) throws(TelemetryStreamError) -> Telemetry.TrafficValues {
-        var values = Telemetry.TrafficValues()
-        for key in TrafficStatistic.allCases { values[key] = try reader.varint("\(key.name)") }
-        return values
-    }
-
     /// The core's limit names, by number.
     static let limitNames: [UInt8: String] = Dictionary(uniqueKeysWithValues: TelemetryProtocol.Limit.allCases.map {
         ($0.rawValue, "\($0.name)")
     })
 
-    static func decodeEvent(_ payload: [UInt8]) throws(TelemetryStreamError) -> Telemetry.Event {
+    static func decodeEvent(_ payload: [UInt8], version: Int = Int(TelemetryProtocol.version))
+        throws(TelemetryStreamError) -> Telemetry.Event
+    {
         var reader = TelemetryFieldReader(payload, message: "event")
         let uptime = try reader.varint("uptime")
         let kind = try reader.varint("kind")
         let index = Int(Int32.max)
         switch (TelemetryProtocol.EventKind(rawValue: UInt8(truncatingIfNeeded: kind)), kind <= 255) {
         case (.backendStatus?, true):
-            return .init(uptimeMilliseconds: uptime, kind: .backendStatus(
-                service: try reader.count("service", limit: index), backend: try reader.count("backend", limit: index),
-                up: try reader.flag("status")))
+            let service = try reader.count("service", limit: index)
+            let backend = try reader.count("backend", limit: index)
+            let up = try reader.flag("status")
+            var cause: BackendStatusCause?
+            if version >= Int(TelemetryProtocol.failoverVersion) {
+                let observation = try reader.byte("cause")
+                let outcome = try reader.byte("check outcome")
+                let status = try reader.count("check status", limit: Int(UInt16.max))
+                let failures = try reader.varint("failures")
+                // An observation or outcome this client does not know leaves the cause unsaid.
+                if let observation = HealthObservation(rawValue: observation), let outcome = HealthCheckOutcome(rawValue: outcome) {
+                    cause = BackendStatusCause(observation: observation, outcome: outcome, statusCode: UInt16(status), failures: failures)
+                }
+            }
+            return .init(uptimeMilliseconds: uptime, kind: .backendStatus(service: service, backend: backend, up: up, cause: cause))
         case (.checkFailed?, true):
             return .init(uptimeMilliseconds: uptime, kind: .checkFailed(
                 service: try reader.count("service", limit: index), backend: try reader.count("backend", limit: index),

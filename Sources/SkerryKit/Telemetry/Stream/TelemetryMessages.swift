@@ -37,6 +37,8 @@ public enum Telemetry {
             public var port: Int
             public var weight: Int
             public var maximumConnections: Int
+            /// Takes new connections only while no primary backend is eligible.
+            public var backup = false
         }
 
         public struct Service: Encodable, Equatable, Sendable {
@@ -45,6 +47,15 @@ public enum Telemetry {
             public var algorithm: String
             public var maximumConnections: Int
             public var backends: [Backend]
+            /// Failover settings (protocol version 3; nil from a version 2
+            /// appliance): other backends a refused connection tries, how long
+            /// a backend has to answer a SYN, and the slow-start ramp.
+            public var retries: Int?
+            public var connectTimeoutMilliseconds: UInt64?
+            public var slowStartMilliseconds: UInt64?
+            /// The active health check, as the appliance file writes it:
+            /// `tcp`, or `http GET /health expect 200`.
+            public var check: String?
         }
 
         public struct Rule: Encodable, Equatable, Sendable {
@@ -65,6 +76,9 @@ public enum Telemetry {
         public var hasBalancer = false
         public var balancerCounters = CounterNames<BalancerCounter>()
         public var conntrackCounters = CounterNames<ConntrackCounter>()
+        /// The names of the traffic statistics each service and backend
+        /// carries (version 2's fixed list from a version 2 appliance).
+        public var trafficStatistics = CounterNames<TrafficStatistic>(TrafficStatistic.allCases.map { "\($0.name)" })
         public var connectionCapacity = 0
         /// Half-open flows the connection table tracks at most.
         public var halfOpenLimit = 0
@@ -105,6 +119,24 @@ public enum Telemetry {
         public var checkLatencyMicroseconds: UInt64?
         /// Time since its health last changed.
         public var stateAgeMilliseconds: UInt64 = 0
+        /// How the last check ended and the HTTP status it read (0: none);
+        /// nil from a version 2 appliance, or an outcome this client does not know.
+        public var checkOutcome: HealthCheckOutcome?
+        public var checkStatusCode: UInt16 = 0
+        /// What last moved it UP or DOWN (nil: not reported).
+        public var statusCause: HealthObservation?
+        /// How far through its slow start, 0-99; nil when not ramping.
+        public var slowStartPercent: Int?
+
+        public init() {}
+
+        /// The last check's reason (`ok`, `refused`, `bad status 503`), or nil when not reported.
+        public var checkReason: String? {
+            guard let checkOutcome else { return nil }
+            var text = ByteText()
+            checkOutcome.writeReason(statusCode: checkStatusCode, to: &text)
+            return String(decoding: text.bytes, as: UTF8.self)
+        }
     }
 
     public struct ConnectionTable: Encodable, Equatable, Sendable {
@@ -166,7 +198,8 @@ public enum Telemetry {
     /// Something the appliance reported as it happened.
     public struct Event: Encodable, Equatable, Sendable {
         public enum Kind: Encodable, Equatable, Sendable {
-            case backendStatus(service: Int, backend: Int, up: Bool)
+            /// `cause` is nil from a version 2 appliance.
+            case backendStatus(service: Int, backend: Int, up: Bool, cause: BackendStatusCause? = nil)
             case checkFailed(service: Int, backend: Int, consecutive: UInt64)
             case administrative(service: Int, backend: Int, state: LoadBalancer.AdministrativeState)
             case weight(service: Int, backend: Int, weight: UInt64)
@@ -183,6 +216,11 @@ public enum Telemetry {
 
         public var uptimeMilliseconds: UInt64
         public var kind: Kind
+
+        public init(uptimeMilliseconds: UInt64, kind: Kind) {
+            self.uptimeMilliseconds = uptimeMilliseconds
+            self.kind = kind
+        }
     }
 
     /// The answer to an admin request.
@@ -248,6 +286,9 @@ struct NameKey: CodingKey {
 // The core's types in JSON (`skerry stats --json`): counter sets as objects
 // keyed by counter name, states and actions as their names.
 extension CounterSet: Encodable {}
+extension HealthCheckOutcome: Encodable {}
+extension HealthObservation: Encodable {}
+extension BackendStatusCause: Encodable {}
 extension LoadBalancer.AdministrativeState: Encodable {}
 extension FirewallAction: Encodable {}
 extension TelemetryProtocol.AdminAction: Encodable {}
@@ -270,6 +311,32 @@ extension LoadBalancer.AdministrativeState {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode("\(label)")
+    }
+}
+
+extension HealthCheckOutcome {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode("\(name)")
+    }
+}
+
+extension HealthObservation {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode("\(name)")
+    }
+}
+
+extension BackendStatusCause {
+    enum CodingKeys: String, CodingKey { case observation, outcome, statusCode, failures }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(observation, forKey: .observation)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(statusCode, forKey: .statusCode)
+        try container.encode(failures, forKey: .failures)
     }
 }
 

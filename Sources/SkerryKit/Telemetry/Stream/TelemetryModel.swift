@@ -120,6 +120,18 @@ public struct TelemetryModel: Sendable {
         return snapshot.backends[index]
     }
 
+    /// What marks backend `index` (in snapshot order) besides its state:
+    /// `backup`, and `ramp 40%` while it is in its slow start.
+    public func backendMarks(_ index: Int) -> [String] {
+        var marks: [String] = []
+        if let schema, index < schema.backendNames.count,
+            schema.services.flatMap(\.backends)[index].backup { marks.append("backup") }
+        if let snapshot, index < snapshot.backends.count, let ramp = snapshot.backends[index].slowStartPercent {
+            marks.append("ramp \(ramp)%")
+        }
+        return marks
+    }
+
     /// Counters of the firewall rule called `name`.
     public func rule(_ name: String) -> Telemetry.RuleValues? {
         guard let index = schema?.rules.firstIndex(where: { $0.name == name }) else { return nil }
@@ -149,7 +161,10 @@ public struct TelemetryModel: Sendable {
         }
         let time = String(format: "%.1f s", Double(event.uptimeMilliseconds) / 1000)
         switch event.kind {
-        case .backendStatus(let s, let b, let up): return "\(time) \(name(s, b)) is \(up ? "UP" : "DOWN")"
+        case .backendStatus(let s, let b, let up, let cause):
+            var change = ByteText()
+            if let cause { cause.writeChange(up: up, to: &change) } else { change.write(up ? " is UP" : " is DOWN") }
+            return "\(time) \(name(s, b))\(String(decoding: change.bytes, as: UTF8.self))"
         case .checkFailed(let s, let b, let count): return "\(time) \(name(s, b)) failed a health check (\(count) in a row)"
         case .administrative(let s, let b, let state): return "\(time) \(name(s, b)) is \(state.label)"
         case .weight(let s, let b, let weight): return "\(time) \(name(s, b)) weight \(weight)"
