@@ -85,7 +85,7 @@ import Testing
         let service = balancer.services[0]
         var now = Instant.zero + .seconds(50)
         func check(_ success: Bool, _ times: Int) {
-            for _ in 0..<times { balancer.recordCheck(service: service, backend: service.backends[0], success: success, latency: nil, now: now) }
+            for _ in 0..<times { balancer.recordCheck(service: service, backend: service.backends[0], outcome: success ? .passed : .refused, latency: nil, now: now) }
         }
         check(true, 2)
         check(false, 3)

@@ -49,8 +49,8 @@ import Testing
         }
 
         func check(_ service: LoadBalancer.Service, _ backend: LoadBalancer.Backend, passes: Int = 0, fails: Int = 0) {
-            for _ in 0..<passes { balancer.recordCheck(service: service, backend: backend, success: true, latency: .milliseconds(1), now: now) }
-            for _ in 0..<fails { balancer.recordCheck(service: service, backend: backend, success: false, latency: nil, now: now) }
+            for _ in 0..<passes { balancer.recordCheck(service: service, backend: backend, outcome: .passed, latency: .milliseconds(1), now: now) }
+            for _ in 0..<fails { balancer.recordCheck(service: service, backend: backend, outcome: .refused, latency: nil, now: now) }
         }
 
         var web: LoadBalancer.Service { balancer.services[0] }

@@ -25,7 +25,8 @@ public struct BackendHealth: Sendable, Equatable {
     public private(set) var recoveredAt: Instant?
     private var hasBeenUp = false
     /// Passive health: connect failures of real traffic since the last
-    /// success, counted while UP (zeroed when it goes DOWN or comes back UP).
+    /// success, counted while UP; kept through a DOWN they caused (the
+    /// event reports it), zeroed when the backend comes back UP.
     public private(set) var consecutiveConnectFailures = 0
 
     public init() {}
@@ -53,9 +54,7 @@ public struct BackendHealth: Sendable, Equatable {
                 return .up
             }
         } else {
-            checkFailures += 1
-            consecutiveFailures += 1
-            consecutiveSuccesses = 0
+            countFailedCheck()
             if status == .up && consecutiveFailures >= fall {
                 status = .down
                 lastChange = now
@@ -91,9 +90,7 @@ extension BackendHealth {
             return .down
         case .failCheck:
             // One failed check toward `fall`, as an active check counts it.
-            checkFailures += 1
-            consecutiveFailures += 1
-            consecutiveSuccesses = 0
+            countFailedCheck()
             guard consecutiveFailures >= fall else { return nil }
             goDownFromTraffic(now: now)
             return .down
@@ -107,6 +104,11 @@ extension BackendHealth {
         lastChangeCause = .traffic
         recoveredAt = nil
         consecutiveSuccesses = 0
-        consecutiveConnectFailures = 0
+    }
+
+    private mutating func countFailedCheck() {
+        checkFailures += 1
+        consecutiveFailures += 1
+        consecutiveSuccesses = 0
     }
 }

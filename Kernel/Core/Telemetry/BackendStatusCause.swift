@@ -20,15 +20,9 @@ public struct BackendStatusCause: Sendable, Equatable {
     /// The cause of `backend`'s latest change, read from its health.
     public init(_ backend: LoadBalancer.Backend, in service: LoadBalancer.Service) {
         let health = backend.health
-        let passive = service.configuration.health
-        var failures = UInt64(health.consecutiveFailures)
-        if health.lastChangeCause == .traffic {
-            // mark-down acts on the limit-th failure; fail-check counts each one from the limit on as a failed check.
-            let limit = UInt64(max(passive.errorLimit, 1))
-            failures = passive.onError == .markDown ? limit : limit - 1 + failures
-        }
+        let failures = health.lastChangeCause == .traffic ? health.consecutiveConnectFailures : health.consecutiveFailures
         self.init(observation: health.lastChangeCause, outcome: health.lastOutcome, statusCode: health.lastStatusCode,
-                  failures: failures)
+                  failures: UInt64(failures))
     }
 
     /// What follows a backend's name: ` is UP`, ` is DOWN after 3 failed
