@@ -76,3 +76,30 @@ import Testing
         #expect(world.fixture.allBuffersReturned)
     }
 }
+
+extension HeapBaseline {
+    @Suite struct RedispatchHeapTests {
+        /// Flows refused, then left unanswered until the client is reset:
+        /// thousands of redispatches leave the heap where it was.
+        @Test func redispatchingKeepsNoMemory() {
+            let world = BalancerHarness(capacity: 4096, halfOpenLimit: 512, retries: 2)
+            var round: UInt32 = 0
+            let growth = heapGrowth(allowance: 16 * 1024) {
+                for _ in 0..<1000 {
+                    round &+= 1
+                    let port = UInt16(truncatingIfNeeded: 1024 + round % 60_000)
+                    let isn = round &* 2_654_435_761
+                    let first = world.openFlow(port: port, isn: isn)
+                    _ = world.refuse(backendPort: first.destinationPort, snatPort: first.sourcePort, isn: isn)
+                    for _ in 0..<2 {
+                        world.now = world.now + .seconds(1)
+                        _ = world.expireConnects()
+                    }
+                }
+            }
+            #expect(growth <= 16 * 1024, "grew \(growth) bytes")
+            #expect(world.balancer.tracker.count == 0 && world.balancer.tracker.attempts.count == 0)
+            #expect(world.service.statistics.redispatched == UInt64(round) * 2 && world.service.statistics.failedConnects == UInt64(round))
+        }
+    }
+}
