@@ -11,16 +11,18 @@ final class BalancerHarness {
     let backendHost = IPv4Address(10, 0, 3, 2)
     var now = Instant(nanoseconds: 1_000_000_000)
 
+    /// `retries` defaults to 0 (no redispatch): the suites that do not
+    /// test redispatch see a refused SYN's reset reach the client.
     init(capacity: Int = 1024, backends: Int = 3, maximumConnections: Int = 0, backendLimit: Int = 0, halfOpenLimit: Int? = nil,
-         algorithm: BalancingAlgorithm = .roundRobin) {
-        let names: [StaticString] = ["web1", "web2", "web3", "web4"]
+         algorithm: BalancingAlgorithm = .roundRobin, retries: Int = 0, connectTimeout: Interval = .seconds(1)) {
+        let names: [StaticString] = ["web1", "web2", "web3", "web4", "web5"]
         let configurations = (0..<backends).map {
             BackendConfiguration(name: names[$0], address: IPv4Address(10, 0, 3, 2), port: UInt16(8081 + $0),
                                  maximumConnections: backendLimit)
         }
         balancer = LoadBalancer(
             services: [ServiceConfiguration(name: "web", port: 80, algorithm: algorithm, backends: configurations,
-                                            maximumConnections: maximumConnections)],
+                                            maximumConnections: maximumConnections, retries: retries, connectTimeout: connectTimeout)],
             publicAddress: vip, privateAddress: appliance, connectionCapacity: capacity, halfOpenLimit: halfOpenLimit)
         let service = balancer.services[0]
         for backend in service.backends {
@@ -76,10 +78,27 @@ final class BalancerHarness {
         return Outcome(verdict: verdict, bytes: bytes)
     }
 
+    /// Bytes a packet buffer offers after the Ethernet header, as the stack hands them over.
+    static let room = PacketBuffer.maximumFrameLength - EthernetFrame.headerLength
+
+    /// The packet in a buffer with room past its end, as on the private
+    /// NIC: a packet the balancer builds in its place comes back as sent.
     func fromBackend(_ bytes: [UInt8]) -> Outcome {
-        var bytes = bytes
-        let verdict = bytes.withUnsafeMutableBytes { balancer.fromBackend($0, now: now) }
-        return Outcome(verdict: verdict, bytes: bytes)
+        var buffer = bytes + [UInt8](repeating: 0, count: Self.room - bytes.count)
+        let verdict = buffer.withUnsafeMutableBytes { balancer.fromBackend($0, now: now) }
+        if case .send(_, let length) = verdict { return Outcome(verdict: verdict, bytes: Array(buffer[0..<length])) }
+        return Outcome(verdict: verdict, bytes: Array(buffer[0..<bytes.count]))
+    }
+
+    /// The packets the balancer sends for connect deadlines passed by `now`.
+    func expireConnects() -> [Outcome] {
+        var sent: [Outcome] = []
+        while true {
+            var buffer = [UInt8](repeating: 0, count: Self.room)
+            guard let emission = buffer.withUnsafeMutableBytes({ balancer.expireConnect(now: now, into: $0) }) else { break }
+            sent.append(Outcome(verdict: .send(to: emission.target, length: emission.length), bytes: Array(buffer[0..<emission.length])))
+        }
+        return sent
     }
 
     /// One TCP connection through the balancer: both ends' next sequence

@@ -18,6 +18,7 @@ public final class Appliance {
     public let stack: NetworkStack
     public let firewall: Firewall?
     public let balancer: LoadBalancer?
+    private let balancerHook: BalancerHook?
     public let healthChecker: HealthChecker?
     /// Admin actions, from the telemetry port (and the console's shell, which needs no token).
     public let actions: AdminActions
@@ -78,11 +79,14 @@ public final class Appliance {
         {
             let balancer = LoadBalancer(
                 services: settings.services, publicAddress: publicInterface.address, privateAddress: privateInterface.address)
-            stack.inbound.append(BalancerHook(balancer))
+            let hook = BalancerHook(balancer)
+            stack.inbound.append(hook)
+            balancerHook = hook
             self.balancer = balancer
             healthChecker = HealthChecker(balancer: balancer, tcp: stack.tcp, source: privateInterface.address, now: clock())
         } else {
             balancer = nil
+            balancerHook = nil
             healthChecker = nil
         }
 
@@ -114,10 +118,12 @@ public final class Appliance {
     /// The earliest moment `poll` has timer work.
     public var nextDeadline: Instant? { stack.nextDeadline }
 
-    /// Periodic work, every `tickInterval`: ARP, the connection table's
-    /// sweep, health checks, and the telemetry port's clients.
+    /// Periodic work, every `tickInterval`: ARP, the balancer's connect
+    /// timeouts and connection table sweep, health checks, and the
+    /// telemetry port's clients.
     public func tick(now: Instant) {
         stack.tick(now: now)
+        balancerHook?.tick(stack: stack, now: now)
         balancer?.sweep(now: now)
         healthChecker?.tick(now: now)
         telemetry?.tick(now: now)

@@ -116,11 +116,13 @@ public final class ConnectionTracker {
         public var client = IPv4Address.any
         public var service = IPv4Address.any
         public var backend = IPv4Address.any
-        public var backendIndex: Int32 = -1
-        public var serviceIndex: Int32 = -1
+        public var backendIndex: Int16 = -1
+        public var serviceIndex: Int16 = -1
         /// Neighbours in the half-open queue, oldest first (-1: none).
         var olderHalfOpen: Int32 = -1
         var newerHalfOpen: Int32 = -1
+        /// The flow's slot in `attempts` while its SYN awaits an answer (-1: none).
+        public internal(set) var attempt: Int32 = -1
         /// The highest acknowledgment the backend has sent: the next
         /// client byte it expects, where a client RST must sit to end the flow.
         public var backendAcknowledged: UInt32 = 0
@@ -175,6 +177,9 @@ public final class ConnectionTracker {
     /// Flows in the table that are half-open (a gauge).
     public private(set) var halfOpenCount = 0
     public private(set) var entries: [Entry]
+    /// What redispatching a half-open flow's SYN needs, one slot per
+    /// half-open flow at most; a removed flow's slot is released.
+    public let attempts: ConnectAttempts
     private var freeEntries: [Int32]
     private var clientIndex: [Int32]
     private var backendIndex: [Int32]
@@ -191,9 +196,11 @@ public final class ConnectionTracker {
     ///   - capacity: flows tracked at most.
     ///   - snatPorts: the source ports the appliance may use toward backends.
     ///   - halfOpenLimit: half-open flows tracked at most (default: a quarter of `capacity`).
-    public init(capacity: Int, snatPorts: ClosedRange<UInt16> = 1024...65535, halfOpenLimit: Int? = nil) {
+    ///   - deadlineLists: connect-deadline lists in `attempts` (one per service).
+    public init(capacity: Int, snatPorts: ClosedRange<UInt16> = 1024...65535, halfOpenLimit: Int? = nil, deadlineLists: Int = 1) {
         self.capacity = capacity
         self.halfOpenLimit = Swift.max(1, Swift.min(halfOpenLimit ?? capacity / ConnectionTracker.defaultHalfOpenShare, capacity))
+        attempts = ConnectAttempts(capacity: self.halfOpenLimit, lists: deadlineLists)
         entries = Array(repeating: Entry(), count: capacity)
         freeEntries = (0..<Int32(capacity)).reversed().map { $0 }
         var indexSize = 16
@@ -272,8 +279,8 @@ public final class ConnectionTracker {
         entry.protocolNumber = protocolNumber
         entry.backend = backend
         entry.backendPort = backendPort
-        entry.backendIndex = Int32(backendNumber)
-        entry.serviceIndex = Int32(serviceIndex)
+        entry.backendIndex = Int16(truncatingIfNeeded: backendNumber)
+        entry.serviceIndex = Int16(truncatingIfNeeded: serviceIndex)
         entry.snatPort = port
         entry.state = .synSent
         entry.expires = now + timeouts(for: serviceIndex).timeout(.synSent, udp: protocolNumber == IPv4Packet.ProtocolNumber.udp)
@@ -403,6 +410,7 @@ public final class ConnectionTracker {
         let entry = entries[index]
         guard entry.inUse else { return }
         if entry.state.isHalfOpen { dequeueHalfOpen(Int32(index)) }
+        endAttempt(index)
         removeIndex(clientSide: true, Int32(index), hash: ConnectionTracker.hash(
             entry.client.value, entry.clientPort, entry.service.value, entry.servicePort, entry.protocolNumber))
         removeIndex(clientSide: false, Int32(index), hash: ConnectionTracker.hash(
@@ -411,6 +419,53 @@ public final class ConnectionTracker {
         entries[index].inUse = false
         freeEntries.append(Int32(index))
         count -= 1
+    }
+
+    // MARK: Connect attempts
+
+    /// Gives `flow` a slot in `attempts`, armed on `list` until
+    /// `deadline`, holding the client's SYN `header`. False when the pool
+    /// has no slot or the header does not fit.
+    @discardableResult
+    func beginAttempt(_ flow: Int, list: Int, deadline: Instant, header: UnsafeRawBufferPointer) -> Bool {
+        guard entries[flow].attempt < 0,
+            let slot = attempts.take(flow: flow, list: list, deadline: deadline, header: header)
+        else { return false }
+        entries[flow].attempt = slot
+        attempts.markTried(slot, backend: Int(entries[flow].backendIndex))
+        return true
+    }
+
+    /// Releases `flow`'s attempt slot, if it has one.
+    func endAttempt(_ flow: Int) {
+        let slot = entries[flow].attempt
+        guard slot >= 0 else { return }
+        attempts.release(slot)
+        entries[flow].attempt = -1
+    }
+
+    /// Whether `segment` from the backend is its RST refusing the flow's
+    /// SYN: the flow awaits the SYN-ACK and the RST acknowledges the SYN.
+    func isRefusal(_ flow: Int, _ segment: TrackedSegment) -> Bool {
+        let entry = entries[flow]
+        return entry.state == .synSent && !entry.backendWindow.isInitialized && entry.clientWindow.isInitialized
+            && segment.flags.contains(.rst) && segment.flags.contains(.ack)
+            && segment.acknowledgmentNumber == entry.clientWindow.end
+    }
+
+    /// Points a flow awaiting its SYN-ACK at another backend: the
+    /// backend-side index is re-keyed, the SNAT port and the client's side stay.
+    func rebind(_ flow: Int, backend: IPv4Address, backendPort: UInt16, backendIndex backendNumber: Int, now: Instant) {
+        let entry = entries[flow]
+        removeIndex(clientSide: false, Int32(flow), hash: ConnectionTracker.hash(
+            entry.backend.value, entry.backendPort, 0, entry.snatPort, entry.protocolNumber))
+        entries[flow].backend = backend
+        entries[flow].backendPort = backendPort
+        entries[flow].backendIndex = Int16(truncatingIfNeeded: backendNumber)
+        entries[flow].expires = now + timeouts(for: Int(entry.serviceIndex)).timeout(.synSent, udp: false)
+        insertIndex(clientSide: false, Int32(flow), hash: ConnectionTracker.hash(
+            backend.value, backendPort, 0, entry.snatPort, entry.protocolNumber))
+        if entry.attempt >= 0 { attempts.markTried(entry.attempt, backend: backendNumber) }
     }
 
     /// Expires up to `budget` entries' worth of the table from where the

@@ -56,6 +56,10 @@ public final class LoadBalancer {
         /// A new connection the balancer cannot place (no eligible backend,
         /// a limit, a full table): refused with a reset, counted.
         case refuse
+        /// The balancer replaced the packet with one it built in the same
+        /// buffer, `length` bytes from the IPv4 header (the client's SYN
+        /// for another backend, or a reset for the client): send it to `to`.
+        case send(to: IPv4Address, length: Int)
     }
 
     /// An operator's decision about a backend, independent of its health.
@@ -190,7 +194,8 @@ public final class LoadBalancer {
         self.services = services.map { Service($0) }
         self.publicAddress = publicAddress
         self.privateAddress = privateAddress
-        tracker = ConnectionTracker(capacity: connectionCapacity, snatPorts: snatPorts, halfOpenLimit: halfOpenLimit)
+        tracker = ConnectionTracker(capacity: connectionCapacity, snatPorts: snatPorts, halfOpenLimit: halfOpenLimit,
+                                    deadlineLists: services.count)
         tracker.serviceTimeouts = services.map { $0.timeouts }
     }
 
@@ -229,6 +234,7 @@ public final class LoadBalancer {
             existing = nil
         }
         let flow: Int
+        var created = false
         if let existing {
             flow = existing
         } else {
@@ -237,11 +243,13 @@ public final class LoadBalancer {
                 counters[.invalidPackets] += 1
                 return .drop
             }
-            guard let created = open(service, serviceIndex: serviceIndex, client: client, clientPort: header.sourcePort, now: now)
+            guard let opened = open(service, serviceIndex: serviceIndex, client: client, clientPort: header.sourcePort, now: now)
             else { return .refuse }
-            flow = created
+            flow = opened
+            created = true
         }
         guard track(flow, header, fromClient: true, now: now) else { return .drop }
+        if created, let segment = header.segment { beginAttempt(flow, segment, now: now) }
         let entry = tracker.entries[flow]
         do throws(NATRewrite.Failure) {
             try NATRewrite.rewrite(header.ip, source: privateAddress, sourcePort: entry.snatPort, destination: entry.backend,
@@ -257,13 +265,22 @@ public final class LoadBalancer {
     }
 
     /// A packet that arrived on the private NIC for the private address.
+    /// `packet` starts with the IPv4 header and may run past its total
+    /// length to the end of its buffer: a refused SYN's reset or ICMP
+    /// error is replaced there by the SYN for the next backend (`.send`),
+    /// which needs `redispatchRoom` bytes.
     public func fromBackend(_ packet: UnsafeMutableRawBufferPointer, now: Instant) -> Verdict {
-        guard let header = TransportHeader(packet) else { return .notOurs }
+        guard let header = TransportHeader(packet) else { return unreachable(packet, now: now) }
         let backendAddress = header.ip.source
         guard let flow = tracker.lookupBackend(backendAddress, header.sourcePort, snatPort: header.destinationPort,
                                                protocolNumber: header.protocolNumber)
         else { return .notOurs }
         let before = tracker.entries[flow].state
+        if before == .synSent, let segment = header.segment, segment.flags.contains(.rst),
+            let verdict = refused(flow, header, segment, room: packet, now: now)
+        {
+            return verdict
+        }
         guard track(flow, header, fromClient: false, now: now) else { return .drop }
         let entry = tracker.entries[flow]
         if before == .synSent && entry.state == .closed {
@@ -279,8 +296,8 @@ public final class LoadBalancer {
         }
         let service = services[Int(entry.serviceIndex)]
         let backend = service.backends[Int(entry.backendIndex)]
-        backend.statistics.count(packetBytes: packet.count, toBackend: false)
-        service.statistics.count(packetBytes: packet.count, toBackend: false)
+        backend.statistics.count(packetBytes: header.ip.totalLength, toBackend: false)
+        service.statistics.count(packetBytes: header.ip.totalLength, toBackend: false)
         return .forward(to: entry.client)
     }
 
@@ -302,6 +319,7 @@ public final class LoadBalancer {
             }
         }
         guard tracker.observe(flow, summary, fromClient: fromClient, now: now) else { return false }
+        if before == .synSent { settleAttempt(flow, fromClient: fromClient, now: now) }
         account(tracker.entries[flow], before: before)
         return true
     }
@@ -325,7 +343,7 @@ public final class LoadBalancer {
     }
 
     /// Removes a flow from the table, releasing its connection count.
-    private func forget(_ index: Int) {
+    func forget(_ index: Int) {
         let entry = tracker.entries[index]
         tracker.remove(index)
         account(entry, closedFrom: entry.state)
@@ -350,8 +368,7 @@ public final class LoadBalancer {
             service.statistics.refusedConnections += 1
             return nil
         }
-        let flowHash = ConnectionTracker.hash(client.value, clientPort, 0, 0, 6)
-        guard let chosen = service.pickBackend(flowHash: flowHash, excluding: 0, now: now) else {
+        guard let chosen = service.pickBackend(flowHash: LoadBalancer.flowHash(client, clientPort), excluding: 0, now: now) else {
             counters[.noBackend] += 1
             service.statistics.refusedConnections += 1
             return nil
@@ -366,6 +383,12 @@ public final class LoadBalancer {
             return nil
         }
         return flow
+    }
+
+    /// What picks a flow's backend: the client's address and port.
+    @inline(__always)
+    static func flowHash(_ client: IPv4Address, _ clientPort: UInt16) -> UInt64 {
+        ConnectionTracker.hash(client.value, clientPort, 0, 0, 6)
     }
 
     // MARK: Time, health and administration
@@ -435,7 +458,7 @@ public final class LoadBalancer {
         {
             for index in tracker.entries.indices {
                 let entry = tracker.entries[index]
-                guard entry.inUse, entry.serviceIndex == Int32(serviceIndex), entry.backendIndex == Int32(backendIndex) else { continue }
+                guard entry.inUse, entry.serviceIndex == Int16(serviceIndex), entry.backendIndex == Int16(backendIndex) else { continue }
                 forget(index)
             }
         }

@@ -16,7 +16,9 @@ public final class BalancerHook: InboundHook {
         switch interface.role {
         case .admin: return .pass
         case .public: verdict = balancer.fromClient(packet.bytes, now: now)
-        case .private: verdict = balancer.fromBackend(packet.bytes, now: now)
+        case .private:
+            // The whole buffer from the IPv4 header: a refused SYN's answer may be replaced by the SYN for another backend.
+            verdict = balancer.fromBackend(Self.room(buffer), now: now)
         }
         switch verdict {
         case .notOurs:
@@ -32,7 +34,34 @@ public final class BalancerHook: InboundHook {
             stack.counters[.balancerForwarded] += 1
             stack.forward(buffer, packetLength: packet.totalLength, toward: target, now: now)
             return .consume
+        case .send(let target, let length):
+            stack.counters[.balancerForwarded] += 1
+            stack.forward(buffer, packetLength: length, toward: target, now: now)
+            return .consume
         }
+    }
+
+    /// Periodic work: flows whose backend left the SYN unanswered past the
+    /// connect timeout go to the next backend (or the client gets a
+    /// reset), each in a buffer from the stack's pool.
+    public func tick(stack: NetworkStack, now: Instant) {
+        while balancer.connectDue(now: now) {
+            guard let buffer = stack.pool.take() else {
+                stack.counters[.txNoBuffer] += 1
+                return
+            }
+            guard let emission = balancer.expireConnect(now: now, into: Self.room(buffer)) else {
+                return stack.pool.give(buffer)
+            }
+            buffer.length = EthernetFrame.headerLength + emission.length
+            stack.counters[.balancerForwarded] += 1
+            stack.forward(buffer, packetLength: emission.length, toward: emission.target, now: now)
+        }
+    }
+
+    /// A buffer's room for an IPv4 packet, after the Ethernet header.
+    private static func room(_ buffer: PacketBuffer) -> UnsafeMutableRawBufferPointer {
+        buffer.frameCapacity.slice(EthernetFrame.headerLength, PacketBuffer.maximumFrameLength)
     }
 
     /// Balanced flows, seen from the client's side on the public interface
