@@ -27,6 +27,16 @@ final class BackendProcess: @unchecked Sendable {
             arguments: ["backends", "--count", "1", "--base-port", String(port), "--prefix", "web", "--first", number])
         child.closeInput()
         self.child = child
+        // The backend logs every request: a pipe nobody reads would fill and stall it.
+        // Each reader holds the child (whose deinit closes the pipes) until end of file.
+        let held = Box(child)
+        for fd in [child.standardOutput, child.standardError] {
+            Thread.detachNewThread {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while read(fd, &buffer, buffer.count) > 0 {}
+                withExtendedLifetime(held) {}
+            }
+        }
         // Ready once it answers.
         for _ in 0..<100 {
             if let fd = try? TCPTestClient.connect(port: port, timeout: 1) {
@@ -40,6 +50,19 @@ final class BackendProcess: @unchecked Sendable {
     func stop() {
         child?.terminate(grace: 2)
         child = nil
+    }
+
+    /// SIGKILL: the process dies at once, its port refuses from then on.
+    func kill() {
+        guard let child else { return }
+        child.send(SIGKILL)
+        _ = child.wait(timeout: 5)
+        self.child = nil
+    }
+
+    /// SIGUSR1 makes the backend answer 503 while it keeps accepting; SIGUSR2, 200 again.
+    func signal(_ number: Int32) {
+        child?.send(number)
     }
 
     deinit { stop() }
