@@ -432,6 +432,7 @@ struct FailoverBench: ParsableCommand {
         defer { scratch.remove() }
         let settings = [retries, 0]
         var images: [String: URL] = [:]
+        var unbuilt: [FailoverBenchmark.Fault: String] = [:]
         for fault in FailoverBenchmark.Fault.allCases {
             for setting in settings {
                 let directory = URL(fileURLWithPath: scratch.path).appendingPathComponent("\(fault.rawValue)-\(setting)")
@@ -440,12 +441,17 @@ struct FailoverBench: ParsableCommand {
                 } catch {
                     throw CLIError("cannot write the benchmark's appliance file: \(error)")
                 }
-                images["\(fault.rawValue)-\(setting)"] = try KernelBuild.build(kernel: nil, output: nil, appliance: directory.path, verbose: false).bootable
+                do {
+                    images["\(fault.rawValue)-\(setting)"] = try KernelBuild.build(kernel: nil, output: nil, appliance: directory.path, verbose: false).bootable
+                } catch {
+                    // Reported in the table: the other faults are still measured.
+                    unbuilt[fault] = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+                }
             }
         }
         var results: [String: [FailoverBenchmark.Result]] = [:]
         for _ in 0..<runs {
-            for fault in FailoverBenchmark.Fault.allCases {
+            for fault in FailoverBenchmark.Fault.allCases where unbuilt[fault] == nil {
                 for setting in settings {
                     let key = "\(fault.rawValue)-\(setting)"
                     results[key, default: []].append(try Self.measure(image: images[key]!, fault: fault))
@@ -455,6 +461,10 @@ struct FailoverBench: ParsableCommand {
         print("failover: one client, GET on a new connection each, Samples/web under TCG (user-mode networking), median of \(runs)")
         print("fault        retries   sent  failed  leaves rotation  returns")
         for fault in FailoverBenchmark.Fault.allCases {
+            if let reason = unbuilt[fault] {
+                print("\(fault.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) (not measured: its appliance did not build: \(reason))")
+                continue
+            }
             for setting in settings {
                 let figures = results["\(fault.rawValue)-\(setting)"] ?? []
                 func seconds(_ values: [Double?]) -> String {
