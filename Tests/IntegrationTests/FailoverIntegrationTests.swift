@@ -108,7 +108,7 @@ struct FailoverHarness {
                 scenario(backends, wait, observation)
                 lock.withLock { running.value = false }
                 group.wait()
-                type("backends\nshutdown\n")
+                type("backends\nstatus\nshutdown\n")
             }
         }
         return Outcome(run: run, observation: observation, started: started)
@@ -160,7 +160,7 @@ struct FailoverHarness {
         #expect(!run.consoleLines.contains { $0.contains("PANIC") })
         #expect(observation.sent >= 20 * clients, "\(observation.sent) requests sent")
         #expect(observation.failed.count == 0, "\(observation.failed.count) of \(observation.sent) requests failed: \(observation.failed.prefix(10))")
-        #expect(observation.downAfter != nil, "web2 never left the rotation")
+        #expect(observation.downAfter != nil, "web2 never left the rotation:\n\(run.consoleLines.suffix(40).joined(separator: "\n"))")
         #expect(observation.upAfter != nil, "web2 never came back UP: \(run.consoleLines.filter { $0.hasPrefix("balancer: ") })")
         #expect((observation.served["web2"] ?? 0) >= 1, "web2 serves again after its return: \(observation.served)")
     }
