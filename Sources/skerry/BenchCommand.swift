@@ -445,7 +445,7 @@ struct FailoverBench: ParsableCommand {
                     images["\(fault.rawValue)-\(setting)"] = try KernelBuild.build(kernel: nil, output: nil, appliance: directory.path, verbose: false).bootable
                 } catch {
                     // Reported in the table: the other faults are still measured.
-                    unbuilt[fault] = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+                    unbuilt[fault] = String("\(error)".split(separator: "\n").prefix(2).joined(separator: " ").prefix(240))
                 }
             }
         }
