@@ -44,8 +44,10 @@ struct FailoverHarness {
     /// What happens to web2 while the clients run: returns when the scenario is over.
     let scenario: Scenario
     /// What happens to the backends while the clients run; `wait(text, n, timeout)` waits for the
-    /// `n`th console line containing `text` since boot and returns the seconds it waited, or nil.
-    typealias Scenario = @Sendable (_ backends: [BackendProcess], _ wait: (String, Int, Double) -> Double?, _ observation: FailoverObservation) -> Void
+    /// `n`th console line containing `text` since boot and returns the seconds it waited, or nil;
+    /// `type` types on the serial console.
+    typealias Scenario = @Sendable (_ backends: [BackendProcess], _ wait: (String, Int, Double) -> Double?, _ observation: FailoverObservation,
+                                    _ type: (String) -> Void) -> Void
 
     struct Outcome {
         var run: SkerryCLI.Run
@@ -105,7 +107,7 @@ struct FailoverHarness {
                         group.leave()
                     }
                 }
-                scenario(backends, wait, observation)
+                scenario(backends, wait, observation, type)
                 lock.withLock { running.value = false }
                 group.wait()
                 type("backends\nstatus\nshutdown\n")
@@ -117,7 +119,7 @@ struct FailoverHarness {
     /// Kill web2 with SIGKILL once the clients have run `before` seconds, restart it once the console
     /// says it is DOWN, and go on until it has served clients again after its return (at most 20 s).
     static func killAndRestartWeb2(before: Double) -> Scenario {
-        { backends, wait, observation in
+        { backends, wait, observation, _ in
             Thread.sleep(forTimeInterval: before)
             backends[1].kill()
             observation.downAfter = wait("web/web2 is DOWN", 1, 20)
@@ -182,7 +184,7 @@ struct FailoverHarness {
 
         let portAccepts = Box(false)
         let duringDown = Box<[String: Int]>([:])
-        let outcome = try FailoverHarness(appliance: directory.path, clients: 1) { backends, wait, observation in
+        let outcome = try FailoverHarness(appliance: directory.path, clients: 1) { backends, wait, observation, type in
             Thread.sleep(forTimeInterval: 2)
             backends[1].signal(SIGUSR1)
             observation.downAfter = wait("web/web2 is DOWN", 1, 15)
@@ -190,6 +192,8 @@ struct FailoverHarness {
                 portAccepts.value = true
                 close(fd)
             }
+            // The table while web2 is DOWN says why.
+            type("backends\n")
             // Counts from here are what the clients got while web2 was DOWN.
             observation.countServedFromNow()
             Thread.sleep(forTimeInterval: 2)
