@@ -15,6 +15,19 @@ final class FailoverObservation: @unchecked Sendable {
     private var recovered: Date?
     var downAfter: Double?
     var upAfter: Double?
+    /// The guest's `uptime` lines (from `status`) against the host's clock.
+    private var uptimes: [(host: Date, guest: Double)] = []
+
+    func uptime(_ guest: Double) { lock.withLock { uptimes.append((Date(), guest)) } }
+
+    /// How fast the guest's clock ran against the host's between the first and last `status`:
+    /// the checks' intervals are guest time, so a slow clock stretches them.
+    var clockRate: String {
+        lock.withLock {
+            guard let first = uptimes.first, let last = uptimes.last, last.host > first.host else { return "unknown" }
+            return String(format: "%.2fx", (last.guest - first.guest) / last.host.timeIntervalSince(first.host))
+        }
+    }
 
     var sent: Int { lock.withLock { sentCount } }
     var failed: [String] { lock.withLock { failures } }
@@ -79,6 +92,9 @@ struct FailoverHarness {
             if let console = event["line"] as? String, console.hasPrefix("balancer: ") || console.hasPrefix("web/web") {
                 lock.withLock { events.value.append(console) }
             }
+            if let console = event["line"] as? String, console.hasPrefix("uptime "), let guest = Double(console.dropFirst(7).prefix { $0 != " " }) {
+                observation.uptime(guest)
+            }
             let upCount = lock.withLock { events.value.filter { $0.hasSuffix(" is UP") }.count }
             guard !started, upCount >= 3, let port = publicPort else { return }
             started = true
@@ -119,10 +135,12 @@ struct FailoverHarness {
     /// Kill web2 with SIGKILL once the clients have run `before` seconds, restart it once the console
     /// says it is DOWN, and go on until it has served clients again after its return (at most 20 s).
     static func killAndRestartWeb2(before: Double) -> Scenario {
-        { backends, wait, observation, _ in
+        { backends, wait, observation, type in
             Thread.sleep(forTimeInterval: before)
+            type("status\n")
             backends[1].kill()
             observation.downAfter = wait("web/web2 is DOWN", 1, 20)
+            type("status\n")
             Thread.sleep(forTimeInterval: 1)
             try? backends[1].start()
             let restarted = Date()
@@ -162,7 +180,7 @@ struct FailoverHarness {
         #expect(!run.consoleLines.contains { $0.contains("PANIC") })
         #expect(observation.sent >= 20 * clients, "\(observation.sent) requests sent")
         #expect(observation.failed.count == 0, "\(observation.failed.count) of \(observation.sent) requests failed: \(observation.failed.prefix(10))")
-        #expect(observation.downAfter != nil, "web2 never left the rotation:\n\(run.consoleLines.suffix(40).joined(separator: "\n"))")
+        #expect(observation.downAfter != nil, "web2 never left the rotation (guest clock at \(observation.clockRate) the host's):\n\(run.consoleLines.suffix(40).joined(separator: "\n"))")
         #expect(observation.upAfter != nil, "web2 never came back UP: \(run.consoleLines.filter { $0.hasPrefix("balancer: ") })")
         #expect((observation.served["web2"] ?? 0) >= 1, "web2 serves again after its return: \(observation.served)")
     }
@@ -186,8 +204,10 @@ struct FailoverHarness {
         let duringDown = Box<[String: Int]>([:])
         let outcome = try FailoverHarness(appliance: directory.path, clients: 1) { backends, wait, observation, type in
             Thread.sleep(forTimeInterval: 2)
+            type("status\n")
             backends[1].signal(SIGUSR1)
             observation.downAfter = wait("web/web2 is DOWN", 1, 15)
+            type("status\n")
             if let fd = try? TCPTestClient.connect(port: 8082, timeout: 2) {
                 portAccepts.value = true
                 close(fd)
@@ -207,7 +227,7 @@ struct FailoverHarness {
         try #require(outcome.started, "the three backends never came up (does the appliance file parse?): \(run.stderr.suffix(400)) \(run.consoleLines.suffix(20))")
         let down = try #require(outcome.observation.downAfter, "web2 never went DOWN: \(run.consoleLines.filter { $0.hasPrefix("balancer: ") })")
         // fall 3 x interval 1 s, one interval of phase, and the 500 ms check timeout.
-        #expect(down <= 3 * 1.0 + 1.0 + 0.5 + 1.0, "DOWN after \(down) s")
+        #expect(down <= 3 * 1.0 + 1.0 + 0.5 + 1.0, "DOWN after \(down) s; the guest's clock ran at \(outcome.observation.clockRate) the host's")
         #expect(portAccepts.value, "web2's port still accepted connections while it answered 503")
         #expect(duringDown.value["web2"] == nil && duringDown.value.values.reduce(0, +) > 0,
                 "a DOWN backend takes no requests: \(duringDown.value)")
