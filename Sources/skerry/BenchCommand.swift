@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print figures (see BENCHMARKS.md).",
         discussion: "Every benchmark prints its figures and ends with one of these.\n" + ExitStatuses.help(ExitStatuses.plain),
-        subcommands: [BootBench.self, UDPBench.self, TCPBench.self, DataPathBench.self, BalancerBench.self, FirewallBench.self, TelemetryBench.self, DashboardBench.self, SoakBench.self])
+        subcommands: [BootBench.self, UDPBench.self, TCPBench.self, DataPathBench.self, BalancerBench.self, FailoverBench.self, FirewallBench.self, TelemetryBench.self, DashboardBench.self, SoakBench.self])
 }
 
 struct BootBench: ParsableCommand {
@@ -397,6 +397,126 @@ struct BalancerBench: ParsableCommand {
         }
         group.wait()
         return Load(rate: Double(requests) / Date().timeIntervalSince(started), failures: failures.value)
+    }
+}
+
+struct FailoverBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failover",
+        abstract: "Requests lost when a backend dies or answers 503, and how long it takes to leave and rejoin the rotation.",
+        discussion: """
+            Runs the sample backends in-process on 127.0.0.1:8081-8083 and boots Samples/web under TCG \
+            (user-mode networking) with its service forwarded. One client sends GETs, a new connection \
+            each; after 3 s web2 fails (kill: its port refuses; 503: its port accepts and answers 503, \
+            under an HTTP check), and a second after its DOWN line it is repaired. Reports requests sent \
+            and failed, the seconds from the fault to the DOWN line and from the repair to the UP line, \
+            each with the service's `retries` at --retries (redispatch on) and at 0 (off), medians over \
+            --runs. A black-holed backend needs tap networking: TapFailoverTests measures it.
+            """)
+
+    @Option(help: "Runs of each fault and setting; the median is reported.")
+    var runs: Int = 3
+
+    @Option(help: "The service's retries with redispatch on.")
+    var retries: Int = 2
+
+    func validate() throws {
+        if runs < 1 || runs > 100 { throw ValidationError("--runs must be 1-100") }
+        if retries < 1 || retries > 8 { throw ValidationError("--retries must be 1-8 (0 is the comparison run)") }
+    }
+
+    func run() throws {
+        guard let layout = ProjectLayout.find() else { throw CLIError("run inside the Skerry tree") }
+        let sample = layout.root.appendingPathComponent("Samples/web")
+        let scratch = try TemporaryDirectory(prefix: "skerry-bench-failover")
+        defer { scratch.remove() }
+        let settings = [retries, 0]
+        var images: [String: URL] = [:]
+        var unbuilt: [FailoverBenchmark.Fault: String] = [:]
+        for fault in FailoverBenchmark.Fault.allCases {
+            for setting in settings {
+                let directory = URL(fileURLWithPath: scratch.path).appendingPathComponent("\(fault.rawValue)-\(setting)")
+                do {
+                    try FailoverBenchmark.appliance(sample: sample, retries: setting, fault: fault, into: directory)
+                } catch {
+                    throw CLIError("cannot write the benchmark's appliance file: \(error)")
+                }
+                do {
+                    images["\(fault.rawValue)-\(setting)"] = try KernelBuild.build(kernel: nil, output: nil, appliance: directory.path, verbose: false).bootable
+                } catch {
+                    // Reported in the table: the other faults are still measured.
+                    unbuilt[fault] = String("\(error)".split(separator: "\n").prefix(2).joined(separator: " ").prefix(240))
+                }
+            }
+        }
+        var results: [String: [FailoverBenchmark.Result]] = [:]
+        for _ in 0..<runs {
+            for fault in FailoverBenchmark.Fault.allCases where unbuilt[fault] == nil {
+                for setting in settings {
+                    let key = "\(fault.rawValue)-\(setting)"
+                    results[key, default: []].append(try Self.measure(image: images[key]!, fault: fault))
+                }
+            }
+        }
+        print("failover: one client, GET on a new connection each, Samples/web under TCG (user-mode networking), median of \(runs)")
+        print("fault        retries   sent  failed  leaves rotation  returns")
+        for fault in FailoverBenchmark.Fault.allCases {
+            if let reason = unbuilt[fault] {
+                print("\(fault.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) (not measured: its appliance did not build: \(reason))")
+                continue
+            }
+            for setting in settings {
+                let figures = results["\(fault.rawValue)-\(setting)"] ?? []
+                func seconds(_ values: [Double?]) -> String {
+                    let known = values.compactMap { $0 }
+                    guard known.count == values.count, !known.isEmpty else { return "never (\(values.count - known.count) of \(values.count))" }
+                    return String(format: "%.1f s", Statistics.median(known))
+                }
+                print(String(format: "%@ %7d %6.0f %7.0f  %@ %@", fault.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0), setting,
+                             Statistics.median(figures.map { Double($0.sent) }), Statistics.median(figures.map { Double($0.failed) }),
+                             seconds(figures.map(\.leftAfter)).padding(toLength: 16, withPad: " ", startingAt: 0), seconds(figures.map(\.returnedAfter))))
+            }
+        }
+        print("black-hole   (tap networking only: TapFailoverTests, as root)")
+    }
+
+    /// One boot of `image` with fresh backends, and the fault's figures.
+    static func measure(image: URL, fault: FailoverBenchmark.Fault) throws -> FailoverBenchmark.Result {
+        let backends = Box(try (1...3).map { try SampleBackend(name: "web\($0)", port: UInt16(8080 + $0), log: { _ in }) })
+        defer { for backend in backends.value { backend.stop() } }
+        var request = BootRequest(image: image)
+        request.accelerator = .tcg
+        request.timeout = 300
+        request.forwards.append(PortForward(role: .public, transport: .tcp, guestPort: 80))
+        let console = FailoverBenchmark.ConsoleWatch()
+        let state = Box((forwards: [PortForward](), result: FailoverBenchmark.Result?.none))
+        let ready = DispatchSemaphore(value: 0)
+        let session = try BootSession(request: request) { event in
+            switch event {
+            case .forwarded(let forward): state.value.forwards.append(forward)
+            case .console(_, let line):
+                console.append(line)
+                if line.hasSuffix("web/web3 is UP") { ready.signal() }
+            default: break
+            }
+        }
+        let stopper = session.stopHandle
+        Thread.detachNewThread {
+            // Every backend UP: web3 is checked last.
+            guard ready.wait(timeout: .now() + 120) == .success, console.waitFor("is UP", count: 3, timeout: 10) != nil,
+                let port = ApplianceWorkload.port(state.value.forwards, .public, .tcp, 80)
+            else {
+                stopper.stop()
+                return
+            }
+            state.value.result = FailoverBenchmark.measure(port: port, backends: &backends.value, fault: fault, console: console)
+            stopper.stop()
+        }
+        let outcome = try session.run()
+        guard let result = state.value.result else {
+            throw CLIError("the appliance never had three backends UP (\(outcome.outcome.rawValue): \(outcome.detail))")
+        }
+        return result
     }
 }
 

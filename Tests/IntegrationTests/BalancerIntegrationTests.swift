@@ -7,7 +7,36 @@ import Glibc
 
 /// Held by every test that runs the sample backends on 127.0.0.1:8081-8083,
 /// so that suites running in parallel never share those ports.
-let sampleBackendPorts = NSLock()
+let sampleBackendPorts = MachineLock(name: "skerry-sample-backends")
+
+/// A lock across this process's threads and every other process on the
+/// machine taking the same name (another test run in another checkout, say):
+/// the sample's ports are the machine's, not one process's.
+final class MachineLock: @unchecked Sendable {
+    private let threads = NSLock()
+    private let path: String
+    private var descriptor: Int32 = -1
+
+    init(name: String) {
+        path = "/tmp/\(name).lock"
+    }
+
+    func lock() {
+        threads.lock()
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
+        // Without the file, the process-wide lock still holds.
+        if descriptor >= 0 { _ = flock(descriptor, LOCK_EX) }
+    }
+
+    func unlock() {
+        if descriptor >= 0 {
+            _ = flock(descriptor, LOCK_UN)
+            close(descriptor)
+            descriptor = -1
+        }
+        threads.unlock()
+    }
+}
 
 /// One `skerry backends` process serving one named backend, stoppable by PID.
 final class BackendProcess: @unchecked Sendable {
@@ -27,6 +56,16 @@ final class BackendProcess: @unchecked Sendable {
             arguments: ["backends", "--count", "1", "--base-port", String(port), "--prefix", "web", "--first", number])
         child.closeInput()
         self.child = child
+        // The backend logs every request: a pipe nobody reads would fill and stall it.
+        // Each reader holds the child (whose deinit closes the pipes) until end of file.
+        let held = Box(child)
+        for fd in [child.standardOutput, child.standardError] {
+            Thread.detachNewThread {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while read(fd, &buffer, buffer.count) > 0 {}
+                withExtendedLifetime(held) {}
+            }
+        }
         // Ready once it answers.
         for _ in 0..<100 {
             if let fd = try? TCPTestClient.connect(port: port, timeout: 1) {
@@ -40,6 +79,19 @@ final class BackendProcess: @unchecked Sendable {
     func stop() {
         child?.terminate(grace: 2)
         child = nil
+    }
+
+    /// SIGKILL: the process dies at once, its port refuses from then on.
+    func kill() {
+        guard let child else { return }
+        child.send(SIGKILL)
+        _ = child.wait(timeout: 5)
+        self.child = nil
+    }
+
+    /// SIGUSR1 makes the backend answer 503 while it keeps accepting; SIGUSR2, 200 again.
+    func signal(_ number: Int32) {
+        child?.send(number)
     }
 
     deinit { stop() }
@@ -74,6 +126,8 @@ final class BalancerScenario: @unchecked Sendable {
 
         let scenario = BalancerScenario()
         let events = Box<[String]>([])
+        // The guest's `uptime` (status) against the host's clock: the checks' interval is guest time.
+        let uptimes = Box<[(host: Date, guest: Double)]>([])
         let lock = NSLock()
         var publicPort: UInt16?
         var started = false
@@ -87,6 +141,11 @@ final class BalancerScenario: @unchecked Sendable {
             }
             if let console = event["line"] as? String, console.hasPrefix("balancer: ") {
                 lock.withLock { events.value.append(console) }
+            }
+            if let console = event["line"] as? String, console.hasPrefix("uptime "),
+                let guest = Double(console.dropFirst(7).prefix { $0 != " " })
+            {
+                lock.withLock { uptimes.value.append((Date(), guest)) }
             }
             let upCount = lock.withLock { events.value.filter { $0.hasSuffix(" is UP") }.count }
             guard !started, upCount >= 3, let port = publicPort else { return }
@@ -105,8 +164,10 @@ final class BalancerScenario: @unchecked Sendable {
                 for _ in 0..<300 {
                     if let name = fetchBackendName(port: port) { scenario.counts[name, default: 0] += 1 } else { scenario.failures += 1 }
                 }
+                type("status\n")
                 backends[1].stop()
                 scenario.downAfter = waitFor("web/web2 is DOWN after 3 failed checks", timeout: 20)
+                type("status\n")
                 for _ in 0..<30 {
                     if let name = fetchBackendName(port: port) { scenario.afterDown[name, default: 0] += 1 } else { scenario.failures += 1 }
                 }
@@ -135,8 +196,15 @@ final class BalancerScenario: @unchecked Sendable {
         #expect(scenario.counts == ["web1": 100, "web2": 100, "web3": 100], "round robin: \(scenario.counts)")
         #expect(scenario.failures == 0, "\(scenario.failures) requests failed; console:\n\(run.consoleLines.suffix(60).joined(separator: "\n"))")
         let down = try #require(scenario.downAfter, "web2 never went down")
+        // The kernel times its checks with its own clock (the TSC, calibrated at boot): a clock
+        // running slow stretches every interval, which is the kernel's fault, not the checker's.
+        let samples = lock.withLock { uptimes.value }
+        let clockRate = samples.count >= 2
+            ? (samples[samples.count - 1].guest - samples[0].guest) / samples[samples.count - 1].host.timeIntervalSince(samples[0].host) : nil
+        #expect(clockRate.map { abs($0 - 1) <= 0.2 } ?? true,
+                "the guest's clock ran at \(clockRate ?? 0)x the host's between the stop and the DOWN line (its boot-time calibration)")
         // fall 3 x interval 1 s, plus one interval of phase and the 500 ms check timeout.
-        #expect(down <= 3 * 1.0 + 1.0 + 1.0, "down after \(down) s")
+        #expect(down <= 3 * 1.0 + 1.0 + 1.0, "down after \(down) s; guest clock at \(clockRate.map { String(format: "%.2f", $0) } ?? "?")x the host's")
         #expect(scenario.afterDown["web2"] == nil && scenario.afterDown.values.reduce(0, +) == 30, "\(scenario.afterDown)")
         #expect((scenario.afterUp["web2"] ?? 0) > 0, "web2 gets traffic again after recovering: \(scenario.afterUp) \(events.value)")
         #expect(scenario.afterDrain["web1"] == nil && scenario.afterDrain.values.reduce(0, +) == 30, "\(scenario.afterDrain)")

@@ -45,6 +45,49 @@ import Testing
         #expect(outcome == .cleanShutdown)
     }
 
+    /// A load in the background runs beside the next steps; finish-load judges it, and served-by waits for a backend.
+    @Test func aBackgroundLoadIsFinishedByItsPort() throws {
+        let suite = try SmokeParser.parse("""
+            suite: failover
+            appliance: ..
+            backends: [{name: web2, port: 8082}]
+            steps:
+              - load: {seconds: 20, rate: 10, background: true}
+              - stop-backend: web2
+              - finish-load: 80
+              - served-by: web2
+              - served-by: {backend: web3, port: 8080}
+            """, file: Self.sample)
+        guard case .load(80, 20, 10, 0, true) = suite.steps[0].action else { Issue.record("\(suite.steps[0].action)"); return }
+        #expect(suite.steps[0].timeout == 30, "a background load's own step passes at once")
+        guard case .finishLoad(80) = suite.steps[2].action else { Issue.record("\(suite.steps[2].action)"); return }
+        #expect(suite.steps[2].timeout == 50, "finish-load waits as long as the load runs, plus slack")
+        guard case .servedBy(80, "web2") = suite.steps[3].action, case .servedBy(8080, "web3") = suite.steps[4].action else {
+            Issue.record("\(suite.steps[3].action) \(suite.steps[4].action)")
+            return
+        }
+        #expect(suite.steps[3].name == "served-by web2 on 80")
+
+        let found = diagnostics("""
+            suite: unbalanced
+            appliance: ..
+            steps:
+              - finish-load: 80
+              - load: {seconds: 5, rate: 1, background: yes please}
+              - load: {seconds: 5, rate: 1, background: true}
+              - load: {seconds: 5, rate: 1, background: true}
+              - load: {seconds: 5, rate: 1, port: 81, background: true}
+              - served-by: {port: 80}
+            """)
+        for expected in [
+            "4:18: no background load on port 80 to finish", "5:45: background is true or false",
+            "7:11: a background load on port 80 is already running", "6:11: the background load on port 80 is never judged",
+            "8:11: the background load on port 81 is never judged", "9:16: served-by names a backend",
+        ] {
+            #expect(found.contains { $0.hasPrefix(expected) }, "missing \(expected) in:\n\(found.joined(separator: "\n"))")
+        }
+    }
+
     @Test func everyProblemIsReportedAtItsPosition() {
         let found = diagnostics("""
             suite: broken

@@ -35,14 +35,18 @@ public enum SmokeParser {
     }
 
     static let suiteKeys = ["suite", "appliance", "image", "firmware", "nic-model", "memory", "accel", "append", "timeout", "backends", "fail-on", "forward", "steps"]
-    static let actionKeys = ["expect-console", "send", "http", "connect", "refused", "wait", "admin", "stop-backend", "start-backend",
-                             "load", "sleep", "shutdown"]
+    static let actionKeys = ["expect-console", "send", "http", "served-by", "connect", "refused", "wait", "admin", "stop-backend", "start-backend",
+                             "load", "finish-load", "sleep", "shutdown"]
 
     struct Reader {
         let file: String
         /// The script's lines, which diagnostics quote.
         let lines: [String]
         var diagnostics: [SmokeDiagnostic] = []
+        /// Background loads not yet finished, by port: their seconds and where they are written.
+        var backgroundLoads: [UInt16: (seconds: Double, node: Node)] = [:]
+        /// The seconds of the load the last `finish-load` finished (its default timeout).
+        var finishedLoadSeconds = 0.0
 
         func diagnostic(line: Int, column: Int, _ message: String) -> SmokeDiagnostic {
             SmokeDiagnostic(file: file, line: line, column: column, message: message,
@@ -227,6 +231,9 @@ public enum SmokeParser {
             for node in steps {
                 if let step = step(node, backends: suite.backends) { suite.steps.append(step) }
             }
+            for (port, running) in backgroundLoads.sorted(by: { $0.key < $1.key }) {
+                error(running.node, "the background load on port \(port) is never judged: add a finish-load: \(port) step after it")
+            }
             return suite
         }
 
@@ -295,7 +302,8 @@ public enum SmokeParser {
             let defaultTimeout: Double
             switch action {
             case .sleep(let seconds): defaultTimeout = seconds + 5
-            case .load(_, let seconds, _, _): defaultTimeout = seconds + 30
+            case .load(_, let seconds, _, _, let background): defaultTimeout = background ? 30 : seconds + 30
+            case .finishLoad: defaultTimeout = finishedLoadSeconds + 30
             case .shutdown: defaultTimeout = 60
             default: defaultTimeout = 30
             }
@@ -313,11 +321,14 @@ public enum SmokeParser {
                 if let backend { text += " from \(backend)" }
                 if let body { text += " body /\(body)/" }
                 return text
+            case .servedBy(let port, let backend): return "\(backend) on \(port)"
             case .connect(let port), .refused(let port): return "port \(port)"
             case .wait(let condition): return condition.description
             case .admin(let action, let service, let backend, _): return "\(action) \(service)/\(backend)"
             case .stopBackend(let name), .startBackend(let name): return name
-            case .load(let port, let seconds, let rate, _): return "\(Self.format(rate))/s for \(Self.format(seconds)) s on \(port)"
+            case .load(let port, let seconds, let rate, _, let background):
+                return "\(Self.format(rate))/s for \(Self.format(seconds)) s on \(port)\(background ? " in the background" : "")"
+            case .finishLoad(let port): return "on \(port)"
             case .sleep(let seconds): return "\(Self.format(seconds)) s"
             case .shutdown(let outcome): return outcome.rawValue
             }
@@ -346,6 +357,20 @@ public enum SmokeParser {
                     if !path.hasPrefix("/") { error(value, "a path starts with /") }
                 }
                 return .http(port: port, path: path, status: status ?? (backend == nil && body == nil ? 200 : nil), body: body, backend: backend)
+            case "served-by":
+                var port: UInt16 = 80, backend: String?
+                if case .mapping(let mapping) = value {
+                    for (field, _, node) in pairs(mapping, allowed: ["port", "backend"], in: "served-by") {
+                        if field == "port" { port = self.port(node) ?? port } else { backend = string(node, "backend") }
+                    }
+                } else {
+                    backend = string(value, "served-by")
+                }
+                guard let backend, !backend.isEmpty else {
+                    error(value, "served-by names a backend: served-by: NAME or {backend: NAME, port: P}")
+                    return nil
+                }
+                return .servedBy(port: port, backend: backend)
             case "connect", "refused":
                 var port: UInt16?
                 if case .mapping(let mapping) = value {
@@ -396,15 +421,21 @@ public enum SmokeParser {
                 return key == "stop-backend" ? .stopBackend(name: name) : .startBackend(name: name)
             case "load":
                 guard case .mapping(let mapping) = value else {
-                    error(value, "load is {seconds: S, rate: R[, port: P, failures: N]}")
+                    error(value, "load is {seconds: S, rate: R[, port: P, failures: N, background: true]}")
                     return nil
                 }
-                var port: UInt16 = 80, seconds: Double?, rate: Double?, failures = 0
-                for (field, _, node) in pairs(mapping, allowed: ["port", "seconds", "rate", "failures"], in: "load") {
+                var port: UInt16 = 80, seconds: Double?, rate: Double?, failures = 0, background = false
+                for (field, _, node) in pairs(mapping, allowed: ["port", "seconds", "rate", "failures", "background"], in: "load") {
                     switch field {
                     case "port": port = self.port(node) ?? port
                     case "seconds": seconds = number(node, "seconds", 0.1...3600)
                     case "rate": rate = number(node, "rate (requests a second)", 0.1...1000)
+                    case "background":
+                        guard let flag = string(node, "background"), let parsed = Bool(flag) else {
+                            error(node, "background is true or false")
+                            continue
+                        }
+                        background = parsed
                     default: failures = number(node, "failures", 0...1_000_000).map { Int($0) } ?? 0
                     }
                 }
@@ -412,7 +443,22 @@ public enum SmokeParser {
                     error(value, "load needs seconds and rate")
                     return nil
                 }
-                return .load(port: port, seconds: seconds, rate: rate, failures: failures)
+                if background {
+                    if backgroundLoads[port] != nil {
+                        error(value, "a background load on port \(port) is already running: finish-load: \(port) first")
+                        return nil
+                    }
+                    backgroundLoads[port] = (seconds, value)
+                }
+                return .load(port: port, seconds: seconds, rate: rate, failures: failures, background: background)
+            case "finish-load":
+                guard let port = port(value) else { return nil }
+                guard let running = backgroundLoads.removeValue(forKey: port) else {
+                    error(value, "no background load on port \(port) to finish (load: {..., background: true} first)")
+                    return nil
+                }
+                finishedLoadSeconds = running.seconds
+                return .finishLoad(port: port)
             case "sleep": return number(value, "sleep (seconds)", 0...3600).map { .sleep(seconds: $0) }
             default:
                 let text = string(value, "shutdown") ?? ""

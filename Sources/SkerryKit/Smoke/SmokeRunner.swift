@@ -29,6 +29,10 @@ public final class SmokeRunner: @unchecked Sendable {
     private var session: BootSession?
     private var backends: [String: SampleBackend] = [:]
     private var monitor: TelemetryMonitor?
+    /// Loads running in the background, by public port.
+    private var backgroundLoads: [UInt16: BackgroundLoad] = [:]
+    /// Set while cleaning up, so background loads end early.
+    private var finishing = false
     private var log: FileHandle?
 
     /// - Parameter shouldStop: polled between and during steps (Ctrl-C).
@@ -101,7 +105,7 @@ public final class SmokeRunner: @unchecked Sendable {
         var ports = Set<UInt16>()
         for step in suite.steps {
             switch step.action {
-            case .http(let port, _, _, _, _), .connect(let port), .refused(let port), .load(let port, _, _, _): ports.insert(port)
+            case .http(let port, _, _, _, _), .servedBy(let port, _), .connect(let port), .refused(let port), .load(let port, _, _, _, _): ports.insert(port)
             default: break
             }
         }
@@ -155,6 +159,9 @@ public final class SmokeRunner: @unchecked Sendable {
     }
 
     private func cleanUp() {
+        lock.withLock { finishing = true }
+        for load in backgroundLoads.values { load.done.wait() }
+        backgroundLoads.removeAll()
         let session = lock.withLock { self.session }
         if let session {
             session.stop()
@@ -203,10 +210,23 @@ public final class SmokeRunner: @unchecked Sendable {
                 return ("a body matching /\(body)/", "\(response.body.prefix(200).debugDescription)")
             }
             if let backend {
-                let served = response.headers.range(of: "X-Backend: ").map { String(response.headers[$0.upperBound...].prefix { !$0.isNewline }) }
+                let served = Self.backendHeader(response)
                 if served != backend { return ("served by \(backend)", "served by \(served ?? "no backend header")") }
             }
             return nil
+        case .servedBy(let port, let backend):
+            guard let host = hostPort(.public, port) else { return ("a forward of public port \(port)", "none") }
+            var seen: [String: Int] = [:]
+            while Date() < deadline && !shouldStop() {
+                let started = Date()
+                let served = HTTPProbe.exchange(port: host, path: "/", timeout: max(0.5, min(2, deadline.timeIntervalSinceNow)))
+                    .map { Self.backendHeader($0) ?? "no backend header" } ?? "no answer"
+                if served == backend { return nil }
+                seen[served, default: 0] += 1
+                Thread.sleep(until: min(started.addingTimeInterval(0.1), deadline))
+            }
+            let tally = seen.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return ("a response from \(backend)", tally.isEmpty ? "no request sent" : tally)
         case .connect(let port):
             guard let host = hostPort(.public, port) else { return ("a forward of public port \(port)", "none") }
             // QEMU accepts on the host side whatever the guest does; a connection the guest
@@ -264,18 +284,30 @@ public final class SmokeRunner: @unchecked Sendable {
                 usleep(100_000)
             }
             return ("backend \(name) listening on 127.0.0.1:\(declared.port)", "the port stayed busy")
-        case .load(let port, let seconds, let rate, let failures):
+        case .load(let port, let seconds, let rate, let failures, let background):
             guard let host = hostPort(.public, port) else { return ("a forward of public port \(port)", "none") }
-            let end = min(Date().addingTimeInterval(seconds), deadline)
-            var sent = 0, failed = 0
-            let start = Date()
-            while Date() < end && !shouldStop() {
-                if HTTPProbe.exchange(port: host, path: "/", timeout: 2)?.status != 200 { failed += 1 }
-                sent += 1
-                let due = start.addingTimeInterval(Double(sent) / rate)
-                if due > Date() { Thread.sleep(until: min(due, end)) }
+            guard background else {
+                let tally = sendLoad(to: host, seconds: seconds, rate: rate, until: deadline)
+                return tally.failed <= failures ? nil : ("at most \(failures) of \(tally.sent) requests failing", "\(tally.failed) failed")
             }
-            return failed <= failures ? nil : ("at most \(failures) of \(sent) requests failing", "\(failed) failed")
+            let load = BackgroundLoad(failures: failures)
+            backgroundLoads[port] = load
+            load.done.enter()
+            Thread.detachNewThread { [self] in
+                let tally = sendLoad(to: host, seconds: seconds, rate: rate, until: .distantFuture)
+                lock.withLock { load.tally = tally }
+                load.done.leave()
+            }
+            return nil
+        case .finishLoad(let port):
+            // The parser pairs every finish-load with an earlier background load.
+            guard let load = backgroundLoads[port] else { return ("a background load on port \(port)", "none") }
+            guard load.done.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow)) == .success else {
+                return ("the background load on port \(port) to end", "still running after \(Self.seconds(step.timeout))")
+            }
+            backgroundLoads[port] = nil
+            let tally = lock.withLock { load.tally }
+            return tally.failed <= load.failures ? nil : ("at most \(load.failures) of \(tally.sent) requests failing", "\(tally.failed) failed")
         case .sleep(let seconds):
             let end = min(Date().addingTimeInterval(seconds), deadline)
             while Date() < end && !shouldStop() { Thread.sleep(forTimeInterval: min(0.1, max(0, end.timeIntervalSinceNow))) }
@@ -290,6 +322,41 @@ public final class SmokeRunner: @unchecked Sendable {
             }
             return ("the VM to end with \(expected.rawValue)", "still running after \(Self.seconds(step.timeout))")
         }
+    }
+
+    /// Requests sent and failed by a load.
+    struct LoadTally: Sendable {
+        var sent = 0
+        var failed = 0
+    }
+
+    /// A load running beside later steps, and how it went once `done`.
+    final class BackgroundLoad: @unchecked Sendable {
+        let failures: Int
+        let done = DispatchGroup()
+        var tally = LoadTally()
+
+        init(failures: Int) { self.failures = failures }
+    }
+
+    /// GET / on the host's `port` at `rate` a second for `seconds` (or until `limit`, a stop or the clean-up):
+    /// a request fails unless it gets HTTP 200.
+    private func sendLoad(to port: UInt16, seconds: Double, rate: Double, until limit: Date) -> LoadTally {
+        let end = min(Date().addingTimeInterval(seconds), limit)
+        var tally = LoadTally()
+        let start = Date()
+        while Date() < end && !shouldStop() && !lock.withLock({ finishing }) {
+            if HTTPProbe.exchange(port: port, path: "/", timeout: 2)?.status != 200 { tally.failed += 1 }
+            tally.sent += 1
+            let due = start.addingTimeInterval(Double(tally.sent) / rate)
+            if due > Date() { Thread.sleep(until: min(due, end)) }
+        }
+        return tally
+    }
+
+    /// The backend a sample backend's response names in its X-Backend header.
+    static func backendHeader(_ response: HTTPProbe.Response) -> String? {
+        response.headers.range(of: "X-Backend: ").map { String(response.headers[$0.upperBound...].prefix { !$0.isNewline }) }
     }
 
     private func isShutdown(_ step: SmokeStep) -> Bool {

@@ -38,6 +38,8 @@ public struct SmokeStep: Sendable {
         case send(line: String)
         /// An HTTP GET through the public NIC's forward of `port`.
         case http(port: UInt16, path: String, status: Int?, body: String?, backend: String?)
+        /// HTTP GETs through the public forward of `port`, ten a second, until `backend` answers one.
+        case servedBy(port: UInt16, backend: String)
         /// A TCP connection through the public forward of `port` succeeds.
         case connect(port: UInt16)
         /// A TCP exchange through the forward of `port` gets no answer: refused, reset or silent.
@@ -49,7 +51,11 @@ public struct SmokeStep: Sendable {
         case stopBackend(name: String)
         case startBackend(name: String)
         /// HTTP requests through the forward of `port` at `rate` a second for `seconds`; `failures` of them may fail.
-        case load(port: UInt16, seconds: Double, rate: Double, failures: Int)
+        /// In the `background`, the step passes at once and the load runs on while later steps
+        /// (stopping a backend, say) run; `finishLoad` of the same port then waits for it and judges it.
+        case load(port: UInt16, seconds: Double, rate: Double, failures: Int, background: Bool)
+        /// Waits for the background load on `port` to end; fails if more of its requests failed than it allows.
+        case finishLoad(port: UInt16)
         case sleep(seconds: Double)
         /// The shell's `shutdown`, then the VM's outcome must be `outcome`.
         case shutdown(outcome: BootOutcome)

@@ -5,7 +5,8 @@ import Glibc
 
 /// A small HTTP server on the host's loopback that names itself in every
 /// response (body and `X-Backend` header) and logs each request: the
-/// backends the sample appliances balance over.
+/// backends the sample appliances balance over. Its `status` can be
+/// switched (200 or, say, 503) while its port keeps accepting connections.
 public final class SampleBackend: @unchecked Sendable {
     public let name: String
     public let port: UInt16
@@ -13,9 +14,11 @@ public final class SampleBackend: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     private let lock = NSLock()
     private var served = 0
+    private var answer = 200
 
-    public init(name: String, port: UInt16, log: @escaping @Sendable (String) -> Void) throws {
+    public init(name: String, port: UInt16, status: Int = 200, log: @escaping @Sendable (String) -> Void) throws {
         self.name = name
+        self.answer = status
         self.log = log
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
@@ -38,6 +41,25 @@ public final class SampleBackend: @unchecked Sendable {
     }
 
     public var requestsServed: Int { lock.withLock { served } }
+
+    /// The status code every response carries: 200, or any other
+    /// (e.g. 503) to look listening but broken.
+    public var status: Int {
+        get { lock.withLock { answer } }
+        set { lock.withLock { answer = newValue } }
+    }
+
+    /// The reason phrase sent with `status`.
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: return "OK"
+        case 404: return "Not Found"
+        case 500: return "Internal Server Error"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        default: return "Status"
+        }
+    }
 
     public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
@@ -71,13 +93,13 @@ public final class SampleBackend: @unchecked Sendable {
             if let end = request.firstRange(of: [13, 10, 13, 10]), end.upperBound <= request.count { break }
         }
         let firstLine = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
-        let number = lock.withLock { () -> Int in
+        let (number, status) = lock.withLock { () -> (Int, Int) in
             served += 1
-            return served
+            return (served, answer)
         }
-        log("\(name) \(firstLine) from \(client) (#\(number))")
+        log("\(name) \(firstLine) from \(client) (#\(number))\(status == 200 ? "" : " answered \(status)")")
         let body = "\(name)\n"
-        let response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Backend: \(name)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let response = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: text/plain\r\nX-Backend: \(name)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         _ = response.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
     }
 }
