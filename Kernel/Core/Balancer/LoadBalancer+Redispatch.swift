@@ -36,6 +36,7 @@ extension LoadBalancer {
         default:
             break
         }
+        observeConnect(service: service, backend: backend, succeeded: outcome == .passed, now: now)
     }
 
     /// The backend of `flow`, and its service.
