@@ -14,7 +14,8 @@ final class BalancerHarness {
     /// `retries` defaults to 0 (no redispatch): the suites that do not
     /// test redispatch see a refused SYN's reset reach the client.
     init(capacity: Int = 1024, backends: Int = 3, maximumConnections: Int = 0, backendLimit: Int = 0, halfOpenLimit: Int? = nil,
-         algorithm: BalancingAlgorithm = .roundRobin, retries: Int = 0, connectTimeout: Interval = .seconds(1)) {
+         algorithm: BalancingAlgorithm = .roundRobin, retries: Int = 0, connectTimeout: Interval = .seconds(1),
+         errorLimit: Int = HealthCheckConfiguration().errorLimit) {
         let names: [StaticString] = ["web1", "web2", "web3", "web4", "web5"]
         let configurations = (0..<backends).map {
             BackendConfiguration(name: names[$0], address: IPv4Address(10, 0, 3, 2), port: UInt16(8081 + $0),
@@ -22,6 +23,7 @@ final class BalancerHarness {
         }
         balancer = LoadBalancer(
             services: [ServiceConfiguration(name: "web", port: 80, algorithm: algorithm, backends: configurations,
+                                            health: HealthCheckConfiguration(errorLimit: errorLimit),
                                             maximumConnections: maximumConnections, retries: retries, connectTimeout: connectTimeout)],
             publicAddress: vip, privateAddress: appliance, connectionCapacity: capacity, halfOpenLimit: halfOpenLimit)
         let service = balancer.services[0]

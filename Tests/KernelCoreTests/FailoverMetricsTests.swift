@@ -63,7 +63,7 @@ import Testing
         let fixture = BalancerFixture()
         let text = lines(fixture)
         for outcome in HealthCheckOutcome.allCases {
-            let value = outcome == .pending ? 1 : 0  // no outcome is recorded by these checks
+            let value = outcome == .passed ? 1 : 0  // the fixture's checks passed
             #expect(text.contains("skerry_backend_check_outcome{service=\"web\",backend=\"web1\",outcome=\"\(outcome.name)\"} \(value)"))
         }
         #expect(text.contains("skerry_backend_status_cause{service=\"web\",backend=\"web1\",cause=\"check\"} 1"))

@@ -152,6 +152,39 @@ struct SentPacket {
         #expect(late.verdict == .notOurs && world.entry(connection)?.state == .established)
     }
 
+    /// Passive health sees the refusals redispatch hides from clients: at
+    /// the service's error limit the refusing backend goes DOWN, marked by
+    /// traffic, and new connections stop going there.
+    @Test func refusalsInTrafficMarkTheBackendDownAtTheErrorLimit() throws {
+        let world = BalancerHarness(retries: 2, errorLimit: 3)
+        var events: [(String, BackendHealth.Status)] = []
+        world.balancer.onEvent = { event in
+            if case .backendStatusChanged(_, let backend, let status) = event { events.append(("\(backend.configuration.name)", status)) }
+        }
+        let web2 = world.service.backends[1]
+        var refusals = 0
+        for round in 0..<30 {
+            let isn = Self.isn
+            let opened = world.openFlow(port: UInt16(41_000 + round), isn: isn)
+            var backendPort = opened.destinationPort
+            if backendPort == web2.configuration.port {
+                #expect(refusals < 3, "no new connection goes to web2 once it is DOWN")
+                refusals += 1
+                let resent = world.refuse(backendPort: backendPort, snatPort: opened.sourcePort, isn: isn)
+                backendPort = try expectResentSYN(resent, in: world, snatPort: opened.sourcePort, notTo: [backendPort])
+            }
+            var connection = BalancerHarness.Connection(client: BalancerHarness.client, clientPort: UInt16(41_000 + round),
+                                                        clientNext: isn &+ 1, backendPort: backendPort, snatPort: opened.sourcePort)
+            #expect(world.synAck(&connection, isn: 500))
+        }
+        #expect(refusals == 3)
+        #expect(web2.health.status == .down && web2.health.lastChangeCause == .traffic)
+        #expect(web2.health.consecutiveConnectFailures == 3)
+        #expect(events.count == 1 && events.first?.0 == "web2" && events.first?.1 == .down)
+        #expect(world.service.statistics.failedConnects == 0, "every refused connection was redispatched")
+        #expect(web2.statistics.connectRefused == 3 && web2.statistics.redispatched == 3)
+    }
+
     @Test func anICMPUnreachableQuotingTheSYNRedispatchesIt() throws {
         let world = BalancerHarness(retries: 2)
         let first = world.openFlow(port: 40_001, isn: Self.isn)
@@ -389,7 +422,8 @@ struct SentPacket {
     /// Thousands of flows refused, timed out and completed leave the slot
     /// pool empty and the table as it was: nothing grows.
     @Test func theSlotPoolReturnsToEmptyAfterThousandsOfRetriedFlows() throws {
-        let world = BalancerHarness(capacity: 4096, halfOpenLimit: 512, retries: 2)
+        // Passive health off: every backend must stay UP through thousands of refusals.
+        let world = BalancerHarness(capacity: 4096, halfOpenLimit: 512, retries: 2, errorLimit: 0)
         let capacity = world.balancer.tracker.attempts.capacity
         for round in 0..<3000 {
             let port = UInt16(10_000 + round)

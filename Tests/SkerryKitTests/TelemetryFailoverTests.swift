@@ -177,7 +177,7 @@ import Testing
         let ramp = try #require(web2.slowStartPercent(over: .seconds(10), now: appliance.now))
         #expect((39...40).contains(ramp), "4 s into 10 s")
         #expect(snapshot.backends.map(\.slowStartPercent) == [nil, ramp, nil, nil])
-        #expect(snapshot.backends[0].checkReason == "pending")
+        #expect(snapshot.backends[0].checkReason == "ok")
         // The ramp ends after 10 s.
         appliance.now = appliance.now + .seconds(5)
         try subscriber.snapshot()
@@ -221,11 +221,11 @@ import Testing
         let statuses = current.events.filter { if case .backendStatus = $0.kind { true } else { false } }
         #expect(statuses.map(\.kind) == [
             .backendStatus(service: 0, backend: 1, up: false,
-                           cause: BackendStatusCause(observation: .check, outcome: .pending, statusCode: 0, failures: 3)),
+                           cause: BackendStatusCause(observation: .check, outcome: .refused, statusCode: 0, failures: 3)),
             .backendStatus(service: 0, backend: 1, up: true,
-                           cause: BackendStatusCause(observation: .check, outcome: .pending, statusCode: 0, failures: 0)),
+                           cause: BackendStatusCause(observation: .check, outcome: .passed, statusCode: 0, failures: 0)),
         ])
-        #expect(statuses.map { current.model.describe($0) } == ["100.0 s web/web2 is DOWN after 3 failed checks", "100.0 s web/web2 is UP"])
+        #expect(statuses.map { current.model.describe($0) } == ["100.0 s web/web2 is DOWN after 3 failed checks (refused)", "100.0 s web/web2 is UP"])
         let oldStatuses = old.events.filter { if case .backendStatus = $0.kind { true } else { false } }
         #expect(oldStatuses.map(\.kind) == [.backendStatus(service: 0, backend: 1, up: false), .backendStatus(service: 0, backend: 1, up: true)])
         #expect(oldStatuses.map { old.model.describe($0) } == ["100.0 s web/web2 is DOWN", "100.0 s web/web2 is UP"])
