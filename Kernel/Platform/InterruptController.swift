@@ -55,6 +55,54 @@ enum IntervalTimer {
         return rdtsc() &- start
     }
 
+    /// TSC cycles over `count` PIT ticks, read from channel 2's latched
+    /// count at both ends rather than from its output pin. Each end is a
+    /// latch between two TSC reads; a reading whose bracket is wider than
+    /// `slack` cycles (the vCPU was descheduled right there) is taken
+    /// again, so a pause of the vCPU anywhere cannot stretch the result.
+    /// Nil when no tight reading came in a few tries.
+    static func measureCyclesLatched(count: UInt16, slack: UInt64) -> UInt64? {
+        let gate = inb(0x61)
+        outb(0x61, (gate & ~0x02) | 0x01)  // speaker off, gate on
+        outb(0x43, 0xB0)  // channel 2, lobyte/hibyte, mode 0: counts down from 0xFFFF
+        outb(0x42, 0xFF)
+        outb(0x42, 0xFF)
+        var spins = 0
+        while latchedCount() > 0xFFFF - 16 && spins < 1_000_000 { spins += 1 }
+        for _ in 0..<8 {
+            guard let (startCount, startCycles) = bracketedReading(slack: slack) else { continue }
+            var current = startCount
+            spins = 0
+            while startCount &- current < count && spins < 50_000_000 {
+                current = latchedCount()
+                spins += 1
+            }
+            guard let (endCount, endCycles) = bracketedReading(slack: slack), startCount &- endCount >= count,
+                startCount > endCount
+            else { continue }
+            // Scale to exactly `count` ticks: the end reading overshoots by a few.
+            return (endCycles &- startCycles) &* UInt64(count) / UInt64(startCount &- endCount)
+        }
+        return nil
+    }
+
+    /// Channel 2's count with the TSC read on both sides of the latch;
+    /// nil when they are more than `slack` cycles apart.
+    private static func bracketedReading(slack: UInt64) -> (UInt16, UInt64)? {
+        let before = rdtsc()
+        let count = latchedCount()
+        let after = rdtsc()
+        guard after &- before <= slack else { return nil }
+        return (count, before &+ (after &- before) / 2)
+    }
+
+    private static func latchedCount() -> UInt16 {
+        outb(0x43, 0x80)  // latch channel 2
+        let low = inb(0x42)
+        let high = inb(0x42)
+        return UInt16(high) << 8 | UInt16(low)
+    }
+
     /// Raises IRQ 0 once, `interval` from now (clamped to the counter's range).
     static func armOneShot(_ interval: Interval) {
         var count = interval.nanoseconds * frequency / 1_000_000_000

@@ -166,7 +166,7 @@ final class BalancerScenario: @unchecked Sendable {
                 }
                 type("status\n")
                 backends[1].stop()
-                scenario.downAfter = waitFor("web/web2 is DOWN after 3 failed checks", timeout: 20)
+                scenario.downAfter = waitFor("web/web2 is DOWN after 3 failed checks (refused)", timeout: 20)
                 type("status\n")
                 for _ in 0..<30 {
                     if let name = fetchBackendName(port: port) { scenario.afterDown[name, default: 0] += 1 } else { scenario.failures += 1 }

@@ -11,6 +11,8 @@ final class FailoverObservation: @unchecked Sendable {
     private let lock = NSLock()
     private var sentCount = 0
     private var failures: [String] = []
+    private var inFlight: [String] = []
+    private var faultAt: Date?
     private var servedAfter: [String: Int] = [:]
     private var recovered: Date?
     var downAfter: Double?
@@ -31,6 +33,13 @@ final class FailoverObservation: @unchecked Sendable {
 
     var sent: Int { lock.withLock { sentCount } }
     var failed: [String] { lock.withLock { failures } }
+    /// Requests sent before the fault that failed: already on the killed
+    /// backend's connection, past the handshake, where an L4 balancer can no
+    /// longer move them. At most one per client.
+    var lostInFlight: [String] { lock.withLock { inFlight } }
+
+    /// The backend is about to fail: requests sent from now on must all succeed.
+    func markFault() { lock.withLock { faultAt = Date() } }
     var served: [String: Int] { lock.withLock { servedAfter } }
 
     /// A request sent at `time`: `response` nil when the connection failed; a
@@ -39,7 +48,10 @@ final class FailoverObservation: @unchecked Sendable {
         let backend = response?.headers.range(of: "X-Backend: ").map { String(response!.headers[$0.upperBound...].prefix { !$0.isNewline }) }
         lock.withLock {
             sentCount += 1
-            if response?.status != 200 { failures.append("\(failure): \(response.map { "HTTP \($0.status)" } ?? "no answer")") }
+            if response?.status != 200 {
+                let text = "\(failure): \(response.map { "HTTP \($0.status)" } ?? "no answer")"
+                if let faultAt, time < faultAt, response == nil { inFlight.append(text) } else { failures.append(text) }
+            }
             if let backend, let recovered, time >= recovered { servedAfter[backend, default: 0] += 1 }
         }
     }
@@ -138,6 +150,7 @@ struct FailoverHarness {
         { backends, wait, observation, type in
             Thread.sleep(forTimeInterval: before)
             type("status\n")
+            observation.markFault()
             backends[1].kill()
             observation.downAfter = wait("web/web2 is DOWN", 1, 20)
             type("status\n")
@@ -180,6 +193,7 @@ struct FailoverHarness {
         #expect(!run.consoleLines.contains { $0.contains("PANIC") })
         #expect(observation.sent >= 20 * clients, "\(observation.sent) requests sent")
         #expect(observation.failed.count == 0, "\(observation.failed.count) of \(observation.sent) requests failed: \(observation.failed.prefix(10))")
+        #expect(observation.lostInFlight.count <= clients, "in flight at the kill: \(observation.lostInFlight)")
         #expect(observation.downAfter != nil, "web2 never left the rotation (guest clock at \(observation.clockRate) the host's):\n\(run.consoleLines.suffix(40).joined(separator: "\n"))")
         #expect(observation.upAfter != nil, "web2 never came back UP: \(run.consoleLines.filter { $0.hasPrefix("balancer: ") })")
         #expect((observation.served["web2"] ?? 0) >= 1, "web2 serves again after its return: \(observation.served)")
