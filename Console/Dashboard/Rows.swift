@@ -13,7 +13,11 @@ public struct BackendRow: Sendable {
 
     public var label: String { "\(service)/\(name)" }
     /// Bytes both ways, the IN and OUT columns together.
-    public var bytes: UInt64 { values.traffic[.bytesToBackend] + values.traffic[.bytesToClient] }
+    public var bytes: UInt64 {
+        // Saturating: totals come from the appliance, which must not be able to trap the dashboard.
+        let (sum, overflow) = values.traffic[.bytesToBackend].addingReportingOverflow(values.traffic[.bytesToClient])
+        return overflow ? .max : sum
+    }
 }
 
 /// One firewall rule, or a default-policy row, as the Firewall view lists it.

@@ -85,7 +85,7 @@ final class BalancerFixture {
 @Suite struct LoadBalancerTests {
     @Test func rewritesBothWaysWithValidChecksums() throws {
         let world = BalancerFixture()
-        let outbound = try #require(world.fromClient(port: 5555, flags: [.syn], payload: Array("hello".utf8)))
+        let outbound = try #require(world.fromClient(port: 5555, flags: [.syn]))
         var snatPort: UInt16 = 0
         var backendPort: UInt16 = 0
         try parse(outbound) { frame in
@@ -95,12 +95,11 @@ final class BalancerFixture {
             #expect(ip.timeToLive == 63)
             let tcp = try TCPSegment(parsing: ip.payload)
             #expect(tcp.checksumValid(source: ip.source, destination: ip.destination))
-            #expect(String(decoding: tcp.payload, as: UTF8.self) == "hello")
             snatPort = tcp.sourcePort
             backendPort = tcp.destinationPort
         }
         // The backend answers the balancer's address and port.
-        let sentToClient = world.fromBackend(port: backendPort, snatPort: snatPort, flags: [.syn, .ack], ack: BalancerFixture.clientISN + 6)
+        let sentToClient = world.fromBackend(port: backendPort, snatPort: snatPort, flags: [.syn, .ack], ack: BalancerFixture.clientISN + 1)
         let inbound = try #require(sentToClient)
         try parse(inbound) { frame in
             let ip = try IPv4Packet(parsing: frame.payload)
@@ -111,8 +110,15 @@ final class BalancerFixture {
         }
         let service = world.balancer.services[0]
         #expect(service.statistics.activeConnections == 0, "half-open until the client acknowledges the SYN-ACK")
-        _ = try #require(world.fromClient(port: 5555, flags: [.ack], seq: BalancerFixture.clientISN + 6,
-                                          ack: BalancerFixture.backendISN + 1))
+        // The client's data rides its ACK, rewritten with the payload intact.
+        let data = try #require(world.fromClient(port: 5555, flags: [.ack], seq: BalancerFixture.clientISN + 1,
+                                                 ack: BalancerFixture.backendISN + 1, payload: Array("hello".utf8)))
+        try parse(data) { frame in
+            let ip = try IPv4Packet(parsing: frame.payload)
+            let tcp = try TCPSegment(parsing: ip.payload)
+            #expect(tcp.checksumValid(source: ip.source, destination: ip.destination))
+            #expect(String(decoding: tcp.payload, as: UTF8.self) == "hello")
+        }
         #expect(service.statistics.activeConnections == 1 && service.statistics.totalConnections == 1)
         #expect(world.fixture.stack.counters[.balancerForwarded] == 3)
         #expect(world.fixture.allBuffersReturned)

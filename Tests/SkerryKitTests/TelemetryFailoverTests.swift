@@ -283,3 +283,4 @@ import Testing
         #expect(try decoder.next() == .event(Telemetry.Event(uptimeMilliseconds: 1200, kind: .backendStatus(service: 0, backend: 1, up: false))))
     }
 }
+

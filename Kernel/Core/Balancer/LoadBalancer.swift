@@ -1,10 +1,12 @@
 /// What the balancer counts about packets it could not forward, by name.
 public enum BalancerCounter: Int, CounterKey, CaseIterable {
+    /// Packets of no flow that cannot open one, and client SYNs carrying data.
     case invalidPackets
     case noBackend
     case serviceLimit
     case ttlExpired
-    /// RST and FIN segments of a tracked flow with a wrong TCP checksum, dropped.
+    /// Client SYNs, and RST and FIN segments of a tracked flow, with a
+    /// wrong TCP checksum, dropped.
     case badChecksum
     /// Packets the NAT rewrite refused as shorter than their headers say.
     case rewriteTruncated
@@ -233,6 +235,12 @@ public final class LoadBalancer {
             forget(old)
             existing = nil
         }
+        if isOpening, let segment = header.segment,
+            let refusal = OpeningSYN.admit(segment, source: client, destination: header.ip.destination)
+        {
+            counters[refusal == .badChecksum ? .badChecksum : .invalidPackets] += 1
+            return .drop
+        }
         let flow: Int
         var created = false
         if let existing {
@@ -249,15 +257,17 @@ public final class LoadBalancer {
             created = true
         }
         guard track(flow, header, fromClient: true, now: now) else { return .drop }
-        if created, let segment = header.segment { beginAttempt(flow, segment, now: now) }
         let entry = tracker.entries[flow]
         do throws(NATRewrite.Failure) {
             try NATRewrite.rewrite(header.ip, source: privateAddress, sourcePort: entry.snatPort, destination: entry.backend,
                                    destinationPort: entry.backendPort)
         } catch {
             counters[BalancerCounter(error)] += 1
+            // A SYN that never reaches a backend must leave no flow whose deadline would blame one.
+            if created { forget(flow) }
             return .drop
         }
+        if created, let segment = header.segment { beginAttempt(flow, segment, now: now) }
         let backend = service.backends[Int(entry.backendIndex)]
         backend.statistics.count(packetBytes: packet.count, toBackend: true)
         service.statistics.count(packetBytes: packet.count, toBackend: true)

@@ -118,11 +118,11 @@ public final class SyntheticAppliance {
             let client = IPv4Address(value: 0xC000_0200 &+ UInt32(random.next() % 4096))
             let port = UInt16(1024 + random.next() % 60_000)
             let length = 40 + Int(random.next() % 1000)
-            // A whole handshake: a flow counts as a connection once the client acknowledges the backend's SYN-ACK.
-            let clientNext = 2 + UInt32(length - 40)
-            send(from: client, port: port, to: service.configuration.port, length: length, flags: [.syn], seq: 1, ack: 0)
-            answer(client: client, port: port, servicePort: service.configuration.port, seq: 1000, ack: clientNext)
-            send(from: client, port: port, to: service.configuration.port, length: length, flags: [.ack], seq: clientNext, ack: 1001)
+            // A whole handshake: a flow counts as a connection once the client acknowledges the backend's
+            // SYN-ACK. The SYN carries no data (the balancer drops SYNs that do); the ACK carries the bytes.
+            send(from: client, port: port, to: service.configuration.port, length: 40, flags: [.syn], seq: 1, ack: 0)
+            answer(client: client, port: port, servicePort: service.configuration.port, seq: 1000, ack: 2)
+            send(from: client, port: port, to: service.configuration.port, length: length, flags: [.ack], seq: 2, ack: 1001)
         }
         if let firewall {
             for _ in 0..<packets {

@@ -92,7 +92,7 @@ public struct TelemetryModel: Sendable {
         rates.serviceConnections = zip(old.services, new.services).map { rate($0[.totalConnections], $1[.totalConnections]) }
         rates.backendConnections = zip(old.backends, new.backends).map { rate($0.traffic[.totalConnections], $1.traffic[.totalConnections]) }
         rates.backendBytes = zip(old.backends, new.backends).map {
-            rate($0.traffic[.bytesToBackend] + $0.traffic[.bytesToClient], $1.traffic[.bytesToBackend] + $1.traffic[.bytesToClient])
+            rate($0.traffic[.bytesToBackend] &+ $0.traffic[.bytesToClient], $1.traffic[.bytesToBackend] &+ $1.traffic[.bytesToClient])
         }
         if let before = old.firewall, let after = new.firewall {
             rates.rulePackets = (0..<after.rules.count).map { rate(before.rules[$0]?.packets ?? 0, after.rules[$0]?.packets ?? 0) }
