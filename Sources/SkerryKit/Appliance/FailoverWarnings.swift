@@ -21,14 +21,12 @@ enum FailoverWarnings {
             warnings.append((retries, "service '\(name)': retries \(service.retries) is more than its other backends "
                 + "(\(service.backends.count - 1)); a connection tries each backend at most once"))
         }
-        // The flow stays half-open through every attempt: the SYN timeout must outlast them all.
-        let attempts = UInt64(service.retries + 1)
-        let waited = Interval(nanoseconds: service.connectTimeout.nanoseconds * attempts)
-        if waited >= service.timeouts.syn {
+        // Each attempt restarts the flow's syn timeout; a connect timeout as long as that never fires.
+        if service.retries > 0, service.connectTimeout >= service.timeouts.syn {
             let syn = ApplianceParser.duration(service.timeouts.syn) + (tokens.synTimeout == nil ? " (the default)" : "")
-            warnings.append((tokens.connectTimeout ?? tokens.retries ?? tokens.synTimeout ?? tokens.name,
-                "service '\(name)': connect-timeout \(ApplianceParser.duration(service.connectTimeout)) × (retries \(service.retries) + 1) = "
-                + "\(ApplianceParser.duration(waited)) is not below the syn timeout \(syn); the flow expires during its retries"))
+            warnings.append((tokens.connectTimeout ?? tokens.synTimeout ?? tokens.name,
+                "service '\(name)': connect-timeout \(ApplianceParser.duration(service.connectTimeout)) is not below the syn timeout "
+                + "\(syn); a silent backend's flow expires before it is redispatched"))
         }
         if !service.backends.isEmpty, service.backends.allSatisfy(\.backup) {
             warnings.append((tokens.name, "every backend of service '\(name)' is a backup; without a primary, 'backup' changes nothing"))
