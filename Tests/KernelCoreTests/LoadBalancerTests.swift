@@ -161,6 +161,10 @@ final class BalancerFixture {
         }
         for _ in 0..<3 { world.balancer.recordCheck(service: service, backend: web2, outcome: .refused, latency: nil, now: world.now) }
         #expect(web2.health.status == .down && events == Array(repeating: "web2 check failed", count: 3) + ["web2 DOWN"])
+        // DOWN, its failed checks are counted but not announced.
+        world.balancer.recordCheck(service: service, backend: web2, outcome: .refused, latency: nil, now: world.now)
+        #expect(events.count == 4 && web2.health.checkFailures == 4)
+        events.removeAll()
         func spread(_ count: Int, base: Int) throws -> Set<UInt16> {
             var ports: Set<UInt16> = []
             for index in 0..<count {
