@@ -8,36 +8,21 @@ import Testing
 @Suite struct HostileSYNTests {
     static let isn: UInt32 = 0x1234_5678
 
-    /// A client SYN with `options` (padded to a multiple of 4 with EOL) and `payload`.
+    /// A client SYN with `options` and `payload`, its TTL set (and the IPv4
+    /// checksum refilled) or its TCP checksum broken.
     static func syn(port: UInt16, to vip: IPv4Address, options: [UInt8], payload: [UInt8] = [], ttl: UInt8? = nil,
                     corruptChecksum: Bool = false) -> [UInt8] {
-        let padded = options + [UInt8](repeating: 0, count: (4 - options.count % 4) % 4)
-        let tcpLength = 20 + padded.count + payload.count
-        var bytes = [UInt8](repeating: 0, count: 20 + tcpLength)
-        bytes.withUnsafeMutableBytes { raw in
-            let tcp = raw.slice(20, raw.count)
-            tcp.setU16(port, at: 0)
-            tcp.setU16(80, at: 2)
-            tcp.setU32(isn, at: 4)
-            tcp[12] = UInt8((20 + padded.count) / 4) << 4
-            tcp[13] = TCPSegment.Flags.syn.rawValue
-            tcp.setU16(64240, at: 14)
-            for (index, byte) in padded.enumerated() { tcp[20 + index] = byte }
-            for (index, byte) in payload.enumerated() { tcp[20 + padded.count + index] = byte }
-            (try! TCPSegment(parsing: tcp)).fillChecksum(source: BalancerHarness.client, destination: vip)
-            if corruptChecksum { tcp[16] ^= 0x40 }
-            _ = IPv4Packet.emit(into: raw, source: BalancerHarness.client, destination: vip, protocolNumber: 6, payloadLength: tcpLength)
-            if let ttl {
-                raw[8] = ttl
-                raw[10] = 0
-                raw[11] = 0
-                var sum: UInt32 = 0
-                for word in 0..<10 { sum += UInt32(raw[2 * word]) << 8 | UInt32(raw[2 * word + 1]) }
-                while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
-                let checksum = ~UInt16(sum)
-                raw[10] = UInt8(checksum >> 8)
-                raw[11] = UInt8(checksum & 0xFF)
-            }
+        var bytes = BalancerHarness.clientSYN(port: port, isn: isn, to: vip, options: options, payload: payload)
+        if corruptChecksum { bytes[20 + 16] ^= 0x40 }
+        if let ttl {
+            bytes[8] = ttl
+            bytes[10] = 0
+            bytes[11] = 0
+            var sum: UInt32 = 0
+            for word in 0..<10 { sum += UInt32(bytes[2 * word]) << 8 | UInt32(bytes[2 * word + 1]) }
+            while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+            bytes[10] = UInt8(~UInt16(sum) >> 8)
+            bytes[11] = UInt8(~UInt16(sum) & 0xFF)
         }
         return bytes
     }

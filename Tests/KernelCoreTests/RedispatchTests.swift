@@ -8,19 +8,23 @@ extension BalancerHarness {
     /// MSS 1460, SACK permitted, timestamps, NOP, window scale 7: a Linux SYN's options.
     static let linuxOptions: [UInt8] = [2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 1, 3, 3, 7]
 
-    /// The client's SYN with `linuxOptions` and window 64240.
-    static func clientSYN(port: UInt16, isn: UInt32, to vip: IPv4Address) -> [UInt8] {
-        let tcpLength = 20 + linuxOptions.count
+    /// The client's SYN with window 64240 and `options` (padded to a
+    /// multiple of 4 with EOL), carrying `payload`.
+    static func clientSYN(port: UInt16, isn: UInt32, to vip: IPv4Address, options: [UInt8] = linuxOptions,
+                          payload: [UInt8] = []) -> [UInt8] {
+        let padded = options + [UInt8](repeating: 0, count: (4 - options.count % 4) % 4)
+        let tcpLength = 20 + padded.count + payload.count
         var bytes = [UInt8](repeating: 0, count: 20 + tcpLength)
         bytes.withUnsafeMutableBytes { raw in
             let tcp = raw.slice(20, raw.count)
             tcp.setU16(port, at: 0)
             tcp.setU16(80, at: 2)
             tcp.setU32(isn, at: 4)
-            tcp[12] = UInt8(tcpLength / 4) << 4
+            tcp[12] = UInt8((20 + padded.count) / 4) << 4
             tcp[13] = TCPSegment.Flags.syn.rawValue
             tcp.setU16(64240, at: 14)
-            for (index, byte) in linuxOptions.enumerated() { tcp[20 + index] = byte }
+            for (index, byte) in padded.enumerated() { tcp[20 + index] = byte }
+            for (index, byte) in payload.enumerated() { tcp[20 + padded.count + index] = byte }
             (try! TCPSegment(parsing: tcp)).fillChecksum(source: client, destination: vip)
             _ = IPv4Packet.emit(into: raw, source: client, destination: vip, protocolNumber: 6, payloadLength: tcpLength)
         }
