@@ -10,7 +10,6 @@ import Glibc
 /// port unreachable through nftables inside the test's namespace
 /// (Scripts/failover_tap.py runs the backends and the client there).
 @Suite(.serialized) struct TapFailoverTests {
-    static let sample = SkerryCLI.packageRoot.appendingPathComponent("Samples/web").path
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Scripts/failover_tap.py").path
     /// Samples/web's service: the default connect timeout.
@@ -21,28 +20,8 @@ import Glibc
     @Test(.enabled(if: TapNetworkTests.isRoot, "tap networking and nftables in the namespace need root"))
     func aSilentOrUnreachableBackendCostsNoRequest() throws {
         try #require(findExecutable("nft") != nil, "nft is missing (the nftables package)")
-        let output = Box("")
-        var namespace: String?
-        var started = false
-        let run = SkerryCLI.run(
-            ["boot", Self.sample, "--accel", "tcg", "--json", "--network", "tap", "--input", "--timeout", "150"],
-            keepInputOpen: true, timeout: 170
-        ) { line, child in
-            guard let event = SkerryCLI.event(line) else { return }
-            if event["event"] as? String == "namespace" { namespace = event["name"] as? String }
-            guard !started, let name = namespace, (event["line"] as? String)?.hasPrefix("arp: private gateway") == true else { return }
-            started = true
-            let input = child.standardInput
-            Thread.detachNewThread {
-                let ip = findExecutable("ip") ?? "/usr/sbin/ip"
-                output.value = shell(ip, ["netns", "exec", name, "python3", Self.script, "seconds=8", "black-hole", "port-unreachable"]).1
-                _ = "backends\nshutdown\n".withCString { write(input, $0, strlen($0)) }
-            }
-        }
-        #expect(run.code == 0, "\(run.stderr.suffix(800))")
-        #expect(!run.consoleLines.contains { $0.contains("PANIC") })
-        let line = output.value.split(separator: "\n").last.map(String.init) ?? ""
-        let results = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(output.value)")
+        let (run, results) = try TapScriptRun(script: Self.script, arguments: ["seconds=8", "black-hole", "port-unreachable"],
+                                              commands: "backends\nshutdown\n", timeout: 150).run()
         #expect(results["error"] == nil, "\(results)")
         for scenario in ["black-hole", "port-unreachable"] {
             let result = try #require(results[scenario] as? [String: Any], "\(results)")

@@ -9,38 +9,18 @@ import Glibc
 /// Hostile clients on the appliance's own networks: the web sample in tap
 /// mode, attacked from inside the namespace by Scripts/hardening_tap.py.
 @Suite(.serialized) struct TapHardeningTests {
-    static let sample = SkerryCLI.packageRoot.appendingPathComponent("Samples/web").path
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Scripts/hardening_tap.py").path
 
     @Test(.enabled(if: TapNetworkTests.isRoot, "tap networking needs root"))
     func theWebSampleSurvivesSpoofingBlindResetsMartiansIdleAdminAndTokenGuessing() throws {
         try #require(findExecutable("hping3") != nil, "hping3 is missing (scripts/setup installs it)")
-        let output = Box("")
-        var namespace: String?
-        var started = false
-        let run = SkerryCLI.run(
-            ["boot", Self.sample, "--accel", "tcg", "--json", "--network", "tap", "--input", "--timeout", "400"],
-            keepInputOpen: true, timeout: 430
-        ) { line, child in
-            guard let event = SkerryCLI.event(line) else { return }
-            if event["event"] as? String == "namespace" { namespace = event["name"] as? String }
-            guard !started, let name = namespace, (event["line"] as? String)?.hasPrefix("arp: private gateway") == true else { return }
-            started = true
-            let input = child.standardInput
-            Thread.detachNewThread {
-                let ip = findExecutable("ip") ?? "/usr/sbin/ip"
-                let hello = TelemetryDecoder.clientHello.map { String(format: "%02x", $0) }.joined()
-                let adminFrame = TelemetryProtocol.MessageType.admin.rawValue
-                output.value = shell(ip, ["netns", "exec", name, "python3", Self.script, "hello=\(hello)", "admin-frame=\(adminFrame)",
-                                          "martians", "blind-rst", "token-guessing", "idle-admin", "syn-flood"]).1
-                _ = "netstat\nconns\nshutdown\n".withCString { write(input, $0, strlen($0)) }
-            }
-        }
-        #expect(run.code == 0, "\(run.stderr.suffix(800))")
-        #expect(!run.consoleLines.contains { $0.contains("PANIC") })
-        let line = output.value.split(separator: "\n").last.map(String.init) ?? ""
-        let results = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(output.value)")
+        let hello = TelemetryDecoder.clientHello.map { String(format: "%02x", $0) }.joined()
+        let adminFrame = TelemetryProtocol.MessageType.admin.rawValue
+        let (run, results) = try TapScriptRun(
+            script: Self.script,
+            arguments: ["hello=\(hello)", "admin-frame=\(adminFrame)", "martians", "blind-rst", "token-guessing", "idle-admin", "syn-flood"],
+            commands: "netstat\nconns\nshutdown\n", timeout: 400).run()
 
         // Martians: no reply on the wire; the control ping is answered, so the sniffer works.
         let martians = try #require(results["martians"] as? [String: Any], "\(results)")

@@ -111,7 +111,6 @@ public struct ApplianceParser {
         [("syn", \.syn), ("established", \.established), ("fin", \.fin), ("closing", \.closing), ("closed", \.closed)]
     }
     static var roles: [String] { InterfaceRole.allCases.map { "\($0.name)" } }
-    static var algorithms: [String] { BalancingAlgorithm.allCases.map { "\($0.name)" } }
 
     // MARK: Statements
 
@@ -257,12 +256,8 @@ public struct ApplianceParser {
                 }
                 endOfStatement()
             case "algorithm":
-                if let value = expectWord(after: token, what: "an algorithm") {
-                    if let algorithm = BalancingAlgorithm.allCases.first(where: { "\($0.name)" == value.text }) {
-                        service.algorithm = algorithm
-                    } else {
-                        report(value, Vocabulary.unknown("algorithm", value.text, expected: Self.algorithms))
-                    }
+                if let algorithm = expectCase(after: token, what: "an algorithm", kind: "algorithm", name: \BalancingAlgorithm.name) {
+                    service.algorithm = algorithm
                 }
                 endOfStatement()
             case "max-connections":
@@ -299,12 +294,9 @@ public struct ApplianceParser {
                 if let count = expectNumber(after: token, range: Self.errorLimitRange) { service.errorLimit = count }
                 endOfStatement()
             case "on-error":
-                if let value = expectWord(after: token, what: "what a backend's connect failures do (\(Vocabulary.spoken(Self.passiveActions)))") {
-                    if let action = PassiveHealthAction.allCases.first(where: { "\($0.name)" == value.text }) {
-                        service.onError = action
-                    } else {
-                        report(value, Vocabulary.unknown("on-error action", value.text, expected: Self.passiveActions))
-                    }
+                if let action = expectCase(after: token, what: "what a backend's connect failures do (\(Vocabulary.spoken(Self.passiveActions)))",
+                                           kind: "on-error action", name: \PassiveHealthAction.name) {
+                    service.onError = action
                 }
                 endOfStatement()
             default:
@@ -462,6 +454,17 @@ public struct ApplianceParser {
     }
 
     // MARK: Values
+
+    /// The case of a core enum the next word names, or nil: a missing word
+    /// is reported as `what`, an unknown one as an unknown `kind` with every
+    /// case's name.
+    private mutating func expectCase<Case: CaseIterable>(after previous: ConfigToken, what: String, kind: String,
+                                                         name: KeyPath<Case, StaticString>) -> Case? {
+        guard let value = expectWord(after: previous, what: what) else { return nil }
+        if let match = Case.allCases.first(where: { "\($0[keyPath: name])" == value.text }) { return match }
+        report(value, Vocabulary.unknown(kind, value.text, expected: Case.allCases.map { "\($0[keyPath: name])" }))
+        return nil
+    }
 
     private mutating func expectWord(after previous: ConfigToken, what: String) -> ConfigToken? {
         guard let token = peek(), token.kind == .word || token.kind == .string else {
