@@ -49,6 +49,11 @@ final class BackendProcess: @unchecked Sendable {
         self.port = port
     }
 
+    /// Samples/web's three backends, web1–web3 on 8081–8083 (not started).
+    static func webSample() -> [BackendProcess] {
+        (1...3).map { BackendProcess(name: "web\($0)", port: UInt16(8080 + $0)) }
+    }
+
     func start() throws {
         let number = String(name.drop { !$0.isNumber })
         let child = try ChildProcess.spawn(
@@ -120,7 +125,7 @@ final class BalancerScenario: @unchecked Sendable {
     func theWebSampleBalancesFailsOverRecoversAndDrains(model: String) throws {
         sampleBackendPorts.lock()
         defer { sampleBackendPorts.unlock() }
-        let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
+        let backends = BackendProcess.webSample()
         for backend in backends { try backend.start() }
         defer { for backend in backends { backend.stop() } }
 

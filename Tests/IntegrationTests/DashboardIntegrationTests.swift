@@ -90,7 +90,7 @@ func processName(_ pid: Int32) -> String {
     @Test func topBootsWatchesDrainsAndQuitsCleanly() throws {
         sampleBackendPorts.lock()
         defer { sampleBackendPorts.unlock() }
-        let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
+        let backends = BackendProcess.webSample()
         for backend in backends { try backend.start() }
         defer { for backend in backends { backend.stop() } }
 
@@ -209,7 +209,7 @@ func processName(_ pid: Int32) -> String {
     @Test func readOnlyConsoleLineChangesNothing() throws {
         sampleBackendPorts.lock()
         defer { sampleBackendPorts.unlock() }
-        let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
+        let backends = BackendProcess.webSample()
         for backend in backends { try backend.start() }
         defer { for backend in backends { backend.stop() } }
 

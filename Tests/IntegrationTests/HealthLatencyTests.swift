@@ -29,7 +29,7 @@ final class HealthLatencyScenario: @unchecked Sendable {
     @Test func loopbackBackendsReportTheirConnectTime() throws {
         sampleBackendPorts.lock()
         defer { sampleBackendPorts.unlock() }
-        let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
+        let backends = BackendProcess.webSample()
         for backend in backends { try backend.start() }
         defer { for backend in backends { backend.stop() } }
 

@@ -67,7 +67,7 @@ enum ImageFixture {
         let iso = try ImageFixture.image("plain", format: "iso")
         sampleBackendPorts.lock()
         defer { sampleBackendPorts.unlock() }
-        let backends = [BackendProcess(name: "web1", port: 8081), BackendProcess(name: "web2", port: 8082), BackendProcess(name: "web3", port: 8083)]
+        let backends = BackendProcess.webSample()
         for backend in backends { try backend.start() }
         defer { for backend in backends { backend.stop() } }
 
